@@ -1,0 +1,64 @@
+"""LLM inference memory estimator: a Hub config.json in, a memory breakdown out.
+
+Pure standard-library Python; runs the same on CPython and on Pyodide.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ConfigError,
+    EstimatorError,
+    GatedRepoError,
+    HubError,
+    HubNetworkError,
+    InvalidResponseError,
+    MissingConfigKeyError,
+    OfflineCacheMissError,
+    OptionError,
+    RateLimitedError,
+    RepoNotFoundError,
+    UnsupportedModelError,
+)
+from .estimate import estimate
+from .gpus import GPUS, Gpu
+from .options import ENGINES, KV_DTYPES, EstimateOptions
+from .planning import SweepPoint, compare_precisions, max_batch, max_context, rank_gpus, sweep
+from .precision import PRECISIONS
+from .result import GB, GIB, Estimate, WeightMetadata
+from .spec import ModelSpec, parse_config
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "ENGINES",
+    "Estimate",
+    "EstimateOptions",
+    "EstimatorError",
+    "GB",
+    "GIB",
+    "GPUS",
+    "GatedRepoError",
+    "Gpu",
+    "HubError",
+    "HubNetworkError",
+    "InvalidResponseError",
+    "KV_DTYPES",
+    "MissingConfigKeyError",
+    "ModelSpec",
+    "OfflineCacheMissError",
+    "OptionError",
+    "PRECISIONS",
+    "RateLimitedError",
+    "RepoNotFoundError",
+    "SweepPoint",
+    "UnsupportedModelError",
+    "WeightMetadata",
+    "compare_precisions",
+    "estimate",
+    "max_batch",
+    "max_context",
+    "parse_config",
+    "rank_gpus",
+    "sweep",
+]
