@@ -1,0 +1,106 @@
+"""How each inference engine allocates memory: one profile per engine.
+
+Every constant cites the engine code path or log it comes from. The estimate
+code reads only these profiles, so an engine's behaviour lives in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["EngineProfile", "ENGINE_PROFILES", "MIB", "GIB_BYTES"]
+
+MIB = 1024**2
+GIB_BYTES = 1024**3
+
+
+@dataclass(frozen=True)
+class EngineProfile:
+    key: str
+    label: str
+    # KV cache layout
+    paged: bool  # KV in fixed-size blocks (rounded up per sequence)
+    block_size: int  # tokens per block when paged
+    mla_latent: bool  # MLA caches the compressed latent instead of per-head K/V
+    window_keep: str  # sliding layers keep: "window" | "window-1" | "window+chunk" | "llama.cpp"
+    ssm_conv_width: str  # conv state kept: "d_conv" | "d_conv-1"
+    ssm_state_fp32: bool  # recurrent state stored in fp32 regardless of model dtype
+    kv_pad: int  # KV cells padded to a multiple of this (llama.cpp), 1 for none
+    # Activations
+    chunk_tokens: int | None  # prefill processed in chunks of this many tokens (None: whole prompt)
+    honours_flash_toggle: bool  # eager attention (scores materialized) possible
+    logits_rows: str  # "last" (one row per sequence) | "ubatch" | "max_num_seqs"
+    logits_fp32_copies: int  # fp32 copies of the logits rows alive at the peak
+    # Fixed costs
+    cuda_context_bytes: int
+    cuda_graph_bytes: int
+    reserves_fraction: bool  # grabs gpu_memory_utilization x capacity up front
+    max_num_seqs: int = 256
+
+
+# NOTE: The CUDA context (driver, kernels, cuBLAS handles) is memory torch does not
+# count; vLLM's profiler reports it as "non_torch_memory", typically 0.2-0.6 GiB at
+# TP=1 (vllm/worker/gpu_worker.py determine_available_memory logs). 512 MiB is used
+# for all CUDA engines; llama.cpp loads fewer kernels (ggml-cuda), seen ~300 MiB.
+_CUDA_CONTEXT = 512 * MIB
+
+ENGINE_PROFILES: dict[str, EngineProfile] = {
+    # The seed's view done right: weights + KV for every token + one layer's transient
+    # activations for the whole prompt + a CUDA context.
+    "generic": EngineProfile(
+        key="generic", label="Generic", paged=False, block_size=1, mla_latent=True,
+        window_keep="window", ssm_conv_width="d_conv", ssm_state_fp32=False, kv_pad=1,
+        chunk_tokens=None, honours_flash_toggle=True, logits_rows="last", logits_fp32_copies=1,
+        cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=0, reserves_fraction=False,
+    ),
+    # transformers generate(): DynamicCache grows by token (cache_utils.py); sliding layers
+    # (DynamicSlidingWindowLayer) keep sliding_window - 1 tokens; generate passes
+    # logits_to_keep=1 on prefill and upcasts the last logits to fp32
+    # (generation/utils.py _sample: outputs.logits[:, -1, :].to(dtype=torch.float32)).
+    "transformers": EngineProfile(
+        key="transformers", label="transformers", paged=False, block_size=1, mla_latent=True,
+        window_keep="window-1", ssm_conv_width="d_conv", ssm_state_fp32=False, kv_pad=1,
+        chunk_tokens=None, honours_flash_toggle=True, logits_rows="last", logits_fp32_copies=2,
+        cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=0, reserves_fraction=False,
+    ),
+    # vLLM V1: block_size 16 (vllm/config/cache.py), MLA caches kv_lora_rank + rope dims
+    # (vllm/attention/backends/mla), SlidingWindowSpec.max_memory_usage_bytes keeps
+    # window - 1 + max_num_batched_tokens tokens, profile_run at max_num_batched_tokens
+    # (default 8192 for the LLM class, arg_utils.py), sampler profiled with max_num_seqs=256
+    # rows of fp32 logits; CUDA graphs: "Graph capturing finished ... took 0.xx GiB".
+    "vllm": EngineProfile(
+        key="vllm", label="vLLM", paged=True, block_size=16, mla_latent=True,
+        window_keep="window+chunk", ssm_conv_width="d_conv-1", ssm_state_fp32=False, kv_pad=1,
+        chunk_tokens=8192, honours_flash_toggle=False, logits_rows="max_num_seqs",
+        logits_fp32_copies=2, cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=512 * MIB,
+        reserves_fraction=True,
+    ),
+    # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
+    # chunked_prefill_size 8192 default, mem_fraction_static reservation, CUDA graphs.
+    "sglang": EngineProfile(
+        key="sglang", label="SGLang", paged=True, block_size=1, mla_latent=True,
+        window_keep="window+chunk", ssm_conv_width="d_conv-1", ssm_state_fp32=False, kv_pad=1,
+        chunk_tokens=8192, honours_flash_toggle=False, logits_rows="max_num_seqs",
+        logits_fp32_copies=2, cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=512 * MIB,
+        reserves_fraction=True,
+    ),
+    # TGI v3: paged KV (block 16 with flash-attention backends), warmup at
+    # max_batch_prefill_tokens (default 4096), cuda_memory_fraction reservation (1.0 default).
+    "tgi": EngineProfile(
+        key="tgi", label="TGI", paged=True, block_size=16, mla_latent=False,
+        window_keep="window", ssm_conv_width="d_conv", ssm_state_fp32=False, kv_pad=1,
+        chunk_tokens=4096, honours_flash_toggle=False, logits_rows="last",
+        logits_fp32_copies=2, cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=512 * MIB,
+        reserves_fraction=True,
+    ),
+    # llama.cpp: K/V of type -ctk/-ctv (f16 default), n_ctx padded to 256 cells
+    # (llama-context.cpp), SWA layers in their own cache of min(n_ctx, n_swa*n_seq + n_ubatch)
+    # cells (llama-kv-cache-iswa.cpp), recurrent r/s states in F32 (llama-memory-recurrent.cpp),
+    # graph for n_ubatch=512 tokens; MLA caches the latent (DeepSeek2 path, kv_lora_rank+rope).
+    "llama.cpp": EngineProfile(
+        key="llama.cpp", label="llama.cpp", paged=False, block_size=1, mla_latent=True,
+        window_keep="llama.cpp", ssm_conv_width="d_conv-1", ssm_state_fp32=True, kv_pad=256,
+        chunk_tokens=512, honours_flash_toggle=True, logits_rows="ubatch", logits_fp32_copies=1,
+        cuda_context_bytes=300 * MIB, cuda_graph_bytes=0, reserves_fraction=False,
+    ),
+}

@@ -1,0 +1,245 @@
+"""Put the parts together: one model, one set of options, one breakdown.
+
+``estimate`` parses the config and then calls ``estimate_spec``; the planning
+helpers (sweeps, fit solvers, GPU ranking) call ``breakdown`` directly with a
+parsed spec and its parameter counts, so a 100-point chart costs no re-parsing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from .activations import estimate_activations
+from .engines import ENGINE_PROFILES
+from .errors import OptionError
+from .gpus import get_gpu
+from .kv_cache import estimate_kv
+from .options import EstimateOptions
+from .params import ParamCounts, count_params
+from .precision import KV_BYTES
+from .result import (
+    Component,
+    Estimate,
+    GpuFit,
+    ModelSummary,
+    ParallelPlan,
+    Recommendation,
+    WeightMetadata,
+)
+from .spec import ModelSpec, parse_config
+from .weights import estimate_weights
+
+__all__ = ["estimate", "estimate_spec", "breakdown", "prepare", "DEFAULT_CONTEXT"]
+
+#: Context used when none is given: a common serving length, capped by the model's limit.
+DEFAULT_CONTEXT = 4096
+#: Largest GPU count the recommendation searches (a rack of 8-GPU nodes).
+MAX_RECOMMENDED_GPUS = 64
+
+
+def prepare(config: Mapping[str, Any], options: EstimateOptions) -> tuple[ModelSpec, ParamCounts]:
+    """Parse the config and apply the options that change the model (layers to run)."""
+    spec = parse_config(config)
+    if options.layers is not None:
+        if options.layers > spec.num_layers:
+            raise OptionError(
+                f"layers ({options.layers}) is more than the model has ({spec.num_layers})"
+            )
+        spec = dataclasses.replace(spec, layers=spec.layers[: options.layers])
+    return spec, count_params(spec)
+
+
+def estimate(config: Mapping[str, Any], options: EstimateOptions | None = None,
+             metadata: WeightMetadata | None = None) -> Estimate:
+    """Memory needed to serve the model of ``config`` with ``options``."""
+    options = options or EstimateOptions()
+    spec, counts = prepare(config, options)
+    return estimate_spec(spec, counts, options, metadata)
+
+
+def estimate_spec(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
+                  metadata: WeightMetadata | None = None) -> Estimate:
+    """Full estimate (with GPU fit and recommendation) for a parsed spec."""
+    result = breakdown(spec, counts, options, metadata)
+    if options.gpu is None:
+        return result
+    from .planning import recommend  # planning builds on breakdown; import here avoids a cycle
+
+    return dataclasses.replace(result, recommendation=recommend(spec, counts, options, metadata))
+
+
+def _context(spec: ModelSpec, options: EstimateOptions, warnings: list[str]) -> int:
+    limit = spec.max_context
+    context = options.context or min(limit or DEFAULT_CONTEXT, DEFAULT_CONTEXT)
+    if limit and context > limit:
+        warnings.append(
+            f"context {context:,} is beyond the model's trained limit of {limit:,} tokens; "
+            "quality may degrade unless RoPE scaling is configured"
+        )
+    return context
+
+
+def _kv_dtype(requested: str, act_bytes: int, precision_key: str, engine: str,
+              warnings: list[str]) -> str:
+    if requested == "auto":
+        if act_bytes == 4:
+            return "fp32"
+        return "fp16" if precision_key == "fp16" else "bf16"
+    if requested in ("q8_0", "q4_0") and engine != "llama.cpp":
+        warnings.append(f"KV cache type {requested} exists only in llama.cpp")
+    if requested == "fp8" and engine == "llama.cpp":
+        warnings.append("llama.cpp has no fp8 KV cache; use q8_0 or q4_0")
+    return requested
+
+
+def breakdown(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
+              metadata: WeightMetadata | None = None) -> Estimate:
+    """Weights, KV cache, activations and overhead, per GPU, with the GPU fit (no recommendation)."""
+    warnings = list(spec.warnings)
+    profile = ENGINE_PROFILES[options.engine]
+    weights = estimate_weights(spec, counts, options.precision, options.group_size, metadata)
+    warnings.extend(weights.notes)
+    precision = weights.precision
+    act_bytes = precision.activation_bytes
+    kv_dtype = _kv_dtype(options.kv_dtype, act_bytes, precision.key, options.engine, warnings)
+    element = KV_BYTES[kv_dtype]
+
+    context = _context(spec, options, warnings)
+    generated = options.generated_tokens or 0
+    if generated > context:
+        raise OptionError(
+            f"generated_tokens ({generated:,}) cannot exceed the context ({context:,})"
+        )
+    prompt = max(1, context - generated)
+    paged = profile.paged if options.paged_attention is None else options.paged_attention
+    block = options.block_size or profile.block_size
+    chunk = options.max_num_batched_tokens or profile.chunk_tokens
+    kv_heads = options.kv_heads
+    if kv_heads is not None and spec.attention.num_heads % kv_heads:
+        raise OptionError(
+            f"kv_heads ({kv_heads}) must divide the attention heads ({spec.attention.num_heads})"
+        )
+    kv = estimate_kv(spec, profile, batch=options.batch, context=context, element_bytes=element,
+                     block_size=block if paged else 1, paged=paged, chunk=chunk or context,
+                     activation_bytes=act_bytes, kv_heads=kv_heads)
+    flash = options.flash_attention
+    if not flash and not profile.honours_flash_toggle:
+        warnings.append(f"{profile.label} always uses fused attention kernels; "
+                        "FlashAttention off has no effect")
+    act = estimate_activations(spec, profile, batch=options.batch, prompt=prompt, context=context,
+                               act_bytes=act_bytes, flash_attention=flash, chunk_tokens=chunk,
+                               max_num_seqs=profile.max_num_seqs)
+    overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes
+    total = weights.bytes + kv.bytes + act.bytes + overhead
+
+    parallel = _parallel_plan(spec, counts, options, weights.bytes, kv.attention_bytes,
+                              kv.state_bytes, act.bytes, act.logits_bytes, overhead, warnings)
+    fit = None
+    reserved = None
+    if options.gpu is not None:
+        gpu = get_gpu(options.gpu)
+        usable = int(gpu.usable_bytes * (1 - options.headroom))
+        if profile.reserves_fraction:
+            reserved = int(gpu.memory_bytes * options.gpu_memory_utilization)
+            usable = min(usable, reserved)
+        per_gpu = parallel.per_gpu_bytes
+        fit = GpuFit(gpu=gpu.key, gpu_name=gpu.name, capacity_bytes=gpu.memory_bytes,
+                     usable_bytes=usable, per_gpu_bytes=per_gpu, fits=per_gpu <= usable,
+                     utilization=per_gpu / gpu.memory_bytes)
+
+    components = (
+        Component("weights", weights.bytes,
+                  "params x bits per weight / 8" if weights.bytes_source == "config-arithmetic"
+                  else f"exact, from {weights.bytes_source}",
+                  {"params": weights.params, "precision": precision.key,
+                   "bits_per_weight": round(weights.bytes * 8 / max(weights.params, 1), 4),
+                   "source": weights.bytes_source}),
+        Component("kv_cache", kv.bytes,
+                  "batch x tokens kept x layers x kv_heads x (k_dim + v_dim) x bytes"
+                  + (" + SSM state" if kv.state_bytes else ""),
+                  {"batch": options.batch, "context": context,
+                   "tokens_per_sequence": kv.tokens_per_sequence,
+                   "sliding_tokens": kv.sliding_tokens, "bytes_per_token": kv.bytes_per_token,
+                   "kv_dtype": kv_dtype, "element_bytes": element,
+                   "state_bytes": kv.state_bytes, "paged": paged, "block_size": block}),
+        Component("activations", act.bytes,
+                  "peak of one block for the tokens of one forward + logits"
+                  + (" + eager attention scores" if act.attention_scores_bytes else ""),
+                  {"tokens": act.tokens, "block_bytes": act.block_bytes,
+                   "attention_scores_bytes": act.attention_scores_bytes,
+                   "logits_bytes": act.logits_bytes, "flash_attention": flash}),
+        Component("overhead", overhead, "CUDA context + CUDA graphs",
+                  {"cuda_context_bytes": profile.cuda_context_bytes,
+                   "cuda_graph_bytes": profile.cuda_graph_bytes, "engine": profile.key}),
+    )
+    summary = _summary(spec, counts, weights.params, weights.param_source)
+    return Estimate(
+        model=summary, options=options, precision=precision.key, kv_dtype=kv_dtype,
+        context=context, weights_bytes=weights.bytes, kv_cache_bytes=kv.bytes,
+        kv_bytes_per_token=kv.bytes_per_token, activation_bytes=act.bytes,
+        overhead_bytes=overhead, total_bytes=total, components=components, parallel=parallel,
+        fit=fit, recommendation=None, engine_reserved_bytes=reserved, warnings=tuple(warnings),
+    )
+
+
+def _parallel_plan(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
+                   weights: int, kv_attention: int, kv_state: int, activations: int,
+                   logits: int, overhead: int, warnings: list[str]) -> ParallelPlan:
+    tp, pp = options.tp, options.pipeline_parallel
+    gpus = max(options.gpus, tp * pp)
+    if tp == 1 and pp == 1:
+        per_gpu = weights + kv_attention + kv_state + activations + overhead
+        return ParallelPlan(1, 1, gpus, per_gpu, (), ())
+    notes = []
+    a = spec.attention
+    if a.num_heads and a.num_heads % tp:
+        warnings.append(
+            f"tensor parallel {tp} does not divide the {a.num_heads} attention heads; "
+            "engines such as vLLM refuse this"
+        )
+    total = counts.total or 1
+    outer = (counts.embedding + counts.lm_head) / total
+    outer_bytes = weights * outer
+    layer_bytes = weights - outer_bytes
+    # PP: layers split evenly, the embedding on the first stage and the LM head on the last;
+    # the heavier end stage sets the per-GPU figure. TP: every matrix (and the vocab) split.
+    end_stage = max(counts.embedding, counts.lm_head) / total * weights if pp > 1 else outer_bytes
+    weights_gpu = (layer_bytes / pp + end_stage) / tp
+    if a.mla is not None:
+        kv_gpu = kv_attention / pp  # the MLA latent is replicated on every TP rank
+        notes.append("MLA latent cache is replicated on each tensor-parallel rank")
+    elif a.num_kv_heads and a.num_kv_heads < tp:
+        kv_gpu = kv_attention / pp / a.num_kv_heads  # each rank holds one (replicated) KV head
+        notes.append(f"{a.num_kv_heads} KV heads < TP {tp}: KV heads are replicated")
+    else:
+        kv_gpu = kv_attention / pp / tp
+    state_gpu = kv_state / pp / tp
+    act_gpu = (activations - logits) / tp + logits
+    per_gpu = int(weights_gpu + kv_gpu + state_gpu + act_gpu + overhead)
+    return ParallelPlan(
+        tensor_parallel=tp, pipeline_parallel=pp, gpus=gpus, per_gpu_bytes=per_gpu,
+        split=("weights", "kv_cache", "activations"), replicated=("overhead", "logits"),
+        notes=tuple(notes),
+    )
+
+
+def _summary(spec: ModelSpec, counts: ParamCounts, params: int, param_source: str) -> ModelSummary:
+    a = spec.attention
+    moe = spec.moe
+    quant = spec.quantization
+    active = counts.active if param_source == "config-arithmetic" else (
+        params - (counts.total - counts.active))
+    return ModelSummary(
+        model_type=spec.model_type, architecture=spec.architecture, params=params,
+        active_params=active, param_source=param_source, layers=spec.num_layers,
+        hidden_size=spec.hidden_size, attention=a.kind if spec.attention_layers else "none",
+        num_attention_heads=a.num_heads, num_kv_heads=a.num_kv_heads, head_dim=a.head_dim,
+        sliding_window=spec.sliding_window, sliding_layers=spec.sliding_layers,
+        ssm_layers=spec.ssm_layers, experts=moe.num_experts if moe else 0,
+        experts_per_token=moe.experts_per_token if moe else 0, max_context=spec.max_context,
+        vocab_size=spec.vocab_size, tied_embeddings=spec.tied_embeddings,
+        vision_params=counts.vision, pre_quantization=quant.label if quant else None,
+        checkpoint_dtype=spec.checkpoint_dtype,
+    )

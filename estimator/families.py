@@ -1,0 +1,160 @@
+"""Per-family facts that configs leave implicit.
+
+Each entry mirrors the transformers modeling/configuration file of the family
+(``transformers/models/<family>/``): which layers carry biases, how many norms a
+block has, whether the MLP is gated, and the defaults a config may omit. A
+``model_type`` missing here goes through the generic (Llama-like) rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FamilyTraits", "family_traits", "FAMILY_DEFAULTS", "KNOWN_FAMILIES"]
+
+
+def _two(_: Any) -> int:
+    return 2
+
+
+def _four(_: Any) -> int:
+    return 4
+
+
+def _one(_: Any) -> int:
+    return 1
+
+
+def _falcon_norms(r: Any) -> int:
+    # FalconDecoderLayer: new_decoder_architecture -> ln_attn + ln_mlp (num_ln_in_parallel_attn=2);
+    # parallel_attn alone -> a single input_layernorm; otherwise input + post_attention.
+    if r.bool("new_decoder_architecture"):
+        return 2 if r.int("num_ln_in_parallel_attn", default=2) == 2 else 1
+    return 1 if r.bool("parallel_attn", default=True) else 2
+
+
+@dataclass(frozen=True)
+class FamilyTraits:
+    known: bool = True
+    unsupported: str = ""
+    mlp_gated: bool = True
+    mlp_bias: bool = False
+    attn_bias: bool = False
+    qkv_bias_only: bool = False
+    qk_norm: bool = False
+    attention_sinks: bool = False
+    norm: str = "rms"
+    norms_per_layer_fn: Callable[[Any], int] = field(default=_two)
+    final_norm: bool = True
+    tied_default: bool = False
+    learned_positions: bool = False
+    position_offset: int = 0
+    embed_rows_extra: int = 0
+    expert_bias: bool = False
+    router_bias: bool = False
+    has_ssm: bool = False
+    is_ssm_only: bool = False
+
+
+_LLAMA = FamilyTraits()
+_GPT2 = FamilyTraits(
+    mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer", tied_default=True,
+    learned_positions=True,
+)
+
+_TRAITS: dict[str, FamilyTraits] = {
+    "llama": _LLAMA,
+    "mistral": _LLAMA,
+    "mixtral": _LLAMA,
+    "qwen2": FamilyTraits(qkv_bias_only=True),
+    "qwen2_moe": FamilyTraits(qkv_bias_only=True),
+    "qwen3": FamilyTraits(qk_norm=True),
+    "qwen3_moe": FamilyTraits(qk_norm=True),
+    "phi3": _LLAMA,
+    "granite": _LLAMA,
+    "olmo2": FamilyTraits(qk_norm=True),
+    "gemma": FamilyTraits(tied_default=True),
+    "gemma2": FamilyTraits(tied_default=True, norms_per_layer_fn=_four),
+    "gemma3_text": FamilyTraits(tied_default=True, norms_per_layer_fn=_four, qk_norm=True),
+    "gemma3": FamilyTraits(tied_default=True, norms_per_layer_fn=_four, qk_norm=True),
+    # FalconModel: fused query_key_value, dense, 4h MLP without gate; LayerNorm with bias.
+    "falcon": FamilyTraits(mlp_gated=False, norm="layer", tied_default=True,
+                           norms_per_layer_fn=_falcon_norms),
+    "gpt2": _GPT2,
+    # GPTNeoX: biases everywhere, untied embed_out, two LayerNorms per block.
+    "gpt_neox": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
+    # OPT: learned positions with an offset of 2 rows (OPTLearnedPositionalEmbedding).
+    "opt": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer",
+                        tied_default=True, learned_positions=True, position_offset=2),
+    "bloom": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer",
+                          tied_default=True),
+    "deepseek_v2": _LLAMA,
+    "deepseek_v3": _LLAMA,
+    # GptOss: q/k/v/o biases, per-head sinks, expert and router biases.
+    "gpt_oss": FamilyTraits(attn_bias=True, attention_sinks=True, expert_bias=True,
+                            router_bias=True),
+    "jamba": FamilyTraits(has_ssm=True),
+    "mamba": FamilyTraits(has_ssm=True, is_ssm_only=True, tied_default=True,
+                          norms_per_layer_fn=_one),
+    "falcon_mamba": FamilyTraits(has_ssm=True, is_ssm_only=True, tied_default=True,
+                                 norms_per_layer_fn=_one),
+    "mllama": _LLAMA,
+    # MllamaTextModel's embed_tokens has vocab_size + 8 rows (modeling_mllama.py).
+    "mllama_text_model": FamilyTraits(embed_rows_extra=8),
+    "qwen2_vl": FamilyTraits(qkv_bias_only=True),
+    "qwen2_5_vl": FamilyTraits(qkv_bias_only=True),
+    "qwen2_vl_text": FamilyTraits(qkv_bias_only=True),
+    "qwen2_5_vl_text": FamilyTraits(qkv_bias_only=True),
+    "llava": _LLAMA,
+    "starcoder2": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
+    "cohere": _LLAMA,
+    "stablelm": _LLAMA,
+}
+
+_UNSUPPORTED = {
+    "bert": "an encoder-only model (no KV cache, no generation)",
+    "roberta": "an encoder-only model (no KV cache, no generation)",
+    "distilbert": "an encoder-only model (no KV cache, no generation)",
+    "xlm-roberta": "an encoder-only model (no KV cache, no generation)",
+    "clip": "a vision-text embedding model",
+    "vit": "an image classification model",
+    "whisper": "a speech recognition encoder-decoder",
+    "t5": "an encoder-decoder model",
+}
+
+KNOWN_FAMILIES = tuple(sorted(_TRAITS))
+
+# Defaults of transformers' config classes, for keys a config.json may omit
+# (e.g. llava-1.5's text_config lists only a few keys and leans on LlamaConfig).
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    # LlamaConfig.__init__ defaults
+    "llama": {"vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008,
+              "num_hidden_layers": 32, "num_attention_heads": 32, "max_position_embeddings": 2048},
+    # MistralConfig.__init__ defaults
+    "mistral": {"vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336,
+                "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+                "max_position_embeddings": 131072},
+    # Qwen2Config.__init__ defaults
+    "qwen2": {"vocab_size": 151936, "hidden_size": 4096, "intermediate_size": 22016,
+              "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+              "max_position_embeddings": 32768},
+    # GPT2Config defaults
+    "gpt2": {"vocab_size": 50257, "n_positions": 1024, "n_embd": 768, "n_layer": 12, "n_head": 12},
+    # Outer multimodal types: which text family their text_config defaults to.
+    "llava": {"_text_model_type": "llama"},
+    "mllama": {"_text_model_type": "mllama_text_model"},
+}
+
+
+def family_traits(model_type: str) -> FamilyTraits:
+    """The traits of ``model_type``; unknown types get the generic rules, marked unknown."""
+    if model_type in _UNSUPPORTED:
+        return FamilyTraits(unsupported=_UNSUPPORTED[model_type])
+    traits = _TRAITS.get(model_type)
+    if traits is not None:
+        return traits
+    if model_type.endswith("_text") and model_type[: -len("_text")] in _TRAITS:
+        return _TRAITS[model_type[: -len("_text")]]
+    return FamilyTraits(known=False)

@@ -1,0 +1,106 @@
+"""KV cache (and recurrent state) bytes, per layer and per engine layout.
+
+Per token and layer an attention layer stores K and V: ``kv_heads x (head_dim +
+v_head_dim)`` values. MLA layers cache the compressed latent instead
+(``kv_lora_rank + qk_rope_head_dim`` values, no separate V: DeepSeek-V2 paper
+sec. 2.1.2) when the engine implements it. Sliding-window layers hold at most
+their window; SSM layers hold a fixed state per sequence instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .engines import EngineProfile
+from .spec import LayerSpec, ModelSpec
+
+__all__ = ["KVEstimate", "kv_values_per_token", "estimate_kv"]
+
+
+@dataclass(frozen=True)
+class KVEstimate:
+    bytes: int
+    bytes_per_token: int  # all attention layers, one token, before windows cap anything
+    attention_bytes: int
+    state_bytes: int  # SSM layers' fixed state, all sequences
+    tokens_per_sequence: int  # after block rounding
+    sliding_tokens: int | None  # tokens a sliding layer keeps per sequence
+    element_bytes: float
+
+
+def kv_values_per_token(spec: ModelSpec, layer: LayerSpec, mla_latent: bool,
+                        kv_heads: int | None = None) -> int:
+    """Values one token adds to one layer's cache (0 for SSM and cross-attention layers)."""
+    if layer.mixer != "attention":
+        return 0
+    a = spec.attention
+    if a.mla is not None:
+        if mla_latent:
+            return a.mla.latent_width
+        return a.num_heads * (a.head_dim + a.v_head_dim)
+    heads = kv_heads or a.num_kv_heads
+    return heads * (a.head_dim + a.v_head_dim)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _sliding_tokens(window: int, context: int, profile: EngineProfile, batch: int,
+                    chunk: int) -> int:
+    """Tokens a sliding-window layer keeps per sequence under ``profile``."""
+    if profile.window_keep == "window-1":
+        return min(context, window - 1)
+    if profile.window_keep == "window+chunk":
+        return min(context, window - 1 + chunk)
+    return min(context, window)
+
+
+def estimate_kv(spec: ModelSpec, profile: EngineProfile, *, batch: int, context: int,
+                element_bytes: float, block_size: int, paged: bool, chunk: int,
+                activation_bytes: int = 2, kv_heads: int | None = None) -> KVEstimate:
+    """KV cache bytes for ``batch`` sequences of ``context`` tokens each."""
+    per_token_values = 0
+    attention_bytes = 0.0
+    tokens = _round_up(context, block_size) if paged else context
+    sliding_kept: int | None = None
+    if profile.window_keep == "llama.cpp":
+        # One cache of n_ctx = batch x context cells padded to 256 (llama-context.cpp);
+        # SWA layers: min(n_ctx, pad(n_swa * n_seq + n_ubatch, 256)) cells (llama-kv-cache-iswa.cpp).
+        cells = _round_up(batch * context, profile.kv_pad)
+    for layer in spec.layers:
+        values = kv_values_per_token(spec, layer, profile.mla_latent, kv_heads)
+        if not values:
+            continue
+        per_token_values += values
+        if profile.window_keep == "llama.cpp":
+            layer_cells = cells
+            if layer.window:
+                swa = _round_up(layer.window * batch + (profile.chunk_tokens or 512), profile.kv_pad)
+                layer_cells = min(cells, swa)
+                sliding_kept = layer_cells
+            attention_bytes += values * element_bytes * layer_cells
+            continue
+        kept = tokens
+        if layer.window:
+            kept = _sliding_tokens(layer.window, context, profile, batch, chunk)
+            if paged:
+                kept = _round_up(kept, block_size)
+            sliding_kept = kept
+        attention_bytes += values * element_bytes * kept * batch
+    state_bytes = 0
+    if spec.ssm is not None and spec.ssm_layers:
+        width = spec.ssm.d_conv - 1 if profile.ssm_conv_width == "d_conv-1" else spec.ssm.d_conv
+        state_element = 4 if profile.ssm_state_fp32 else activation_bytes
+        per_layer = spec.ssm.state_elements(width) * state_element
+        state_bytes = per_layer * spec.ssm_layers * batch
+    total = int(attention_bytes) + state_bytes
+    return KVEstimate(
+        bytes=total,
+        bytes_per_token=int(per_token_values * element_bytes),
+        attention_bytes=int(attention_bytes),
+        state_bytes=state_bytes,
+        tokens_per_sequence=tokens,
+        sliding_tokens=sliding_kept,
+        element_bytes=element_bytes,
+    )

@@ -1,0 +1,649 @@
+"""Normalize a Hugging Face ``config.json`` into one typed :class:`ModelSpec`.
+
+Configs name the same thing many ways (``n_embd``/``hidden_size``/``d_model``),
+nest the language model of multimodal repos under ``text_config`` and rely on
+each transformers config class's defaults for keys they omit. This module is the
+only place that knows those spellings; everything downstream reads the spec.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError, MissingConfigKeyError, UnsupportedModelError
+from .families import FAMILY_DEFAULTS, family_traits
+from .vision import VisionSpec, parse_vision
+
+__all__ = [
+    "MLASpec",
+    "AttentionSpec",
+    "MLPSpec",
+    "MoESpec",
+    "SSMSpec",
+    "QuantSpec",
+    "LayerSpec",
+    "ModelSpec",
+    "parse_config",
+]
+
+# Keys under which multimodal repos nest their language model's config.
+_TEXT_CONFIG_KEYS = ("text_config", "llm_config", "language_config", "text_model_config")
+
+
+@dataclass(frozen=True)
+class MLASpec:
+    """Multi-head latent attention (DeepSeek-V2 paper, arXiv:2405.04434, sec. 2.1)."""
+
+    q_lora_rank: int | None
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+
+    @property
+    def latent_width(self) -> int:
+        """Values cached per token per layer when the latent is cached (512 + 64 = 576)."""
+        return self.kv_lora_rank + self.qk_rope_head_dim
+
+
+@dataclass(frozen=True)
+class AttentionSpec:
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    v_head_dim: int
+    qkv_bias: bool = False
+    o_bias: bool = False
+    qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3, Gemma 3)
+    sinks: bool = False  # learned per-head attention sinks (gpt-oss)
+    mla: MLASpec | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.mla is not None:
+            return "MLA"
+        if self.num_kv_heads == self.num_heads:
+            return "MHA"
+        if self.num_kv_heads == 1:
+            return "MQA"
+        return "GQA"
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    intermediate_size: int
+    gated: bool  # SwiGLU/GeGLU: three matrices instead of two
+    bias: bool = False
+
+
+@dataclass(frozen=True)
+class MoESpec:
+    num_experts: int
+    experts_per_token: int
+    expert_intermediate: int
+    gated: bool = True
+    expert_bias: bool = False
+    shared_intermediate: int = 0  # total width of the always-on shared expert(s)
+    shared_gate: bool = False  # Qwen2-MoE's sigmoid gate on the shared expert
+    router_bias: bool = False
+    router_score_bias: bool = False  # DeepSeek-V3 e_score_correction_bias
+
+
+@dataclass(frozen=True)
+class SSMSpec:
+    """A Mamba mixer (Mamba: arXiv:2312.00752; Mamba-2: arXiv:2405.21060)."""
+
+    version: int
+    d_inner: int
+    d_state: int
+    d_conv: int
+    dt_rank: int
+    n_groups: int = 1
+    n_heads: int = 0  # Mamba-2 only
+    conv_bias: bool = True
+    proj_bias: bool = False
+    inner_norms: bool = False  # Jamba's dt/B/C RMSNorms
+
+    @property
+    def conv_dim(self) -> int:
+        if self.version == 1:
+            return self.d_inner
+        return self.d_inner + 2 * self.n_groups * self.d_state
+
+    def state_elements(self, conv_width: int) -> int:
+        """Recurrent state per sequence per layer: conv window plus SSM state."""
+        conv = self.conv_dim * conv_width
+        ssm = self.d_inner * self.d_state
+        return conv + ssm
+
+
+@dataclass(frozen=True)
+class QuantSpec:
+    """A pre-quantized checkpoint's ``quantization_config``, reduced to what sizes it."""
+
+    method: str  # gptq | awq | bitsandbytes | fp8 | compressed-tensors | mxfp4 | other
+    bits: float
+    group_size: int | None
+    precision_key: str  # the matching key of estimator.precision.PRECISIONS
+    skipped_modules: tuple[str, ...] = ()
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    mixer: str  # attention | ssm | cross_attention
+    window: int | None = None  # sliding-window size; None: sees the whole context
+    moe: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the estimator needs to know about one model's structure."""
+
+    model_type: str
+    architecture: str
+    hidden_size: int
+    vocab_size: int
+    max_context: int | None
+    layers: tuple[LayerSpec, ...]
+    attention: AttentionSpec
+    mlp: MLPSpec | None
+    moe: MoESpec | None
+    ssm: SSMSpec | None
+    norm: str  # rms | layer
+    norms_per_layer: int
+    tied_embeddings: bool
+    position_embeddings: int = 0  # learned absolute position rows (GPT-2, OPT)
+    embed_rows_extra: int = 0  # extra embedding rows (mllama's 8 image tokens)
+    extra_params: int = 0  # odd parameters outside the common pattern
+    vision: VisionSpec | None = None
+    quantization: QuantSpec | None = None
+    checkpoint_dtype: str | None = None
+    known_family: bool = True
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def attention_layers(self) -> int:
+        return sum(1 for layer in self.layers if layer.mixer == "attention")
+
+    @property
+    def sliding_layers(self) -> int:
+        return sum(1 for layer in self.layers if layer.mixer == "attention" and layer.window)
+
+    @property
+    def ssm_layers(self) -> int:
+        return sum(1 for layer in self.layers if layer.mixer == "ssm")
+
+    @property
+    def sliding_window(self) -> int | None:
+        windows = [layer.window for layer in self.layers if layer.window]
+        return min(windows) if windows else None
+
+
+# ---------------------------------------------------------------------------
+# Reading values
+
+
+class _Reader:
+    """Looks keys up in a config with family defaults behind it."""
+
+    def __init__(self, config: Mapping[str, Any], model_type: str) -> None:
+        self.config = config
+        self.defaults = FAMILY_DEFAULTS.get(model_type, {})
+
+    def has(self, *keys: str) -> bool:
+        return any(self.config.get(k) is not None or k in self.defaults for k in keys)
+
+    def raw(self, *keys: str) -> Any:
+        for key in keys:
+            value = self.config.get(key)
+            if value is not None:
+                return value
+        for key in keys:
+            if key in self.defaults:
+                return self.defaults[key]
+        return None
+
+    def int(self, *keys: str, default: int | None = None, required: bool = True) -> int:
+        value = self.raw(*keys)
+        if value is None:
+            if default is not None:
+                return default
+            if required:
+                raise MissingConfigKeyError(keys[0], _alias_note(keys))
+            return 0
+        return _as_int(keys[0], value)
+
+    def opt_int(self, *keys: str) -> int | None:
+        value = self.raw(*keys)
+        return None if value is None else _as_int(keys[0], value)
+
+    def bool(self, *keys: str, default: bool = False) -> bool:
+        value = self.raw(*keys)
+        if value is None:
+            return default
+        return bool(value)
+
+
+def _alias_note(keys: tuple[str, ...]) -> str:
+    return "also looked for " + ", ".join(keys[1:]) if len(keys) > 1 else ""
+
+
+def _as_int(key: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"config.json key '{key}' should be a number, got {value!r}")
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, float) and value.is_integer():
+        result = int(value)
+    else:
+        raise ConfigError(f"config.json key '{key}' should be an integer, got {value!r}")
+    if result < 0:
+        raise ConfigError(f"config.json key '{key}' is negative ({result})")
+    return result
+
+
+def _positive(key: str, value: int) -> int:
+    if value <= 0:
+        raise ConfigError(f"config.json key '{key}' must be positive, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+
+
+def text_config_of(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
+    """The language model's config and, if nested, the key it was found under."""
+    for key in _TEXT_CONFIG_KEYS:
+        sub = config.get(key)
+        if isinstance(sub, Mapping):
+            return sub, key
+    return config, None
+
+
+def parse_config(config: Mapping[str, Any]) -> ModelSpec:
+    """Turn a config.json dict into a :class:`ModelSpec`, or raise ``ConfigError``."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"config.json must be a JSON object, got {type(config).__name__}")
+    warnings: list[str] = []
+    text, nested_key = text_config_of(config)
+    outer_type = _model_type(config)
+    model_type = _model_type(text) or outer_type
+    if nested_key is not None and not model_type:
+        model_type = FAMILY_DEFAULTS.get(outer_type or "", {}).get("_text_model_type", "")
+    if not model_type:
+        if "architectures" not in config and not _looks_like_decoder(text):
+            raise MissingConfigKeyError("model_type")
+        warnings.append("config.json has no 'model_type'; read with the generic decoder rules")
+    traits = family_traits(model_type)
+    if traits.unsupported:
+        raise UnsupportedModelError(
+            f"'{model_type}' is {traits.unsupported}; this tool sizes text-generating models"
+        )
+    known = traits.known
+    if not known:
+        warnings.append(
+            f"unknown model_type '{model_type}': estimated with the generic decoder rules "
+            "(standard keys); check the parameter count against the model card"
+        )
+    r = _Reader(text, model_type)
+
+    hidden = _positive("hidden_size", r.int("hidden_size", "n_embd", "d_model", "n_embed", "dim"))
+    num_layers = _positive(
+        "num_hidden_layers", r.int("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+    )
+    vocab = _positive("vocab_size", r.int("vocab_size", "padded_vocab_size"))
+
+    attention = _parse_attention(r, model_type, hidden, traits.is_ssm_only)
+    moe = _parse_moe(r, model_type)
+    ssm = _parse_ssm(r, model_type, hidden)
+    mlp = _parse_mlp(r, model_type, hidden, traits.mlp_gated, traits.mlp_bias)
+    layers = _parse_layers(r, model_type, num_layers, moe, ssm is not None)
+    if traits.is_ssm_only:
+        mlp = None
+
+    max_context = r.opt_int(
+        "max_position_embeddings", "n_positions", "seq_length", "max_sequence_length", "n_ctx"
+    )
+    tied = r.bool("tie_word_embeddings", default=traits.tied_default)
+    if nested_key is not None and config.get("tie_word_embeddings") is not None:
+        tied = bool(config["tie_word_embeddings"])
+
+    position_rows = 0
+    if traits.learned_positions:
+        position_rows = (max_context or 0) + traits.position_offset
+    extra = _extra_params(r, model_type, hidden)
+    architecture = _architecture(config)
+    vision = parse_vision(config, hidden) if nested_key is not None or "vision_config" in config else None
+    quant = _parse_quantization(config)
+    dtype = config.get("torch_dtype") or config.get("dtype") or text.get("torch_dtype") or text.get("dtype")
+
+    return ModelSpec(
+        model_type=model_type or "unknown",
+        architecture=architecture,
+        hidden_size=hidden,
+        vocab_size=vocab,
+        max_context=max_context,
+        layers=layers,
+        attention=attention,
+        mlp=mlp,
+        moe=moe,
+        ssm=ssm,
+        norm=traits.norm,
+        norms_per_layer=traits.norms_per_layer_fn(r),
+        tied_embeddings=tied,
+        position_embeddings=position_rows,
+        embed_rows_extra=traits.embed_rows_extra,
+        extra_params=extra,
+        vision=vision,
+        quantization=quant,
+        checkpoint_dtype=str(dtype) if isinstance(dtype, str) else None,
+        known_family=known,
+        warnings=tuple(warnings),
+    )
+
+
+def _model_type(config: Mapping[str, Any]) -> str:
+    value = config.get("model_type")
+    return value if isinstance(value, str) else ""
+
+
+def _looks_like_decoder(config: Mapping[str, Any]) -> bool:
+    return any(k in config for k in ("hidden_size", "n_embd", "d_model"))
+
+
+def _architecture(config: Mapping[str, Any]) -> str:
+    archs = config.get("architectures")
+    if isinstance(archs, list) and archs and isinstance(archs[0], str):
+        return archs[0]
+    return ""
+
+
+def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -> AttentionSpec:
+    if ssm_only:
+        return AttentionSpec(num_heads=0, num_kv_heads=0, head_dim=0, v_head_dim=0)
+    heads = _positive(
+        "num_attention_heads", r.int("num_attention_heads", "n_head", "num_heads", "n_heads")
+    )
+    traits = family_traits(model_type)
+    kv_heads = r.opt_int("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")
+    if model_type == "falcon":
+        # FalconConfig: new_decoder_architecture uses num_kv_heads; else multi_query -> 1 KV head.
+        if r.bool("new_decoder_architecture"):
+            kv_heads = r.int("num_kv_heads", default=heads)
+        elif r.bool("multi_query", default=True):
+            kv_heads = 1
+        else:
+            kv_heads = heads
+    if kv_heads is None or kv_heads == 0:
+        kv_heads = 1 if r.bool("multi_query") else heads
+    if heads % kv_heads:
+        raise ConfigError(
+            f"num_attention_heads ({heads}) is not a multiple of num_key_value_heads ({kv_heads})"
+        )
+    head_dim = r.opt_int("head_dim", "kv_channels", "attention_head_dim")
+    if not head_dim:
+        if hidden % heads:
+            raise ConfigError(
+                f"hidden_size ({hidden}) is not divisible by num_attention_heads ({heads}) "
+                "and the config gives no head_dim"
+            )
+        head_dim = hidden // heads
+    mla = None
+    if r.has("kv_lora_rank") and r.raw("kv_lora_rank"):
+        mla = MLASpec(
+            q_lora_rank=r.opt_int("q_lora_rank") or None,
+            kv_lora_rank=r.int("kv_lora_rank"),
+            qk_nope_head_dim=r.int("qk_nope_head_dim"),
+            qk_rope_head_dim=r.int("qk_rope_head_dim"),
+            v_head_dim=r.int("v_head_dim"),
+        )
+        head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
+    bias = r.bool("attention_bias", "bias", default=traits.attn_bias)
+    qkv_bias = bias or traits.qkv_bias_only
+    o_bias = bias and not traits.qkv_bias_only
+    if model_type in ("qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"):
+        # Qwen2Attention: q/k/v have bias=True, o_proj has bias=False (modeling_qwen2.py).
+        qkv_bias, o_bias = True, False
+    return AttentionSpec(
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
+        v_head_dim=mla.v_head_dim if mla else head_dim,
+        qkv_bias=qkv_bias,
+        o_bias=o_bias,
+        qk_norm=traits.qk_norm,
+        sinks=traits.attention_sinks,
+        mla=mla,
+    )
+
+
+def _parse_mlp(r: _Reader, model_type: str, hidden: int, gated: bool, bias: bool) -> MLPSpec:
+    inter = r.opt_int("intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "d_ff")
+    if not inter:
+        # GPT-2/BLOOM/Falcon: the MLP is 4 x hidden when no width is given (their configs' docs).
+        inter = 4 * hidden
+    mlp_bias = r.bool("mlp_bias", default=bias)
+    if model_type in ("opt",):
+        mlp_bias = r.bool("enable_bias", default=True)
+    if model_type == "falcon":
+        mlp_bias = r.bool("bias", default=False)
+    return MLPSpec(intermediate_size=inter, gated=gated, bias=mlp_bias)
+
+
+def _parse_moe(r: _Reader, model_type: str) -> MoESpec | None:
+    experts = r.opt_int("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
+    if not experts or experts <= 1:
+        return None
+    top_k = r.int("num_experts_per_tok", "num_experts_per_token", "experts_per_token", "top_k", "moe_top_k")
+    expert_inter = r.int("moe_intermediate_size", "expert_intermediate_size", "intermediate_size")
+    shared = 0
+    n_shared = r.opt_int("n_shared_experts", "num_shared_experts")
+    if n_shared:
+        shared = n_shared * expert_inter  # DeepseekV2MoE: one MLP of width moe_inter * n_shared
+    shared_inter = r.opt_int("shared_expert_intermediate_size")
+    if shared_inter:
+        shared = shared_inter
+    traits = family_traits(model_type)
+    return MoESpec(
+        num_experts=experts,
+        experts_per_token=top_k,
+        expert_intermediate=expert_inter,
+        gated=True,
+        expert_bias=traits.expert_bias,
+        shared_intermediate=shared,
+        shared_gate=bool(shared_inter) and model_type.startswith("qwen"),
+        router_bias=traits.router_bias,
+        router_score_bias=r.raw("topk_method") == "noaux_tc",
+    )
+
+
+def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
+    traits = family_traits(model_type)
+    if not traits.has_ssm:
+        return None
+    if model_type == "jamba":
+        d_inner = r.int("mamba_expand", default=2) * hidden
+        dt_rank = r.raw("mamba_dt_rank")
+        return SSMSpec(
+            version=1,
+            d_inner=d_inner,
+            d_state=r.int("mamba_d_state", default=16),
+            d_conv=r.int("mamba_d_conv", default=4),
+            dt_rank=math.ceil(hidden / 16) if dt_rank in (None, "auto") else _as_int("mamba_dt_rank", dt_rank),
+            conv_bias=r.bool("mamba_conv_bias", default=True),
+            proj_bias=r.bool("mamba_proj_bias", default=False),
+            inner_norms=True,
+        )
+    if model_type in ("mamba", "falcon_mamba"):
+        d_inner = r.opt_int("intermediate_size") or r.int("expand", default=2) * hidden
+        dt_rank = r.raw("time_step_rank")
+        return SSMSpec(
+            version=1,
+            d_inner=d_inner,
+            d_state=r.int("state_size", "d_state", default=16),
+            d_conv=r.int("conv_kernel", "d_conv", default=4),
+            dt_rank=math.ceil(hidden / 16) if dt_rank in (None, "auto") else _as_int("time_step_rank", dt_rank),
+            conv_bias=r.bool("use_conv_bias", default=True),
+            proj_bias=r.bool("use_bias", default=False),
+            inner_norms=False,  # FalconMamba's inner RMSNorms carry no weights
+        )
+    # Mamba-2 style mixers (mamba2, granitemoehybrid, falcon_h1, nemotron_h, bamba ...).
+    n_heads = r.int("mamba_n_heads", "num_heads", "mamba_num_heads")
+    head_dim = r.int("mamba_d_head", "head_dim", "mamba_head_dim")
+    d_inner = r.opt_int("mamba_d_inner") or n_heads * head_dim
+    return SSMSpec(
+        version=2,
+        d_inner=d_inner,
+        d_state=r.int("mamba_d_state", "state_size", "ssm_state_size", default=128),
+        d_conv=r.int("mamba_d_conv", "conv_kernel", default=4),
+        dt_rank=0,
+        n_groups=r.int("mamba_n_groups", "n_groups", default=1),
+        n_heads=n_heads,
+        conv_bias=r.bool("mamba_conv_bias", "use_conv_bias", default=True),
+        proj_bias=r.bool("mamba_proj_bias", "use_bias", default=False),
+    )
+
+
+def _parse_layers(
+    r: _Reader, model_type: str, num_layers: int, moe: MoESpec | None, has_ssm: bool
+) -> tuple[LayerSpec, ...]:
+    traits = family_traits(model_type)
+    window = r.opt_int("sliding_window", "attention_window_size")
+    kinds = _layer_kinds(r, model_type, num_layers, window, has_ssm)
+    moe_flags = _moe_layers(r, model_type, num_layers, moe)
+    cross = set(r.raw("cross_attention_layers") or ())
+    layers = []
+    for i, (mixer, layer_window) in enumerate(kinds):
+        if i in cross:
+            mixer = "cross_attention"
+        layers.append(LayerSpec(mixer=mixer, window=layer_window, moe=moe_flags[i]))
+    del traits
+    return tuple(layers)
+
+
+def _layer_kinds(
+    r: _Reader, model_type: str, n: int, window: int | None, has_ssm: bool
+) -> list[tuple[str, int | None]]:
+    layer_types = r.raw("layer_types", "layers_block_type")
+    if isinstance(layer_types, list) and len(layer_types) >= n:
+        result: list[tuple[str, int | None]] = []
+        for kind in layer_types[:n]:
+            k = str(kind).lower()
+            if k in ("mamba", "mamba2", "ssm", "linear_attention", "recurrent"):
+                result.append(("ssm", None))
+            elif "sliding" in k or k in ("local", "chunked_attention"):
+                result.append(("attention", window))
+            else:
+                result.append(("attention", None))
+        return result
+    if model_type == "jamba":
+        period, offset = r.int("attn_layer_period", default=8), r.int("attn_layer_offset", default=4)
+        return [("attention", None) if i % period == offset else ("ssm", None) for i in range(n)]
+    if model_type in ("mamba", "falcon_mamba", "mamba2"):
+        return [("ssm", None)] * n
+    if not window:
+        return [("attention", None)] * n
+    if model_type == "gemma2":
+        # Gemma2: layer i is sliding when (i + 1) % 2 (modeling_gemma2.py / configuration_gemma2.py).
+        return [("attention", window if (i + 1) % 2 else None) for i in range(n)]
+    if model_type in ("gemma3_text", "gemma3"):
+        # Gemma3: sliding unless (i + 1) % sliding_window_pattern == 0 (configuration_gemma3.py).
+        pattern = r.int("sliding_window_pattern", default=6)
+        return [("attention", window if (i + 1) % pattern else None) for i in range(n)]
+    if model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
+        if not r.bool("use_sliding_window"):
+            return [("attention", None)] * n
+        first = r.int("max_window_layers", default=n)
+        return [("attention", window if i >= first else None) for i in range(n)]
+    # Mistral v0.1, Phi-3, Mixtral: every layer uses the window when one is set.
+    return [("attention", window)] * n
+
+
+def _moe_layers(r: _Reader, model_type: str, n: int, moe: MoESpec | None) -> list[bool]:
+    if moe is None:
+        return [False] * n
+    if model_type == "jamba":
+        period = r.int("expert_layer_period", default=2)
+        offset = r.int("expert_layer_offset", default=1)
+        return [i % period == offset for i in range(n)]
+    first_dense = r.int("first_k_dense_replace", default=0)
+    freq = r.int("moe_layer_freq", default=1) or 1
+    sparse_step = r.int("decoder_sparse_step", default=1) or 1
+    mlp_only = set(r.raw("mlp_only_layers") or ())
+    flags = []
+    for i in range(n):
+        is_moe = i >= first_dense and i % freq == 0
+        if model_type.startswith("qwen"):
+            is_moe = i not in mlp_only and (i + 1) % sparse_step == 0
+        flags.append(is_moe)
+    return flags
+
+
+def _extra_params(r: _Reader, model_type: str, hidden: int) -> int:
+    if model_type == "opt":
+        proj = r.int("word_embed_proj_dim", default=hidden)
+        if proj != hidden:
+            return 2 * proj * hidden  # OPTDecoder project_in/project_out (no bias)
+    if model_type == "bloom":
+        return 2 * hidden  # word_embeddings_layernorm (weight + bias)
+    return 0
+
+
+_QUANT_FORMATS = {
+    # (method, bits) -> precision key in estimator.precision.PRECISIONS
+    ("gptq", 4): "gptq-int4",
+    ("gptq", 8): "gptq-int8",
+    ("awq", 4): "awq-int4",
+}
+
+
+def _parse_quantization(config: Mapping[str, Any]) -> QuantSpec | None:
+    q = config.get("quantization_config")
+    if not isinstance(q, Mapping):
+        text, _ = text_config_of(config)
+        q = text.get("quantization_config") if text is not config else None
+        if not isinstance(q, Mapping):
+            return None
+    method = str(q.get("quant_method", "")).lower()
+    skipped = tuple(
+        str(m) for m in (q.get("modules_to_not_convert") or q.get("ignore") or []) if isinstance(m, str)
+    )
+    if method in ("gptq", "awq"):
+        bits = int(q.get("bits", q.get("w_bit", 4)))
+        group = q.get("group_size", q.get("q_group_size", 128))
+        key = _QUANT_FORMATS.get((method, bits), f"{method}-int{bits}")
+        return QuantSpec(method, bits, int(group) if isinstance(group, int) and group > 0 else None,
+                         key, skipped, f"{method.upper()} {bits}-bit")
+    if method == "bitsandbytes":
+        if q.get("load_in_4bit") or q.get("_load_in_4bit"):
+            return QuantSpec(method, 4, 64, "bnb-nf4", skipped,
+                             f"bitsandbytes {q.get('bnb_4bit_quant_type', 'nf4')}")
+        return QuantSpec(method, 8, None, "bnb-int8", skipped, "bitsandbytes int8")
+    if method in ("fp8", "fbgemm_fp8"):
+        return QuantSpec("fp8", 8, None, "fp8", skipped, "FP8")
+    if method == "mxfp4":
+        return QuantSpec(method, 4.25, 32, "mxfp4", skipped, "MXFP4")
+    if method == "compressed-tensors":
+        groups = q.get("config_groups") or {}
+        for group in groups.values() if isinstance(groups, Mapping) else []:
+            weights = group.get("weights") if isinstance(group, Mapping) else None
+            if isinstance(weights, Mapping):
+                bits = int(weights.get("num_bits", 8))
+                kind = str(weights.get("type", "int"))
+                gsize = weights.get("group_size")
+                if kind == "float" and bits == 8:
+                    return QuantSpec(method, 8, None, "fp8", skipped, "compressed-tensors FP8")
+                key = "int4" if bits == 4 else "int8"
+                return QuantSpec(method, bits, gsize if isinstance(gsize, int) else None, key,
+                                 skipped, f"compressed-tensors int{bits}")
+        return QuantSpec(method, 8, None, "int8", skipped, "compressed-tensors")
+    return QuantSpec(method or "other", 16, None, "bf16", skipped, f"{method or 'unknown'} (not sized)")

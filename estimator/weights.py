@@ -1,0 +1,140 @@
+"""Bytes of the model's weights for a chosen precision, exact metadata first.
+
+Order of trust: a GGUF file's size, the checkpoint's ``metadata.total_size``,
+the Hub's per-dtype safetensors counts, then arithmetic from the config. Exact
+figures only describe the checkpoint as published, so they are used when the
+precision is ``auto`` (or names the checkpoint's own format).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import OptionError
+from .gguf import gguf_weight_bytes
+from .params import ParamCounts
+from .precision import PRECISIONS, Precision, resolve_precision
+from .result import WeightMetadata
+from .spec import ModelSpec
+
+__all__ = ["WeightsEstimate", "resolve_weight_precision", "estimate_weights", "SAFETENSORS_DTYPE_BYTES"]
+
+#: safetensors dtype names -> bytes per stored element (safetensors format spec).
+SAFETENSORS_DTYPE_BYTES = {
+    "F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2,
+    "U16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1, "I8": 1, "U8": 1, "BOOL": 1,
+    "F4": 0.5, "F6_E2M3": 0.75, "F6_E3M2": 0.75,
+}
+# Integer dtypes that quantized checkpoints use to pack several weights per element.
+_PACKED_DTYPES = ("I32", "U32", "I8", "U8", "I16")
+
+
+@dataclass(frozen=True)
+class WeightsEstimate:
+    bytes: int
+    params: int
+    param_source: str
+    bytes_source: str
+    precision: Precision
+    notes: tuple[str, ...] = ()
+
+
+def resolve_weight_precision(spec: ModelSpec, requested: str) -> tuple[Precision, int | None]:
+    """The precision actually used and, for pre-quantized checkpoints, their group size."""
+    if requested == "auto":
+        if spec.quantization is not None:
+            q = spec.quantization
+            return PRECISIONS.get(q.precision_key, PRECISIONS["bf16"]), q.group_size
+        dtype = (spec.checkpoint_dtype or "").lower()
+        # vLLM ModelConfig dtype="auto": BF16 checkpoints stay BF16, FP32 and FP16 run as FP16.
+        if dtype in ("bfloat16", "bf16"):
+            return PRECISIONS["bf16"], None
+        if dtype in ("float16", "fp16", "float32", "fp32"):
+            return PRECISIONS["fp16"], None
+        return PRECISIONS["bf16"], None
+    precision = resolve_precision(requested)
+    if precision is None:
+        raise OptionError(
+            f"unknown precision {requested!r}; choose one of auto, {', '.join(PRECISIONS)}"
+        )
+    return precision, None
+
+
+def _metadata_params(meta: WeightMetadata | None) -> tuple[int | None, bool]:
+    """Parameter count from the Hub's per-dtype map, and whether it is packed."""
+    if meta is None or not meta.safetensors_parameters:
+        return None, False
+    counts = meta.safetensors_parameters
+    packed = any(k.upper() in _PACKED_DTYPES for k in counts)
+    return sum(int(v) for v in counts.values()), packed
+
+
+def _stored_bytes(meta: WeightMetadata) -> int | None:
+    if not meta.safetensors_parameters:
+        return None
+    total = 0.0
+    for dtype, count in meta.safetensors_parameters.items():
+        width = SAFETENSORS_DTYPE_BYTES.get(dtype.upper())
+        if width is None:
+            return None
+        total += width * int(count)
+    return int(total)
+
+
+def _arithmetic_bytes(spec: ModelSpec, counts: ParamCounts, precision: Precision,
+                      group_size: int) -> int:
+    if precision.kind == "float":
+        return int(counts.total * precision.bits_per_weight / 8)
+    if precision.kind == "gguf":
+        return gguf_weight_bytes(spec, counts, precision.key)
+    bits = precision.linear_bits(group_size)
+    if precision.key == "mxfp4" and counts.experts:
+        quantized = counts.experts  # gpt-oss: only the MoE experts are MXFP4
+    else:
+        quantized = counts.linear
+    kept = counts.total - quantized
+    return int(quantized * bits / 8 + kept * 2)
+
+
+def estimate_weights(spec: ModelSpec, counts: ParamCounts, requested: str, group_size: int,
+                     meta: WeightMetadata | None) -> WeightsEstimate:
+    """Weights bytes and parameter count, with where each figure came from."""
+    precision, checkpoint_group = resolve_weight_precision(spec, requested)
+    notes: list[str] = []
+    meta_params, packed = _metadata_params(meta)
+    if meta_params is not None and not packed:
+        params, param_source = meta_params, "safetensors-metadata"
+        if counts.total and abs(meta_params - counts.total) / counts.total > 0.02:
+            notes.append(
+                f"the checkpoint stores {meta_params:,} parameters, the config implies "
+                f"{counts.total:,} (extra tensors such as MTP layers or a vision tower)"
+            )
+    else:
+        params, param_source = counts.total, "config-arithmetic"
+        if packed:
+            notes.append("packed quantized checkpoint: parameters counted from the config")
+    as_published = requested == "auto" or (
+        spec.quantization is not None and precision.key == spec.quantization.precision_key
+    )
+    if meta is not None and meta.gguf_file_bytes and (
+        requested == "auto" or (meta.gguf_quant or "").upper() == precision.key.upper()
+    ):
+        quant = meta.gguf_quant or precision.key
+        resolved = resolve_precision(quant) or precision
+        return WeightsEstimate(meta.gguf_file_bytes, params, param_source, "gguf-file", resolved,
+                               tuple(notes))
+    if meta is not None and as_published:
+        if meta.safetensors_total_bytes:
+            return WeightsEstimate(meta.safetensors_total_bytes, params, param_source,
+                                   "index-total-size", precision, tuple(notes))
+        stored = _stored_bytes(meta)
+        if stored:
+            return WeightsEstimate(stored, params, param_source, "safetensors-metadata",
+                                   precision, tuple(notes))
+    group = checkpoint_group if (checkpoint_group and requested == "auto") else group_size
+    scale = params / counts.total if counts.total and param_source != "config-arithmetic" else 1.0
+    weight_bytes = _arithmetic_bytes(spec, counts, precision, group)
+    if scale != 1.0 and precision.kind == "float":
+        weight_bytes = int(params * precision.bits_per_weight / 8)
+    return WeightsEstimate(weight_bytes, params, param_source, "config-arithmetic", precision,
+                           tuple(notes))
