@@ -35,6 +35,7 @@ class EngineProfile:
     cuda_context_bytes: int
     cuda_graph_bytes: int
     reserves_fraction: bool  # grabs gpu_memory_utilization x capacity up front
+    rope_cache: bool = False  # a (max_position x rotary_dim) cos/sin buffer counted with weights
     max_num_seqs: int = 256
 
 
@@ -66,14 +67,17 @@ ENGINE_PROFILES: dict[str, EngineProfile] = {
     # vLLM V1: block_size 16 (vllm/config/cache.py), MLA caches kv_lora_rank + rope dims
     # (vllm/attention/backends/mla), SlidingWindowSpec.max_memory_usage_bytes keeps
     # window - 1 + max_num_batched_tokens tokens, profile_run at max_num_batched_tokens
-    # (default 8192 for the LLM class, arg_utils.py), sampler profiled with max_num_seqs=256
+    # (default 8192 for the LLM class, arg_utils.py), RotaryEmbedding registers a
+    # cos_sin_cache buffer of max_position x rotary_dim in the model dtype
+    # (model_executor/layers/rotary_embedding.py), counted in "Loading model weights took"
+    # (Llama-3.1-8B: 131072 x 128 x 2 B = 0.03125 GiB), sampler profiled with max_num_seqs=256
     # rows of fp32 logits; CUDA graphs: "Graph capturing finished ... took 0.xx GiB".
     "vllm": EngineProfile(
         key="vllm", label="vLLM", paged=True, block_size=16, mla_latent=True,
         window_keep="window+chunk", ssm_conv_width="d_conv-1", ssm_state_fp32=False, kv_pad=1,
         chunk_tokens=8192, honours_flash_toggle=False, logits_rows="max_num_seqs",
         logits_fp32_copies=2, cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=512 * MIB,
-        reserves_fraction=True,
+        reserves_fraction=True, rope_cache=True,
     ),
     # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
     # chunked_prefill_size 8192 default, mem_fraction_static reservation, CUDA graphs.

@@ -103,6 +103,10 @@ def breakdown(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
     warnings.extend(weights.notes)
     precision = weights.precision
     act_bytes = precision.activation_bytes
+    rope_bytes = 0
+    if profile.rope_cache and spec.rotary_dim and spec.max_context:
+        rope_bytes = spec.max_context * spec.rotary_dim * act_bytes
+    weights_bytes = weights.bytes + rope_bytes
     kv_dtype = _kv_dtype(options.kv_dtype, act_bytes, precision.key, options.engine, warnings)
     element = KV_BYTES[kv_dtype]
 
@@ -132,9 +136,9 @@ def breakdown(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
                                act_bytes=act_bytes, flash_attention=flash, chunk_tokens=chunk,
                                max_num_seqs=profile.max_num_seqs)
     overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes
-    total = weights.bytes + kv.bytes + act.bytes + overhead
+    total = weights_bytes + kv.bytes + act.bytes + overhead
 
-    parallel = _parallel_plan(spec, counts, options, weights.bytes, kv.attention_bytes,
+    parallel = _parallel_plan(spec, counts, options, weights_bytes, kv.attention_bytes,
                               kv.state_bytes, act.bytes, act.logits_bytes, overhead, warnings)
     fit = None
     reserved = None
@@ -150,10 +154,11 @@ def breakdown(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
                      utilization=per_gpu / gpu.memory_bytes)
 
     components = (
-        Component("weights", weights.bytes,
+        Component("weights", weights_bytes,
                   "params x bits per weight / 8" if weights.bytes_source == "config-arithmetic"
                   else f"exact, from {weights.bytes_source}",
                   {"params": weights.params, "precision": precision.key,
+                   "rope_cache_bytes": rope_bytes,
                    "bits_per_weight": round(weights.bytes * 8 / max(weights.params, 1), 4),
                    "source": weights.bytes_source}),
         Component("kv_cache", kv.bytes,
@@ -177,7 +182,7 @@ def breakdown(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
     summary = _summary(spec, counts, weights.params, weights.param_source)
     return Estimate(
         model=summary, options=options, precision=precision.key, kv_dtype=kv_dtype,
-        context=context, weights_bytes=weights.bytes, kv_cache_bytes=kv.bytes,
+        context=context, weights_bytes=weights_bytes, kv_cache_bytes=kv.bytes,
         kv_bytes_per_token=kv.bytes_per_token, activation_bytes=act.bytes,
         overhead_bytes=overhead, total_bytes=total, components=components, parallel=parallel,
         fit=fit, recommendation=None, engine_reserved_bytes=reserved, warnings=tuple(warnings),

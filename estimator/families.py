@@ -44,6 +44,8 @@ class FamilyTraits:
     attn_bias: bool = False
     qkv_bias_only: bool = False
     qk_norm: bool = False
+    qk_norm_full: bool = False
+    attn_bias_always: bool = False
     attention_sinks: bool = False
     norm: str = "rms"
     norms_per_layer_fn: Callable[[Any], int] = field(default=_two)
@@ -55,6 +57,7 @@ class FamilyTraits:
     expert_bias: bool = False
     router_bias: bool = False
     has_ssm: bool = False
+    lm_head_bias: bool = False
     is_ssm_only: bool = False
 
 
@@ -72,9 +75,20 @@ _TRAITS: dict[str, FamilyTraits] = {
     "qwen2_moe": FamilyTraits(qkv_bias_only=True),
     "qwen3": FamilyTraits(qk_norm=True),
     "qwen3_moe": FamilyTraits(qk_norm=True),
+    # Qwen3-Next / Qwen3.5: gated attention every few layers, gated DeltaNet in between.
+    "qwen3_next": FamilyTraits(qk_norm=True),
+    "qwen3_5_text": FamilyTraits(qk_norm=True),
+    "qwen3_5_moe_text": FamilyTraits(qk_norm=True),
+    "qwen3_vl_text": FamilyTraits(qk_norm=True),
+    # PhiForCausalLM: biases everywhere, one LayerNorm per (parallel) block, lm_head bias.
+    "phi": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias_always=True, norm="layer",
+                        norms_per_layer_fn=_one, lm_head_bias=True),
     "phi3": _LLAMA,
     "granite": _LLAMA,
-    "olmo2": FamilyTraits(qk_norm=True),
+    # Olmo2/Olmo3: q_norm and k_norm span the whole projection (heads x head_dim).
+    "olmo2": FamilyTraits(qk_norm_full=True),
+    "olmo3": FamilyTraits(qk_norm_full=True),
+    "exaone4": FamilyTraits(qk_norm=True),
     "gemma": FamilyTraits(tied_default=True),
     "gemma2": FamilyTraits(tied_default=True, norms_per_layer_fn=_four),
     "gemma3_text": FamilyTraits(tied_default=True, norms_per_layer_fn=_four, qk_norm=True),

@@ -91,8 +91,10 @@ def estimate_kv(spec: ModelSpec, profile: EngineProfile, *, batch: int, context:
     state_bytes = 0
     if spec.ssm is not None and spec.ssm_layers:
         width = spec.ssm.d_conv - 1 if profile.ssm_conv_width == "d_conv-1" else spec.ssm.d_conv
-        state_element = 4 if profile.ssm_state_fp32 else activation_bytes
-        per_layer = spec.ssm.state_elements(width) * state_element
+        conv_element = 4 if profile.ssm_state_fp32 else activation_bytes
+        state_element = 4 if (profile.ssm_state_fp32 or spec.ssm.state_fp32) else activation_bytes
+        per_layer = (spec.ssm.conv_dim * width * conv_element
+                     + spec.ssm.ssm_state_elements * state_element)
         state_bytes = per_layer * spec.ssm_layers * batch
     total = int(attention_bytes) + state_bytes
     return KVEstimate(

@@ -97,6 +97,7 @@ def _attention(a: AttentionSpec, h: int, *, cross: bool = False) -> LayerParams:
         small += m.kv_lora_rank  # kv_a_layernorm
         return LayerParams(attn_q=q, attn_k=k, attn_v=v, attn_o=o, small=small)
     q_width = a.num_heads * a.head_dim
+    gate = q_width if a.output_gate else 0
     k_width = a.num_kv_heads * a.head_dim
     v_width = a.num_kv_heads * a.v_head_dim
     small = 0
@@ -106,12 +107,14 @@ def _attention(a: AttentionSpec, h: int, *, cross: bool = False) -> LayerParams:
         small += h
     if a.qk_norm or cross:
         small += 2 * a.head_dim
+    if a.qk_norm_full:
+        small += q_width + k_width
     if a.sinks:
         small += a.num_heads
     if cross:
         small += 2  # MllamaCrossAttentionDecoderLayer: cross_attn_attn_gate, cross_attn_mlp_gate
     return LayerParams(
-        attn_q=h * q_width,
+        attn_q=h * (q_width + gate),
         attn_k=h * k_width,
         attn_v=h * v_width,
         attn_o=a.num_heads * a.v_head_dim * h,
@@ -125,7 +128,8 @@ def _ffn(spec: ModelSpec, layer: LayerSpec) -> LayerParams:
     if layer.moe and moe is not None:
         e, inter = moe.num_experts, moe.expert_intermediate
         mats = 2 if moe.gated else 1
-        small = h * e + (e if moe.router_bias else 0) + (e if moe.router_score_bias else 0)
+        # DeepSeek-V3's e_score_correction_bias is a buffer in transformers, not a parameter.
+        small = h * e + (e if moe.router_bias else 0)
         if moe.expert_bias:
             small += e * (mats * inter + h)
         gate_up = 0
@@ -169,6 +173,13 @@ def _ssm(spec: ModelSpec) -> LayerParams:
         if s.inner_norms:
             small += s.dt_rank + 2 * s.d_state  # Jamba dt/b/c layernorms
         return LayerParams(ssm_linear=in_proj + x_proj + dt_proj + out_proj, small=small)
+    if s.version == 3:
+        # Qwen3.5 GatedDeltaNet: in_proj_qkv, in_proj_z, in_proj_b, in_proj_a, out_proj;
+        # conv1d without bias, dt_bias, A_log, and a gated RMSNorm of one value head.
+        key_dim = s.n_groups * s.d_state
+        linear = h * (2 * key_dim + 2 * s.d_inner + 2 * s.n_heads) + s.d_inner * h
+        small = s.conv_dim * s.d_conv + 2 * s.n_heads + s.d_inner // s.n_heads
+        return LayerParams(ssm_linear=linear, small=small)
     proj = 2 * s.d_inner + 2 * s.n_groups * s.d_state + s.n_heads
     conv = s.conv_dim
     small = conv * s.d_conv + (conv if s.conv_bias else 0) + 3 * s.n_heads + s.d_inner

@@ -58,7 +58,9 @@ class AttentionSpec:
     qkv_bias: bool = False
     o_bias: bool = False
     qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3, Gemma 3)
+    qk_norm_full: bool = False  # RMSNorm over the whole q and k projections (OLMo 2/3)
     sinks: bool = False  # learned per-head attention sinks (gpt-oss)
+    output_gate: bool = False  # q_proj also yields a sigmoid gate (Qwen3-Next/Qwen3.5)
     mla: MLASpec | None = None
 
     @property
@@ -106,18 +108,20 @@ class SSMSpec:
     conv_bias: bool = True
     proj_bias: bool = False
     inner_norms: bool = False  # Jamba's dt/B/C RMSNorms
+    state_fp32: bool = False  # the recurrent state is kept in fp32 (config mamba_ssm_dtype)
 
     @property
     def conv_dim(self) -> int:
         if self.version == 1:
             return self.d_inner
+        # Mamba-2: x, B, C pass the conv; gated DeltaNet (version 3): q, k, v do.
         return self.d_inner + 2 * self.n_groups * self.d_state
 
-    def state_elements(self, conv_width: int) -> int:
-        """Recurrent state per sequence per layer: conv window plus SSM state."""
-        conv = self.conv_dim * conv_width
-        ssm = self.d_inner * self.d_state
-        return conv + ssm
+    @property
+    def ssm_state_elements(self) -> int:
+        """Recurrent state per sequence per layer (d_inner x d_state for Mamba; per value
+        head a key_dim x value_dim matrix for gated DeltaNet, which is the same product)."""
+        return self.d_inner * self.d_state
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,7 @@ class ModelSpec:
     quantization: QuantSpec | None = None
     checkpoint_dtype: str | None = None
     known_family: bool = True
+    rotary_dim: int = 0  # dims that get RoPE per head (0: no rotary embedding)
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -327,6 +332,7 @@ def parse_config(config: Mapping[str, Any]) -> ModelSpec:
     dtype = config.get("torch_dtype") or config.get("dtype") or text.get("torch_dtype") or text.get("dtype")
 
     return ModelSpec(
+        rotary_dim=_rotary_dim(r, attention, traits.learned_positions),
         model_type=model_type or "unknown",
         architecture=architecture,
         hidden_size=hidden,
@@ -351,9 +357,26 @@ def parse_config(config: Mapping[str, Any]) -> ModelSpec:
     )
 
 
+# Old names that configs on the Hub still carry (Falcon's first releases).
+_MODEL_TYPE_ALIASES = {"RefinedWebModel": "falcon", "RefinedWeb": "falcon"}
+
+
+def _rotary_dim(r: _Reader, attention: AttentionSpec, learned_positions: bool) -> int:
+    if learned_positions or r.bool("alibi") or not attention.num_heads:
+        return 0
+    if attention.mla is not None:
+        return attention.mla.qk_rope_head_dim
+    factor = r.raw("partial_rotary_factor", "rotary_pct")
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool) and 0 < factor <= 1:
+        return int(attention.head_dim * factor)
+    return attention.head_dim
+
+
 def _model_type(config: Mapping[str, Any]) -> str:
     value = config.get("model_type")
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return _MODEL_TYPE_ALIASES.get(value, value)
 
 
 def _looks_like_decoder(config: Mapping[str, Any]) -> bool:
@@ -407,7 +430,7 @@ def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -
             v_head_dim=r.int("v_head_dim"),
         )
         head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
-    bias = r.bool("attention_bias", "bias", default=traits.attn_bias)
+    bias = traits.attn_bias_always or r.bool("attention_bias", "bias", default=traits.attn_bias)
     qkv_bias = bias or traits.qkv_bias_only
     o_bias = bias and not traits.qkv_bias_only
     if model_type in ("qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"):
@@ -421,7 +444,9 @@ def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -
         qkv_bias=qkv_bias,
         o_bias=o_bias,
         qk_norm=traits.qk_norm,
+        qk_norm_full=traits.qk_norm_full,
         sinks=traits.attention_sinks,
+        output_gate=r.bool("attn_output_gate"),
         mla=mla,
     )
 
@@ -468,7 +493,7 @@ def _parse_moe(r: _Reader, model_type: str) -> MoESpec | None:
 
 def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
     traits = family_traits(model_type)
-    if not traits.has_ssm:
+    if not traits.has_ssm and not r.has("linear_num_value_heads"):
         return None
     if model_type == "jamba":
         d_inner = r.int("mamba_expand", default=2) * hidden
@@ -495,6 +520,22 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
             conv_bias=r.bool("use_conv_bias", default=True),
             proj_bias=r.bool("use_bias", default=False),
             inner_norms=False,  # FalconMamba's inner RMSNorms carry no weights
+        )
+    if r.has("linear_num_value_heads"):
+        # Gated DeltaNet (Qwen3-Next / Qwen3.5 linear_attention layers, arXiv:2412.06464):
+        # per value head a key_dim x value_dim recurrent matrix; q/k/v go through a conv.
+        v_heads = r.int("linear_num_value_heads")
+        k_heads = r.int("linear_num_key_heads")
+        return SSMSpec(
+            version=3,
+            d_inner=v_heads * r.int("linear_value_head_dim"),
+            d_state=r.int("linear_key_head_dim"),
+            d_conv=r.int("linear_conv_kernel_dim", default=4),
+            dt_rank=0,
+            n_groups=k_heads,
+            n_heads=v_heads,
+            conv_bias=False,
+            state_fp32=str(r.raw("mamba_ssm_dtype")) == "float32",
         )
     # Mamba-2 style mixers (mamba2, granitemoehybrid, falcon_h1, nemotron_h, bamba ...).
     n_heads = r.int("mamba_n_heads", "num_heads", "mamba_num_heads")
@@ -595,6 +636,8 @@ def _extra_params(r: _Reader, model_type: str, hidden: int) -> int:
             return 2 * proj * hidden  # OPTDecoder project_in/project_out (no bias)
     if model_type == "bloom":
         return 2 * hidden  # word_embeddings_layernorm (weight + bias)
+    if family_traits(model_type).lm_head_bias:
+        return r.int("vocab_size")
     return 0
 
 

@@ -95,6 +95,30 @@ def _qwen2_5_vl(v: Mapping[str, Any], text_hidden: int) -> int:
     return embed + depth * block + merger
 
 
+def _qwen3_vl(v: Mapping[str, Any], text_hidden: int) -> int:
+    # Qwen3VLVisionModel (modeling_qwen3_vl.py; Qwen3.5 reuses it): conv3d patch embedding
+    # with bias, learned position table, LayerNorm blocks with a plain MLP, a merger and
+    # one extra merger per deepstack index.
+    e = _get(v, 1152, "hidden_size")
+    depth = _get(v, 27, "depth")
+    inter = _get(v, 4304, "intermediate_size")
+    patch = _get(v, 16, "patch_size")
+    temporal = _get(v, 2, "temporal_patch_size")
+    channels = _get(v, 3, "in_channels", "in_chans")
+    merge = _get(v, 2, "spatial_merge_size")
+    out = _get(v, text_hidden, "out_hidden_size")
+    positions = _get(v, 2304, "num_position_embeddings")
+    embed = channels * temporal * patch * patch * e + e + positions * e
+    block = 2 * (2 * e) + (3 * e * e + 3 * e) + (e * e + e) + (2 * e * inter + inter + e)
+    ctx = e * merge * merge
+    merger = 2 * e + (ctx * ctx + ctx) + (ctx * out + out)
+    deepstack = v.get("deepstack_visual_indexes")
+    extra = len(deepstack) if isinstance(deepstack, list) else 0
+    # deepstack mergers normalise after the shuffle: LayerNorm over ctx instead of e.
+    deep = extra * (2 * ctx + (ctx * ctx + ctx) + (ctx * out + out))
+    return embed + depth * block + merger + deep
+
+
 def _mllama(v: Mapping[str, Any], text_hidden: int) -> int:
     # MllamaVisionModel (modeling_mllama.py): local + gated global encoders, tile embeddings.
     h = _get(v, 1280, "hidden_size")
@@ -130,6 +154,8 @@ def parse_vision(config: Mapping[str, Any], text_hidden: int) -> VisionSpec | No
         return VisionSpec("qwen2_vl", _qwen2_vl(v, text_hidden), True)
     if outer == "qwen2_5_vl" or vtype == "qwen2_5_vl":
         return VisionSpec("qwen2_5_vl", _qwen2_5_vl(v, text_hidden), True)
+    if outer.startswith(("qwen3_vl", "qwen3_5")) or vtype.startswith(("qwen3_vl", "qwen3_5")):
+        return VisionSpec(outer or vtype, _qwen3_vl(v, text_hidden), True)
     if outer == "mllama" or vtype == "mllama_vision_model":
         return VisionSpec("mllama", _mllama(v, text_hidden), True)
     if vtype in ("clip_vision_model", "siglip_vision_model") or outer in ("llava", "gemma3"):

@@ -1,0 +1,759 @@
+"""``llm-mem``: the command line of the estimator.
+
+``llm-mem MODEL_ID [options]`` reads the model from the Hugging Face Hub;
+``llm-mem --config PATH`` reads a local config.json (or a folder holding one).
+With no arguments on a terminal it asks its questions one at a time.
+
+Exit codes: 0 ok, 2 bad usage, 3 Hub or network error, 4 the model cannot be
+estimated. Errors are one line on stderr; ``--debug`` adds the traceback.
+The Hub client is imported only when a model id is given, so ``--config``
+starts fast (see tests/benchmarks/bench_cli.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os.path
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from . import (
+    ENGINES,
+    GB,
+    GIB,
+    GPUS,
+    KV_DTYPES,
+    PRECISIONS,
+    EstimateOptions,
+    EstimatorError,
+    HubError,
+    OptionError,
+    WeightMetadata,
+)
+
+if TYPE_CHECKING:
+    from .hub import HubModelInfo
+
+__all__ = ["EXIT_ESTIMATE", "EXIT_HUB", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
+PROG = "llm-mem"
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_HUB = 3
+EXIT_ESTIMATE = 4
+EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2 through ``main``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+# -- arguments ---------------------------------------------------------------------------
+
+
+def _tokens(text: str) -> int:
+    """A token count: ``4096``, ``32k`` (x1024), ``1m`` (x1024^2), ``8_192``."""
+    value = text.strip().lower().replace("_", "").replace(",", "")
+    scale = 1
+    if value.endswith("k"):
+        scale, value = 1024, value[:-1]
+    elif value.endswith("m"):
+        scale, value = 1024 * 1024, value[:-1]
+    try:
+        number = int(value) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of tokens: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return number
+
+
+def _count(text: str) -> int:
+    try:
+        number = int(text.strip().replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return number
+
+
+def _fraction(text: str) -> float:
+    try:
+        number = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    return number / 100 if text.strip().endswith("%") else number
+
+
+def _precision(text: str) -> str:
+    """Canonical precision key, case-insensitive (``q4_k_m`` -> ``Q4_K_M``)."""
+    key = canonical_precision(text)
+    if key is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown precision {text!r}; choose auto or one of {', '.join(PRECISIONS)}"
+        )
+    return key
+
+
+def canonical_precision(text: str) -> str | None:
+    """The PRECISIONS key matching ``text`` (or ``auto``), else None."""
+    wanted = text.strip()
+    if wanted.lower() == "auto":
+        return "auto"
+    for key in PRECISIONS:
+        if key.lower() == wanted.lower():
+            return key
+    try:  # the core's aliases (bfloat16, nf4...), if it has them
+        from .precision import resolve_precision
+
+        found = resolve_precision(wanted)
+    except (ImportError, EstimatorError):
+        return None
+    return None if found is None else str(found.key)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``llm-mem`` argument parser (flag names follow the team convention)."""
+    p = _Parser(
+        prog=PROG,
+        description="Estimate the GPU memory an LLM needs for inference, from its Hugging Face "
+        "config.json: weights, KV cache, activations and overhead.",
+        epilog="Token counts accept k/m suffixes (32k = 32768). Exit codes: 0 ok, 2 bad usage, "
+        "3 Hub or network error, 4 model cannot be estimated. Environment: HF_TOKEN, "
+        "HF_ENDPOINT, HF_HUB_OFFLINE, HF_HOME, LLM_MEM_CACHE.",
+    )
+    p.add_argument("model", nargs="?", help="Hub model id or URL (org/name), or a local path")
+    src = p.add_argument_group("model source")
+    src.add_argument("--config", metavar="PATH", help="local config.json, or a folder holding one")
+    src.add_argument("--revision", help="branch, tag or commit on the Hub (default main)")
+    src.add_argument("--endpoint", help="Hub URL (default $HF_ENDPOINT or https://huggingface.co)")
+    src.add_argument(
+        "--gguf-file",
+        metavar="NAME|QUANT",
+        help="GGUF file of the repo (or folder) to size exactly, e.g. Q4_K_M",
+    )
+    m = p.add_argument_group("model and workload")
+    m.add_argument(
+        "--precision",
+        type=_precision,
+        default="auto",
+        help=f"weight precision: auto (as published) or one of {', '.join(PRECISIONS)}",
+    )
+    m.add_argument("--kv-dtype", choices=KV_DTYPES, default="auto", help="KV cache element type")
+    m.add_argument("--engine", choices=ENGINES, default="generic", help="serving engine")
+    m.add_argument(
+        "--batch",
+        "--batch-size",
+        dest="batch",
+        type=_count,
+        default=1,
+        help="concurrent sequences (default 1)",
+    )
+    m.add_argument(
+        "--context",
+        "--seq-len",
+        "--sequence-length",
+        dest="context",
+        type=_tokens,
+        help="tokens per sequence, prompt + output (default min(model max, 4096))",
+    )
+    m.add_argument("--generated-tokens", type=_tokens, help="of the context, tokens generated")
+    m.add_argument(
+        "--flash-attention",
+        "--flash",
+        dest="flash_attention",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="attention without materialised scores (default on)",
+    )
+    m.add_argument(
+        "--paged-attention",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="paged KV cache (default: the engine's own)",
+    )
+    m.add_argument("--block-size", type=_count, help="paged KV block size in tokens")
+    m.add_argument(
+        "--layers", "--num-layers", dest="layers", type=_count, help="run only the first N layers"
+    )
+    m.add_argument("--kv-heads", type=_count, help="override the KV head count (GQA)")
+    h = p.add_argument_group("hardware")
+    h.add_argument("--gpu", help=f"GPU to fit: {', '.join(GPUS)}")
+    h.add_argument("--gpus", type=_count, default=1, help="number of GPUs (default 1)")
+    h.add_argument("--tp", type=_count, help="tensor-parallel degree (default gpus / pp)")
+    h.add_argument("--pp", type=_count, default=1, help="pipeline-parallel degree (default 1)")
+    h.add_argument(
+        "--headroom",
+        type=_fraction,
+        default=0.10,
+        help="share of GPU memory kept free when judging a fit (default 0.10)",
+    )
+    h.add_argument(
+        "--gpu-memory-utilization",
+        type=_fraction,
+        default=0.90,
+        help="vLLM/SGLang memory fraction (default 0.90)",
+    )
+    mode = p.add_argument_group("what to compute").add_mutually_exclusive_group()
+    mode.add_argument("--compare-precisions", action="store_true", help="one line per precision")
+    mode.add_argument("--max-batch", action="store_true", help="largest batch that fits --gpu")
+    mode.add_argument("--max-context", action="store_true", help="longest context that fits --gpu")
+    mode.add_argument("--sweep", choices=("context", "batch"), help="total memory along an axis")
+    p.add_argument("--points", type=_count, default=12, help=argparse.SUPPRESS)
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "--format",
+        choices=("table", "markdown", "json"),
+        default=None,
+        help="output format (default table)",
+    )
+    out.add_argument("--json", action="store_true", help="same as --format json")
+    out.add_argument(
+        "--interactive",
+        action="store_true",
+        help="ask for the inputs even when stdin is not a terminal",
+    )
+    out.add_argument("--debug", action="store_true", help="tracebacks and Hub request logs")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    return p
+
+
+def _version() -> str:
+    from . import __version__
+
+    return str(__version__)
+
+
+def options_from_args(args: argparse.Namespace) -> EstimateOptions:
+    """The EstimateOptions the flags describe (raises OptionError when out of range)."""
+    return EstimateOptions(
+        precision=args.precision,
+        kv_dtype=args.kv_dtype,
+        engine=args.engine,
+        batch=args.batch,
+        context=args.context,
+        generated_tokens=args.generated_tokens,
+        flash_attention=args.flash_attention,
+        paged_attention=args.paged_attention,
+        block_size=args.block_size,
+        layers=args.layers,
+        kv_heads=args.kv_heads,
+        gpu=args.gpu,
+        gpus=args.gpus,
+        tensor_parallel=args.tp,
+        pipeline_parallel=args.pp,
+        headroom=args.headroom,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+    )
+
+
+# -- loading the model -------------------------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    """A config to estimate and what is known about where it came from."""
+
+    config: dict[str, Any]
+    metadata: WeightMetadata | None
+    model_id: str | None
+    revision: str | None
+    source: str  # "hub" | "file"
+    path: str | None = None
+    hub: HubModelInfo | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def load_local(path_text: str, gguf_file: str | None = None) -> Loaded:
+    """Read ``config.json`` (file or folder); a folder's index file gives weight bytes."""
+    path = os.path.expanduser(path_text)
+    is_dir = os.path.isdir(path)
+    folder = path if is_dir else os.path.dirname(path) or "."
+    config_path = os.path.join(path, "config.json") if is_dir else path
+    if not os.path.isfile(config_path):
+        raise UsageError(f"no config.json at {config_path}")
+    try:
+        config = json.loads(_read(config_path))
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read {config_path}: {err}") from None
+    except json.JSONDecodeError as err:
+        raise EstimatorError(f"{config_path} is not valid JSON: {err}") from None
+    if not isinstance(config, dict):
+        raise EstimatorError(f"{config_path} is not a JSON object")
+    metadata = None
+    notes: list[str] = []
+    if is_dir or gguf_file:
+        metadata, notes = _local_weights(folder, gguf_file)
+    return Loaded(config, metadata, None, None, "file", config_path, notes=notes)
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _local_weights(folder: str, gguf_file: str | None) -> tuple[WeightMetadata | None, list[str]]:
+    index_total = None
+    source = ""
+    for name in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        index = os.path.join(folder, name)
+        if os.path.isfile(index):
+            try:
+                meta = json.loads(_read(index)).get("metadata") or {}
+                total = meta.get("total_size")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(total, (int, float)) and total > 0:
+                index_total, source = int(total), name
+                break
+    gguf_bytes = gguf_quant = None
+    notes: list[str] = []
+    if gguf_file:
+        from .hub.info import Sibling
+        from .hub.parse import parse_gguf_files, select_gguf
+
+        names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".gguf"))
+        siblings = [Sibling(n, os.path.getsize(os.path.join(folder, n))) for n in names]
+        if not siblings:
+            raise UsageError(f"--gguf-file: no .gguf files in {folder}")
+        chosen = select_gguf(parse_gguf_files(siblings), gguf_file)
+        gguf_bytes, gguf_quant = chosen.size, chosen.quant
+        source = "+".join(s for s in (source, "gguf-file") if s)
+        notes.append(f"weights sized from {chosen.filename}")
+    if index_total is None and gguf_bytes is None:
+        return None, notes
+    return (
+        WeightMetadata(
+            safetensors_total_bytes=index_total,
+            gguf_file_bytes=gguf_bytes,
+            gguf_quant=gguf_quant,
+            source=source,
+        ),
+        notes,
+    )
+
+
+def load_hub(model: str, args: argparse.Namespace) -> Loaded:
+    """Fetch ``model`` from the Hub (the hub package is imported only here)."""
+    from .hub import HubClient
+
+    client = HubClient.from_env(endpoint=args.endpoint)
+    info = client.fetch_model(model, args.revision, args.gguf_file)
+    return Loaded(
+        dict(info.config),
+        info.weights,
+        info.repo_id,
+        info.revision,
+        "hub",
+        hub=info,
+        notes=list(info.notes),
+    )
+
+
+def load_model(args: argparse.Namespace) -> Loaded:
+    """The config named by ``--config`` or by the model argument."""
+    if args.config and args.model:
+        raise UsageError("give either a model id or --config, not both")
+    if args.config:
+        return load_local(args.config, args.gguf_file)
+    model = str(args.model)
+    if os.path.exists(os.path.expanduser(model)):  # `llm-mem ./my-model` works like --config
+        return load_local(model, args.gguf_file)
+    return load_hub(model, args)
+
+
+# -- computing ---------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
+    """Compute what the flags ask for; returns the JSON document (also used for tables)."""
+    from . import compare_precisions, estimate, max_batch, max_context, sweep
+
+    options = options_from_args(args)
+    doc: dict[str, Any] = {
+        "model_id": loaded.model_id,
+        "revision": loaded.revision,
+        "source": loaded.source,
+        "config_path": loaded.path,
+        "hub": None if loaded.hub is None else loaded.hub.to_dict(),
+        "notes": list(loaded.notes),
+    }
+    cfg, meta = loaded.config, loaded.metadata
+    if args.compare_precisions:
+        doc["mode"] = "compare-precisions"
+        doc["estimates"] = [e.to_dict() for e in compare_precisions(cfg, options, meta)]
+        return doc
+    if args.sweep:
+        doc["mode"] = f"sweep-{args.sweep}"
+        points = sweep(cfg, options, meta, axis=args.sweep, points=args.points)
+        doc["points"] = [
+            {
+                "x": pt.x,
+                "total_bytes": pt.total_bytes,
+                "per_gpu_bytes": pt.per_gpu_bytes,
+                "fits": pt.fits,
+            }
+            for pt in points
+        ]
+        doc["estimate"] = estimate(cfg, options, meta).to_dict()
+        return doc
+    if args.max_batch or args.max_context:
+        if not options.gpu:
+            raise UsageError(f"--{'max-batch' if args.max_batch else 'max-context'} needs --gpu")
+        solve = max_batch if args.max_batch else max_context
+        key = "max_batch" if args.max_batch else "max_context"
+        doc["mode"] = key.replace("_", "-")
+        doc[key] = solve(cfg, options, meta)
+        doc["estimate"] = estimate(cfg, options, meta).to_dict()
+        return doc
+    doc["mode"] = "estimate"
+    doc.update(estimate(cfg, options, meta).to_dict())
+    return doc
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+def _gib(n: int | float) -> str:
+    return f"{n / GIB:,.2f}"
+
+
+def _gb(n: int | float) -> str:
+    return f"{n / GB:,.2f}"
+
+
+def _params(n: int) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:,.2f} B"
+    if n >= 1e6:
+        return f"{n / 1e6:,.1f} M"
+    return f"{n:,}"
+
+
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool, right: Sequence[bool]
+) -> list[str]:
+    """Aligned plain-text or Markdown table lines."""
+    if markdown:
+        sep = ["---:" if r else "---" for r in right]
+        lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return lines
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
+
+    def fmt(row: Sequence[str]) -> str:
+        cells = [
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)
+        ]
+        return "  ".join(cells).rstrip()
+
+    return [fmt(headers), fmt(["-" * w for w in widths]), *[fmt(r) for r in rows]]
+
+
+_LABELS = {
+    "weights": "Weights",
+    "kv_cache": "KV cache",
+    "activations": "Activations",
+    "overhead": "Overhead",
+}
+
+
+def _header(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
+    model = est["model"]
+    name = doc["model_id"] or doc["config_path"] or "config"
+    rev = f" @ {doc['revision']}" if doc.get("revision") not in (None, "main") else ""
+    bold = "**" if md else ""
+    inputs = est["inputs"]
+    active = (
+        f", {_params(est['active_params'])} active" if est["active_params"] != est["params"] else ""
+    )
+    lines = [
+        f"{bold}{name}{rev}{bold}: {model['architecture']} ({model['model_type']}), "
+        f"{model['layers']} layers, {model['attention']}",
+        f"Parameters: {_params(est['params'])}{active} (source: {est['param_source']})",
+        f"Precision {est['precision']}, KV cache {est['kv_dtype']}, context {est['context']:,}, "
+        f"batch {inputs['batch']}, engine {inputs['engine']}",
+    ]
+    return [line + ("  " if md else "") for line in lines]
+
+
+def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
+    lines = []
+    fit = est.get("fit")
+    if fit:
+        verdict = "fits" if fit["fits"] else "does NOT fit"
+        lines.append(
+            f"Per GPU {_gib(fit['per_gpu_bytes'])} GiB on {fit['gpu_name']}: {verdict} "
+            f"({fit['utilization'] * 100:.0f}% of {_gib(fit['capacity_bytes'])} GiB; "
+            f"usable {_gib(fit['usable_bytes'])} GiB)"
+        )
+    if est.get("engine_reserved_bytes"):
+        lines.append(
+            f"The engine reserves {_gib(est['engine_reserved_bytes'])} GiB per GPU up front"
+        )
+    rec = est.get("recommendation")
+    if rec and rec.get("text"):
+        lines.append(f"Recommendation: {rec['text']}")
+    for warning in est.get("warnings") or ():
+        lines.append(f"Warning: {warning}")
+    for note in doc.get("notes") or ():
+        lines.append(f"Note: {note}")
+    return lines
+
+
+def render_estimate(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
+    """The breakdown table with GiB and GB columns, fit, recommendation, warnings."""
+    rows = [
+        [_LABELS.get(c["name"], c["name"]), _gib(c["bytes"]), _gb(c["bytes"])]
+        for c in est["components"]
+    ]
+    rows.append(["Total", _gib(est["total_bytes"]), _gb(est["total_bytes"])])
+    par = est["parallel"]
+    if par["gpus"] > 1 or par["per_gpu_bytes"] != est["total_bytes"]:
+        label = (
+            f"Per GPU (x{par['gpus']}, TP {par['tensor_parallel']}, PP {par['pipeline_parallel']})"
+        )
+        rows.append([label, _gib(par["per_gpu_bytes"]), _gb(par["per_gpu_bytes"])])
+    if md:
+        rows[-1 if len(rows) == len(est["components"]) + 1 else -2][0] = "**Total**"
+    lines = [*_header(doc, est, md), ""]
+    lines += _table(["Component", "GiB", "GB"], rows, md, [False, True, True])
+    footer = _footer(doc, est)
+    if footer:
+        lines.append("")
+        lines += [f"- {x}" for x in footer] if md else footer
+    return lines
+
+
+def render(doc: dict[str, Any], fmt: str) -> str:
+    """Text for ``table`` or ``markdown`` output of any mode."""
+    md = fmt == "markdown"
+    mode = doc["mode"]
+    if mode == "estimate":
+        return "\n".join(render_estimate(doc, doc, md))
+    if mode == "compare-precisions":
+        ests = doc["estimates"]
+        lines = [*_header(doc, ests[0], md)[:1], ""] if ests else []
+        rows = []
+        for e in ests:
+            fits = "" if e["fits"] is None else ("yes" if e["fits"] else "no")
+            rows.append(
+                [
+                    e["precision"],
+                    _gib(e["weights_bytes"]),
+                    _gib(e["kv_cache_bytes"]),
+                    _gib(e["total_bytes"]),
+                    _gib(e["per_gpu_bytes"]),
+                    fits,
+                ]
+            )
+        lines += _table(
+            ["Precision", "Weights GiB", "KV GiB", "Total GiB", "Per GPU GiB", "Fits"],
+            rows,
+            md,
+            [False, True, True, True, True, False],
+        )
+        return "\n".join(lines)
+    est = doc["estimate"]
+    if mode.startswith("sweep-"):
+        axis = mode.removeprefix("sweep-")
+        rows = []
+        for pt in doc["points"]:
+            fits = "" if pt["fits"] is None else ("yes" if pt["fits"] else "no")
+            rows.append(
+                [
+                    f"{pt['x']:,}",
+                    _gib(pt["total_bytes"]),
+                    _gb(pt["total_bytes"]),
+                    _gib(pt["per_gpu_bytes"]),
+                    fits,
+                ]
+            )
+        lines = [*_header(doc, est, md), ""]
+        lines += _table(
+            [axis.capitalize(), "Total GiB", "Total GB", "Per GPU GiB", "Fits"],
+            rows,
+            md,
+            [True, True, True, True, False],
+        )
+        return "\n".join(lines)
+    key = mode.replace("-", "_")
+    value = doc[key]
+    what = "batch" if key == "max_batch" else "context"
+    fit = est.get("fit") or {}
+    gpus = est["parallel"]["gpus"]
+    where = f"{gpus} x {fit.get('gpu_name', est['inputs']['gpu'])}"
+    if value is None:
+        answer = f"Nothing fits on {where}, even at {what} 1."
+    elif key == "max_batch":
+        answer = f"Max batch on {where} at context {est['context']:,}: {value:,}"
+    else:
+        answer = f"Max context on {where} at batch {est['inputs']['batch']}: {value:,} tokens"
+    return "\n".join(
+        [*_header(doc, est, md), "", ("**" if md else "") + answer + ("**" if md else "")]
+    )
+
+
+# -- interactive -------------------------------------------------------------------------
+
+
+class _Prompter:
+    """Asks one question at a time on stderr, re-asking until the answer is valid."""
+
+    def __init__(self, stdin: IO[str], stderr: IO[str]) -> None:
+        self.stdin, self.stderr = stdin, stderr
+
+    def ask(self, question: str, default: str, convert: Callable[[str], T]) -> T:
+        while True:
+            self.stderr.write(f"{question} [{default}]: ")
+            self.stderr.flush()
+            line = self.stdin.readline()
+            if not line:
+                raise EOFError
+            answer = line.strip() or default
+            try:
+                return convert(answer)
+            except (ValueError, argparse.ArgumentTypeError, EstimatorError) as err:
+                self.stderr.write(f"  {err}; try again\n")
+
+
+def _yes_no(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("y", "yes", "true", "1", "on"):
+        return True
+    if value in ("n", "no", "false", "0", "off"):
+        return False
+    raise ValueError(f"answer y or n, not {text!r}")
+
+
+def _model_answer(text: str) -> str:
+    if os.path.exists(os.path.expanduser(text)):
+        return text
+    from .hub.urls import parse_model_ref
+
+    parse_model_ref(text)
+    return text
+
+
+def _optional(convert: Callable[[str], T], blank: str) -> Callable[[str], T | None]:
+    def inner(text: str) -> T | None:
+        return None if text.strip().lower() == blank else convert(text)
+
+    return inner
+
+
+def interactive(args: argparse.Namespace, stdin: IO[str], stderr: IO[str]) -> None:
+    """Fill ``args`` from the seed's questions: model, precision, FlashAttention, layers,
+    sequence length, batch size. Blank answers take the bracketed default."""
+    ask = _Prompter(stdin, stderr).ask
+    stderr.write("LLM memory estimator: press Enter to accept a [default].\n")
+    args.model = ask(
+        "Model (Hub id, URL or config path)", "Qwen/Qwen2.5-7B-Instruct", _model_answer
+    )
+    args.precision = ask(
+        f"Precision (auto, {', '.join(list(PRECISIONS)[:4])}, ...)", "auto", _precision
+    )
+    args.flash_attention = ask("FlashAttention (y/n)", "y", _yes_no)
+    args.layers = ask("Layers to run", "all", _optional(_count, "all"))
+    args.context = ask(
+        "Sequence length (tokens)",
+        "model max, up to 4096",
+        _optional(_tokens, "model max, up to 4096"),
+    )
+    args.batch = ask("Batch size", "1", _count)
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``llm-mem``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as err:  # one line, the code says which kind
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        code = _exit_code(err)
+        prefix = "error" if code != 1 else "internal error"
+        hint = "" if debug or code != 1 else " (rerun with --debug for details)"
+        sys.stderr.write(f"{PROG}: {prefix}: {_one_line(err)}{hint}\n")
+        return code
+
+
+def _exit_code(err: BaseException) -> int:
+    if isinstance(err, (UsageError, OptionError)):
+        return EXIT_USAGE
+    if isinstance(err, HubError):
+        return EXIT_HUB
+    if isinstance(err, EstimatorError):
+        return EXIT_ESTIMATE
+    return 1
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text
+
+
+def _main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
+    fmt = "json" if args.json else (args.format or "table")
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} disagree")
+    if not args.model and not args.config:
+        if args.interactive or (_is_tty(sys.stdin) and _is_tty(sys.stderr)):
+            try:
+                interactive(args, sys.stdin, sys.stderr)
+            except EOFError:
+                sys.stderr.write("\n")
+                raise UsageError("no answer given") from None
+        else:
+            parser.print_usage(sys.stderr)
+            sys.stderr.write(
+                f"{PROG}: error: give a model id or --config PATH (see {PROG} --help)\n"
+            )
+            return EXIT_USAGE
+    options_from_args(args)  # reject bad options before any network access
+    loaded = load_model(args)
+    doc = run(args, loaded)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    else:
+        sys.stdout.write(render(doc, fmt) + "\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

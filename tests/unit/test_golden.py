@@ -1,0 +1,93 @@
+"""The estimator against transformers itself (tests/golden/*.json, made by make_golden.py).
+
+For every fixture config that transformers could build on the meta device:
+parameter count within 0.1% (exact where the architecture is modelled fully),
+vision-tower parameters, and the KV bytes per token that transformers' cache
+really stores, exact to the byte.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from estimator import EstimateOptions, estimate
+from tests.conftest import CONFIGS, GOLDEN
+
+
+def _goldens() -> list[Path]:
+    return sorted(p for p in GOLDEN.glob("*.json") if (CONFIGS / p.name).exists())
+
+
+GOLDENS = [p for p in _goldens() if "skipped" not in json.loads(p.read_text())]
+
+
+def _load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    return json.loads((CONFIGS / path.name).read_text()), json.loads(path.read_text())
+
+
+def test_there_are_goldens_for_many_families() -> None:
+    types = {json.loads(p.read_text()).get("model_type") for p in GOLDENS}
+    assert len(GOLDENS) >= 15
+    assert len(types) >= 6, types
+
+
+@pytest.mark.parametrize("path", GOLDENS, ids=lambda p: p.stem)
+def test_parameter_count_matches_transformers(path: Path) -> None:
+    config, golden = _load(path)
+    est = estimate(config, EstimateOptions(engine="transformers", precision="bf16"))
+    expected = golden["params_total"]
+    assert est.params == pytest.approx(expected, rel=1e-3)
+    assert est.model.vision_params == pytest.approx(golden.get("params_vision", 0) +
+                                                    golden.get("params_projector", 0), rel=1e-3)
+
+
+@pytest.mark.parametrize("path", GOLDENS, ids=lambda p: p.stem)
+def test_kv_bytes_per_token_match_transformers_cache(path: Path) -> None:
+    config, golden = _load(path)
+    cache = golden["kv_cache"]
+    measured_layers = cache.get("cache_layers_measured") or cache.get("num_hidden_layers")
+    options = EstimateOptions(engine="transformers", precision="bf16", kv_dtype="bf16")
+    if measured_layers and measured_layers != cache.get("num_hidden_layers"):
+        options = options.with_(layers=measured_layers)
+    est = estimate(config, options)
+    assert est.kv_bytes_per_token == cache["bytes_per_token_total"]
+
+
+HYBRID = [p for p in GOLDENS if json.loads(p.read_text())["kv_cache"].get("state_bytes_total")]
+
+
+@pytest.mark.parametrize("path", HYBRID, ids=lambda p: p.stem)
+def test_recurrent_state_matches_transformers_cache(path: Path) -> None:
+    config, golden = _load(path)
+    est = estimate(config, EstimateOptions(engine="transformers", precision="bf16", batch=1))
+    kv = next(c for c in est.components if c.name == "kv_cache")
+    assert kv.inputs["state_bytes"] == golden["kv_cache"]["state_bytes_total"]
+
+
+SLIDING = [p for p in GOLDENS if json.loads(p.read_text()).get("kv_cache_long")]
+
+
+@pytest.mark.parametrize("path", SLIDING, ids=lambda p: p.stem)
+def test_sliding_layers_keep_what_transformers_keeps(path: Path) -> None:
+    config, golden = _load(path)
+    long = golden["kv_cache_long"]
+    length = long["L"]
+    est = estimate(config, EstimateOptions(engine="transformers", precision="bf16",
+                                           context=length, batch=1))
+    kv = next(c for c in est.components if c.name == "kv_cache")
+    kept = {row["tokens_kept"] for row in long["per_layer"] if row["tokens_kept"] < length}
+    assert kept, "the golden shows no capped layer"
+    assert kv.inputs["sliding_tokens"] in kept
+    stored = sum(_numel(shape) * 2 for row in long["per_layer"] for _, shape in row["tensors"])
+    assert est.kv_cache_bytes == stored
+
+
+def _numel(shape: list[int]) -> int:
+    result = 1
+    for dim in shape:
+        result *= dim
+    return result
