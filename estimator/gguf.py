@@ -10,6 +10,8 @@ the file types offered in :data:`estimator.precision.PRECISIONS`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .params import LayerParams, ParamCounts
 from .precision import GGUF_TYPE_BITS
 from .spec import ModelSpec
@@ -112,7 +114,7 @@ def gguf_weight_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> int:
         add(counts.lm_head, out_type, h)
     attn_i = 0
     for i, layer in enumerate(counts.layers):
-        bits += _layer_bits(layer, spec, ftype, base, i, n, attn_i, gqa, experts, is_70b, add)
+        _add_layer(layer, spec, ftype, base, i, n, attn_i, gqa, experts, is_70b, add)
         if layer.attn_v:
             attn_i += 1
     bits += (counts.final_small + sum(layer.small for layer in counts.layers)) * 32.0
@@ -120,8 +122,10 @@ def gguf_weight_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> int:
     return int(bits / 8)
 
 
-def _layer_bits(layer: LayerParams, spec: ModelSpec, ftype: str, base: str, i: int, n: int,
-                attn_i: int, gqa: int, experts: int, is_70b: bool, add) -> float:  # type: ignore[no-untyped-def]
+def _add_layer(layer: LayerParams, spec: ModelSpec, ftype: str, base: str, i: int, n: int,
+               attn_i: int, gqa: int, experts: int, is_70b: bool,
+               add: Callable[[int, str, int], None]) -> None:
+    """Add one block's tensors, each at the type llama.cpp picks for it."""
     h = spec.hidden_size
     a = spec.attention
     n_attn = spec.attention_layers or 1
@@ -139,4 +143,3 @@ def _layer_bits(layer: LayerParams, spec: ModelSpec, ftype: str, base: str, i: i
     add(layer.experts_gate_up, base, h)
     add(layer.experts_down, down, expert_inter)
     add(layer.ssm_linear, base, h)
-    return 0.0

@@ -199,9 +199,11 @@ class ModelSpec:
 class _Reader:
     """Looks keys up in a config with family defaults behind it."""
 
-    def __init__(self, config: Mapping[str, Any], model_type: str) -> None:
+    def __init__(self, config: Mapping[str, Any], model_type: str, use_defaults: bool) -> None:
         self.config = config
-        self.defaults = FAMILY_DEFAULTS.get(model_type, {})
+        # Only nested text configs lean on class defaults (llava-1.5 lists a handful of keys);
+        # a top-level config missing a key is reported, not silently defaulted.
+        self.defaults = FAMILY_DEFAULTS.get(model_type, {}) if use_defaults else {}
 
     def has(self, *keys: str) -> bool:
         return any(self.config.get(k) is not None or k in self.defaults for k in keys)
@@ -229,6 +231,17 @@ class _Reader:
     def opt_int(self, *keys: str) -> int | None:
         value = self.raw(*keys)
         return None if value is None else _as_int(keys[0], value)
+
+    def int_list(self, key: str) -> list[int]:
+        """A list of layer indices (e.g. mlp_only_layers); anything else is a ConfigError."""
+        value = self.raw(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise ConfigError(f"config.json key '{key}' should be a list of layer indices")
+        return value
 
     def bool(self, *keys: str, default: bool = False) -> bool:
         value = self.raw(*keys)
@@ -276,6 +289,18 @@ def text_config_of(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | 
 
 def parse_config(config: Mapping[str, Any]) -> ModelSpec:
     """Turn a config.json dict into a :class:`ModelSpec`, or raise ``ConfigError``."""
+    try:
+        return _parse_config(config)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError,
+            OverflowError, IndexError) as exc:
+        # Hand-edited or truncated configs can put any JSON value anywhere; say so plainly
+        # rather than leak a Python traceback to the page or the CLI.
+        raise ConfigError(f"config.json has a value of an unexpected type or size ({exc})") from exc
+
+
+def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
     if not isinstance(config, Mapping):
         raise ConfigError(f"config.json must be a JSON object, got {type(config).__name__}")
     warnings: list[str] = []
@@ -299,7 +324,7 @@ def parse_config(config: Mapping[str, Any]) -> ModelSpec:
             f"unknown model_type '{model_type}': estimated with the generic decoder rules "
             "(standard keys); check the parameter count against the model card"
         )
-    r = _Reader(text, model_type)
+    r = _Reader(text, model_type, use_defaults=nested_key is not None)
 
     hidden = _positive("hidden_size", r.int("hidden_size", "n_embd", "d_model", "n_embed", "dim"))
     num_layers = _positive(
@@ -561,7 +586,7 @@ def _parse_layers(
     window = r.opt_int("sliding_window", "attention_window_size")
     kinds = _layer_kinds(r, model_type, num_layers, window, has_ssm)
     moe_flags = _moe_layers(r, model_type, num_layers, moe)
-    cross = set(r.raw("cross_attention_layers") or ())
+    cross = set(r.int_list("cross_attention_layers"))
     layers = []
     for i, (mixer, layer_window) in enumerate(kinds):
         if i in cross:
@@ -619,7 +644,7 @@ def _moe_layers(r: _Reader, model_type: str, n: int, moe: MoESpec | None) -> lis
     first_dense = r.int("first_k_dense_replace", default=0)
     freq = r.int("moe_layer_freq", default=1) or 1
     sparse_step = r.int("decoder_sparse_step", default=1) or 1
-    mlp_only = set(r.raw("mlp_only_layers") or ())
+    mlp_only = set(r.int_list("mlp_only_layers"))
     flags = []
     for i in range(n):
         is_moe = i >= first_dense and i % freq == 0

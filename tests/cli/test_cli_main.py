@@ -1,0 +1,355 @@
+"""llm-mem: output formats, the --json schema, flags and aliases, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from clifixtures import config_path
+
+from estimator import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Keys of --json output in "estimate" mode: Estimate.to_dict() plus where the model came from.
+ESTIMATE_KEYS = {
+    "params",
+    "active_params",
+    "param_source",
+    "weights_bytes",
+    "kv_cache_bytes",
+    "kv_bytes_per_token",
+    "activation_bytes",
+    "overhead_bytes",
+    "total_bytes",
+    "per_gpu_bytes",
+    "engine_reserved_bytes",
+    "fits",
+    "fit",
+    "recommendation",
+    "warnings",
+    "precision",
+    "kv_dtype",
+    "context",
+    "model",
+    "components",
+    "parallel",
+    "inputs",
+}
+SOURCE_KEYS = {"model_id", "revision", "source", "config_path", "hub", "notes", "mode"}
+BYTE_KEYS = (
+    "weights_bytes",
+    "kv_cache_bytes",
+    "kv_bytes_per_token",
+    "activation_bytes",
+    "overhead_bytes",
+    "total_bytes",
+    "per_gpu_bytes",
+)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    code, out, err = run([*argv, "--json"], capsys)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_table_output(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["--config", str(llama_config)], capsys)
+    assert code == 0 and err == ""
+    assert "Component" in out and "GiB" in out and " GB" in out
+    for label in ("Weights", "KV cache", "Activations", "Overhead", "Total"):
+        assert label in out
+    assert "source: config-arithmetic" in out
+
+
+def test_json_schema(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(["--config", str(llama_config), "--gpu", "h100-80gb"], capsys)
+    assert set(doc) == ESTIMATE_KEYS | SOURCE_KEYS
+    assert doc["mode"] == "estimate" and doc["source"] == "file" and doc["model_id"] is None
+    assert doc["config_path"] == str(llama_config)
+    for key in BYTE_KEYS:
+        assert isinstance(doc[key], int) and not isinstance(doc[key], bool), key
+    assert all(isinstance(c["bytes"], int) for c in doc["components"])
+    assert doc["total_bytes"] == sum(c["bytes"] for c in doc["components"])
+    assert isinstance(doc["fits"], bool) and doc["fit"]["gpu"] == "h100-80gb"
+    assert doc["inputs"]["gpu"] == "h100-80gb"
+
+
+def test_format_json_equals_json_flag(
+    llama_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, a, _ = run(["--config", str(llama_config), "--json"], capsys)
+    _, b, _ = run(["--config", str(llama_config), "--format", "json"], capsys)
+    assert json.loads(a) == json.loads(b)
+    code, _, err = run(["--config", str(llama_config), "--json", "--format", "table"], capsys)
+    assert code == 2 and "disagree" in err
+
+
+def test_markdown(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        [
+            "--config",
+            str(llama_config),
+            "--format",
+            "markdown",
+            "--gpus",
+            "2",
+            "--gpu",
+            "a100-80gb",
+        ],
+        capsys,
+    )
+    assert code == 0
+    table = [line for line in out.splitlines() if line.startswith("|")]
+    assert table[0] == "| Component | GiB | GB |" and table[1] == "| --- | ---: | ---: |"
+    assert any("**Total**" in line for line in table)
+    assert any(line.startswith("| Per GPU (x2") for line in table)
+
+
+def test_config_folder_reads_index(
+    llama_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.json").write_text(llama_config.read_text())
+    (tmp_path / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {"total_size": 16060522496}, "weight_map": {}})
+    )
+    doc = run_json(["--config", str(tmp_path)], capsys)
+    assert doc["config_path"] == str(tmp_path / "config.json")
+    plain = run_json(["--config", str(llama_config)], capsys)
+    assert doc["params"] > 0 and plain["params"] > 0
+    # Same model as a positional local path.
+    assert run_json([str(tmp_path)], capsys)["total_bytes"] == doc["total_bytes"]
+
+
+def test_local_gguf_file(
+    llama_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.json").write_text(llama_config.read_text())
+    (tmp_path / "m-Q4_K_M.gguf").write_bytes(b"\0" * 1000)
+    doc = run_json(["--config", str(tmp_path), "--gguf-file", "q4_k_m"], capsys)
+    assert any("m-Q4_K_M.gguf" in n for n in doc["notes"])
+    code, _, err = run(["--config", str(tmp_path), "--gguf-file", "Q8_0"], capsys)
+    assert code == 2 and "no GGUF file matches" in err
+
+
+def test_aliases(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--config", str(llama_config)]
+    a = run_json(
+        [*base, "--context", "8192", "--batch", "4", "--layers", "8", "--no-flash-attention"],
+        capsys,
+    )
+    b = run_json(
+        [*base, "--seq-len", "8k", "--batch-size", "4", "--num-layers", "8", "--no-flash"], capsys
+    )
+    c = run_json(
+        [*base, "--sequence-length", "8_192", "--batch-size=4", "--num-layers=8", "--no-flash"],
+        capsys,
+    )
+    assert a["inputs"] == b["inputs"] == c["inputs"]
+    assert a["inputs"]["context"] == 8192 and a["inputs"]["flash_attention"] is False
+    assert run_json([*base, "--flash"], capsys)["inputs"]["flash_attention"] is True
+
+
+def test_all_options_reach_the_core(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(
+        [
+            "--config",
+            str(llama_config),
+            "--precision",
+            "q4_k_m",
+            "--kv-dtype",
+            "fp8",
+            "--engine",
+            "vllm",
+            "--batch",
+            "2",
+            "--context",
+            "4096",
+            "--generated-tokens",
+            "512",
+            "--paged-attention",
+            "--block-size",
+            "32",
+            "--kv-heads",
+            "4",
+            "--gpu",
+            "l4",
+            "--gpus",
+            "4",
+            "--tp",
+            "2",
+            "--pp",
+            "2",
+            "--headroom",
+            "5%",
+            "--gpu-memory-utilization",
+            "0.8",
+        ],
+        capsys,
+    )
+    inputs = doc["inputs"]
+    assert inputs["precision"] == "Q4_K_M" and inputs["kv_dtype"] == "fp8"
+    assert inputs["engine"] == "vllm" and inputs["generated_tokens"] == 512
+    assert inputs["paged_attention"] is True and inputs["block_size"] == 32
+    assert inputs["kv_heads"] == 4 and inputs["gpus"] == 4
+    assert (inputs["tensor_parallel"], inputs["pipeline_parallel"]) == (2, 2)
+    assert inputs["headroom"] == pytest.approx(0.05)
+    assert inputs["gpu_memory_utilization"] == pytest.approx(0.8)
+
+
+def test_compare_sweep_and_solvers(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--config", str(llama_config), "--gpu", "h100-80gb"]
+    doc = run_json([*base, "--compare-precisions"], capsys)
+    assert doc["mode"] == "compare-precisions" and len(doc["estimates"]) >= 3
+    code, out, _ = run([*base, "--compare-precisions"], capsys)
+    assert code == 0 and "Precision" in out and "bf16" in out
+    doc = run_json([*base, "--sweep", "batch", "--points", "5"], capsys)
+    assert doc["mode"] == "sweep-batch" and doc["points"]
+    assert all(isinstance(p["total_bytes"], int) for p in doc["points"])
+    code, out, _ = run([*base, "--sweep", "context"], capsys)
+    assert code == 0 and "Context" in out
+    doc = run_json([*base, "--max-batch"], capsys)
+    assert isinstance(doc["max_batch"], int) and doc["max_batch"] >= 1
+    code, out, _ = run([*base, "--max-context"], capsys)
+    assert code == 0 and "Max context" in out
+    code, _, err = run(["--config", str(llama_config), "--max-batch"], capsys)
+    assert code == 2 and "needs --gpu" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        (["--bogus"], "unrecognized arguments"),
+        (["--batch", "0"], "must be at least 1"),
+        (["--context", "lots"], "not a whole number"),
+        (["--precision", "fp3"], "unknown precision"),
+        (["--engine", "ollama"], "invalid choice"),
+        (["--headroom", "1.5"], "headroom"),
+        (["--gpus", "2", "--tp", "4"], "tensor_parallel"),
+        (["--sweep", "context", "--max-batch"], "not allowed"),
+    ],
+)
+def test_bad_usage_exit_2(
+    argv: list[str], text: str, llama_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["--config", str(llama_config), *argv], capsys)
+    assert code == 2 and out == ""
+    assert text in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_model_and_config_together(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["org/name", "--config", str(llama_config)], capsys)
+    assert code == 2 and "not both" in err
+
+
+def test_bad_model_ids_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["a/b/c"], capsys)
+    assert code == 2 and "slashes" in err
+    code, _, err = run(["https://github.com/org/x"], capsys)
+    assert code == 2 and "not a Hugging Face Hub address" in err
+
+
+def test_missing_and_broken_configs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["--config", str(tmp_path / "nope.json")], capsys)
+    assert code == 2 and "no config.json" in err
+    code, _, err = run(["--config", str(tmp_path)], capsys)
+    assert code == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = run(["--config", str(bad)], capsys)
+    assert code == 4 and "not valid JSON" in err
+    bad.write_text("[1]")
+    assert run(["--config", str(bad)], capsys)[0] == 4
+    bad.write_text('{"hidden_size": 0}')
+    code, _, err = run(["--config", str(bad)], capsys)
+    assert code == 4 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_debug_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hidden_size": 0}')
+    code, _, err = run(["--config", str(bad), "--debug"], capsys)
+    assert code == 4 and "Traceback" in err
+
+
+def test_no_arguments_without_tty(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, out, err = run([], capsys)
+    assert code == 2 and out == "" and err.startswith("usage: llm-mem")
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for flag in (
+        "--config",
+        "--precision",
+        "--kv-dtype",
+        "--engine",
+        "--batch",
+        "--context",
+        "--gpu",
+        "--gpus",
+        "--json",
+        "--seq-len",
+        "--batch-size",
+        "--num-layers",
+        "--flash",
+        "--compare-precisions",
+        "--sweep",
+        "--gguf-file",
+    ):
+        assert flag in out
+
+
+def test_subprocess_exit_codes_and_light_start(llama_config: Path, tmp_path: Path) -> None:
+    """Run as users do: `python -m estimator`; --config must not import the Hub client."""
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['llm-mem', '--config', {str(llama_config)!r}, '--json']\n"
+        "try:\n    runpy.run_module('estimator', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        "sys.stderr.write(f'{code} hub={\"estimator.hub\" in sys.modules} '\n"
+        "                 f'urllib={\"urllib.request\" in sys.modules}')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.stderr.endswith("0 hub=False urllib=False"), done.stderr
+    assert json.loads(done.stdout)["total_bytes"] > 0
+    done = subprocess.run(
+        [sys.executable, "-m", "estimator"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2 and "usage" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "estimator", "--config", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+
+
+def test_fixture_picker_falls_back() -> None:
+    assert config_path("no-such-model").is_file()
