@@ -1,0 +1,44 @@
+"""Accuracy bounds against published measurements: a change that makes them worse fails.
+
+Bounds (see tests/validation/README.md for why):
+- weights: within 1% (vLLM's MXFP4 MoE layout pads experts: 10% for those records);
+- KV cache: block and token counts derived from the measured KV memory, and llama.cpp's
+  "KV self size", within 0.5% (the logs print 2-3 significant digits);
+- vLLM's profiled activation peak: within 70% (one number per record, engine-version dependent).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.validation.validate import Row, run
+
+ROWS = run()
+COMPARED = [r for r in ROWS if r.status == "compared"]
+KV = ("gpu_blocks", "kv_cache_tokens", "kv_cache", "kv_cache_k", "kv_cache_v")
+LOOSE_WEIGHTS = {"vllm-gptoss-120b-h100-v010": 10.0}
+
+
+def test_enough_measurements_are_compared() -> None:
+    assert len(ROWS) >= 80
+    assert len(COMPARED) >= 15
+    assert {r.component for r in COMPARED} >= {"weights", "gpu_blocks", "kv_cache"}
+
+
+@pytest.mark.parametrize("row", [r for r in COMPARED if r.component == "weights"],
+                         ids=lambda r: f"{r.record}-{r.unit}")
+def test_weights_within_one_percent(row: Row) -> None:
+    assert row.error_pct is not None
+    assert abs(row.error_pct) <= LOOSE_WEIGHTS.get(row.record, 1.0)
+
+
+@pytest.mark.parametrize("row", [r for r in COMPARED if r.component in KV],
+                         ids=lambda r: f"{r.record}-{r.component}")
+def test_kv_cache_matches_engine_layout(row: Row) -> None:
+    assert row.error_pct is not None and abs(row.error_pct) <= 0.5
+
+
+@pytest.mark.parametrize("row", [r for r in COMPARED if r.component == "activation_peak"],
+                         ids=lambda r: r.record)
+def test_vllm_activation_peak_bound(row: Row) -> None:
+    assert row.error_pct is not None and abs(row.error_pct) <= 70

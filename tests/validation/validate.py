@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Compare the estimator with published engine measurements (tests/validation/records.json).
+
+    python tests/validation/validate.py            # table: measured, estimated, error %
+    python tests/validation/validate.py --json     # rows as JSON (build.py's accuracy page)
+
+Each record carries the settings the source states; they become EstimateOptions.
+Rows whose model has no verbatim config fixture are listed as "no config".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from estimator import EstimateOptions, EstimatorError, estimate  # noqa: E402
+from estimator.precision import resolve_precision  # noqa: E402
+
+RECORDS = Path(__file__).with_name("records.json")
+CONFIGS = ROOT / "tests" / "fixtures" / "configs"
+UNITS = {"GiB": 1024**3, "GB": 1024**3, "MiB": 1024**2, "MB": 1024**2}  # engines print GiB as "GB"
+
+
+@dataclass
+class Row:
+    record: str
+    model: str
+    engine: str
+    component: str
+    measured: float | None
+    estimated: float | None
+    unit: str
+    error_pct: float | None
+    status: str  # compared | no config | not modelled | error
+    note: str = ""
+    source: str = ""
+
+
+def _is_v1(record: dict[str, Any]) -> bool:
+    quotes = " ".join(m["quote"] for m in record["measurements"])
+    return "gpu_model_runner" in quotes or "EngineCore" in quotes or "gpu_worker" in quotes
+
+
+def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
+    s = record["settings"]
+    engine = record["engine"]
+    precision = "auto"
+    gguf = str(s.get("gguf_type") or "").split(" ")[0]
+    if gguf and resolve_precision(gguf) is not None:
+        precision = resolve_precision(gguf).key  # type: ignore[union-attr]
+    elif gguf == "F16":
+        precision = "fp16"
+    tp = int(s.get("tensor_parallel_size") or 1)
+    context = s.get("max_model_len") or s.get("n_ctx") or 2048
+    seqs = 1
+    if engine == "llama.cpp" and isinstance(s.get("batch"), int):
+        seqs = s["batch"]  # llama-server --parallel N: N sequences share n_ctx
+        context = context // seqs
+    kv = str(s.get("kv_cache_dtype") or "auto").lower()
+    kv = {"f16": "fp16", "auto": "auto", "fp8_e4m3": "fp8", "fp8": "fp8"}.get(kv, kv)
+    chunk = None
+    if engine == "vllm" and not _is_v1(record):
+        chunk = max(int(s.get("max_model_len") or 2048), 2048)  # V0: max(max_model_len, 2048)
+    flash = s.get("flash_attn")
+    return EstimateOptions(
+        engine=engine if engine in ("vllm", "llama.cpp", "transformers", "sglang", "tgi")
+        else "generic",
+        precision=precision, kv_dtype=kv if kv in ("auto", "fp16", "bf16", "fp8", "q8_0", "q4_0")
+        else "auto", context=int(context), batch=seqs, gpus=tp, tensor_parallel=tp,
+        max_num_batched_tokens=chunk, flash_attention=True if flash is None else bool(flash),
+        gpu_memory_utilization=float(s.get("gpu_memory_utilization") or 0.9),
+    )
+
+
+def _estimate_component(record: dict[str, Any], m: dict[str, Any], config: dict[str, Any],
+                        measurements: dict[str, float]) -> tuple[float | None, str]:
+    """The estimator's figure for one measurement, in the measurement's unit."""
+    s = record["settings"]
+    if re.match(r"\s*\d+\s*x", str(s.get("gpu") or "")) and not s.get("tensor_parallel_size"):
+        return None, "several GPUs but the source states no tensor-parallel size"
+    quant = str(s.get("quantization") or "")
+    if "bitsandbytes" in quant or "w8a8" in quant:
+        return None, "checkpoint's quantization details not stated (no config fixture of it)"
+    opts = _options(record, config)
+    est = estimate(config, opts)
+    tp = opts.tp
+    unit = m["unit"]
+    comp = m["component"]
+    per_token = est.kv_bytes_per_token
+    if est.model.attention != "MLA":
+        per_token = per_token * max(1, -(-est.model.num_kv_heads // tp)) // est.model.num_kv_heads
+    if comp == "weights":
+        if unit == "BPW":
+            return est.weights_bytes * 8 / est.params, ""
+        return est.weights_bytes / tp / UNITS[unit], "per GPU" if tp > 1 else ""
+    if comp in ("kv_cache", "kv_cache_k", "kv_cache_v") and record["engine"] == "llama.cpp":
+        share = 0.5 if comp != "kv_cache" else 1.0
+        return est.kv_cache_bytes * share / UNITS[unit], ""
+    if comp == "gpu_blocks" and "kv_cache" in measurements:
+        block = int(record["settings"].get("block_size") or 16)
+        return math.floor(measurements["kv_cache"] / (block * per_token)), \
+            "blocks = measured KV memory / (block x estimated bytes per token)"
+    if comp == "kv_cache_tokens" and "kv_cache" in measurements:
+        return math.floor(measurements["kv_cache"] / per_token), \
+            "tokens = measured KV memory / estimated bytes per token"
+    if comp == "activation_peak" and record["engine"] == "vllm":
+        act = next(c for c in est.components if c.name == "activations")
+        return (act.inputs["block_bytes"] / tp) / UNITS[unit], "profiled block peak per GPU"
+    if comp == "compute_buffer" and record["engine"] == "llama.cpp":
+        return est.activation_bytes / UNITS[unit], ""
+    if comp == "non_torch":
+        return est.components[-1].inputs["cuda_context_bytes"] / UNITS[unit], "CUDA context constant"
+    return None, "not modelled for this engine/figure"
+
+
+def run() -> list[Row]:
+    rows: list[Row] = []
+    for record in json.loads(RECORDS.read_text()):
+        path = CONFIGS / (record["model_id"].replace("/", "__") + ".json")
+        source = record.get("source", {}).get("url", "")
+        measurements = {m["component"]: m["value"] * UNITS.get(m["unit"], 1)
+                        for m in record["measurements"] if m["unit"] in UNITS}
+        for m in record["measurements"]:
+            base = dict(record=record["id"], model=record["model_id"], engine=record["engine"],
+                        component=m["component"], measured=m["value"], unit=m["unit"],
+                        source=source)
+            if not path.exists():
+                rows.append(Row(**base, estimated=None, error_pct=None, status="no config"))
+                continue
+            config = json.loads(path.read_text())
+            try:
+                value, note = _estimate_component(record, m, config, measurements)
+            except EstimatorError as exc:
+                rows.append(Row(**base, estimated=None, error_pct=None, status="error",
+                                note=str(exc)))
+                continue
+            if value is None:
+                rows.append(Row(**base, estimated=None, error_pct=None, status="not modelled",
+                                note=note))
+                continue
+            error = (value - m["value"]) / m["value"] * 100 if m["value"] else None
+            rows.append(Row(**base, estimated=round(value, 4), error_pct=None if error is None
+                            else round(error, 2), status="compared", note=note))
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    rows = run()
+    if "--json" in argv:
+        print(json.dumps([asdict(r) for r in rows], indent=1))
+        return 0
+    print(f"{'record':45} {'component':16} {'measured':>12} {'estimated':>12} {'unit':5} "
+          f"{'error %':>8}  status")
+    for r in rows:
+        est = "" if r.estimated is None else f"{r.estimated:.4g}"
+        err = "" if r.error_pct is None else f"{r.error_pct:+.2f}"
+        print(f"{r.record[:45]:45} {r.component:16} {r.measured:>12.6g} {est:>12} {r.unit:5} "
+              f"{err:>8}  {r.status} {r.note}")
+    compared = [r for r in rows if r.status == "compared"]
+    print(f"\n{len(compared)} of {len(rows)} measurements compared "
+          f"({sum(r.status == 'no config' for r in rows)} lack a config fixture)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
