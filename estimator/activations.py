@@ -53,9 +53,18 @@ def _block_values_per_token(spec: ModelSpec) -> int:
     return residual + max(attn, mlp)
 
 
-def estimate_activations(spec: ModelSpec, profile: EngineProfile, *, batch: int, prompt: int,
-                         context: int, act_bytes: int, flash_attention: bool,
-                         chunk_tokens: int | None, max_num_seqs: int) -> ActivationEstimate:
+def estimate_activations(
+    spec: ModelSpec,
+    profile: EngineProfile,
+    *,
+    batch: int,
+    prompt: int,
+    context: int,
+    act_bytes: int,
+    flash_attention: bool,
+    chunk_tokens: int | None,
+    max_num_seqs: int,
+) -> ActivationEstimate:
     """Peak transient bytes of the largest forward pass the engine runs."""
     prompt_tokens = batch * prompt
     tokens = prompt_tokens if chunk_tokens is None else min(prompt_tokens, chunk_tokens)
@@ -92,6 +101,9 @@ def estimate_activations(spec: ModelSpec, profile: EngineProfile, *, batch: int,
     else:
         peak = block + scores + logits
     return ActivationEstimate(
-        bytes=int(peak), tokens=tokens, block_bytes=int(block), attention_scores_bytes=int(scores),
+        bytes=int(peak),
+        tokens=tokens,
+        block_bytes=int(block),
+        attention_scores_bytes=int(scores),
         logits_bytes=int(logits),
     )

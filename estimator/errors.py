@@ -9,18 +9,18 @@ to their own exit code and the page to its own message.
 from __future__ import annotations
 
 __all__ = [
-    "EstimatorError",
     "ConfigError",
-    "MissingConfigKeyError",
-    "UnsupportedModelError",
-    "OptionError",
-    "HubError",
-    "RepoNotFoundError",
+    "EstimatorError",
     "GatedRepoError",
-    "RateLimitedError",
+    "HubError",
     "HubNetworkError",
     "InvalidResponseError",
+    "MissingConfigKeyError",
     "OfflineCacheMissError",
+    "OptionError",
+    "RateLimitedError",
+    "RepoNotFoundError",
+    "UnsupportedModelError",
 ]
 
 

@@ -25,13 +25,12 @@ from .result import (
     GpuFit,
     ModelSummary,
     ParallelPlan,
-    Recommendation,
     WeightMetadata,
 )
 from .spec import ModelSpec, parse_config
 from .weights import estimate_weights
 
-__all__ = ["estimate", "estimate_spec", "breakdown", "prepare", "DEFAULT_CONTEXT"]
+__all__ = ["DEFAULT_CONTEXT", "breakdown", "estimate", "estimate_spec", "prepare"]
 
 #: Context used when none is given: a common serving length, capped by the model's limit.
 DEFAULT_CONTEXT = 4096
@@ -51,16 +50,23 @@ def prepare(config: Mapping[str, Any], options: EstimateOptions) -> tuple[ModelS
     return spec, count_params(spec)
 
 
-def estimate(config: Mapping[str, Any], options: EstimateOptions | None = None,
-             metadata: WeightMetadata | None = None) -> Estimate:
+def estimate(
+    config: Mapping[str, Any],
+    options: EstimateOptions | None = None,
+    metadata: WeightMetadata | None = None,
+) -> Estimate:
     """Memory needed to serve the model of ``config`` with ``options``."""
     options = options or EstimateOptions()
     spec, counts = prepare(config, options)
     return estimate_spec(spec, counts, options, metadata)
 
 
-def estimate_spec(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
-                  metadata: WeightMetadata | None = None) -> Estimate:
+def estimate_spec(
+    spec: ModelSpec,
+    counts: ParamCounts,
+    options: EstimateOptions,
+    metadata: WeightMetadata | None = None,
+) -> Estimate:
     """Full estimate (with GPU fit and recommendation) for a parsed spec."""
     result = breakdown(spec, counts, options, metadata)
     if options.gpu is None:
@@ -81,8 +87,9 @@ def _context(spec: ModelSpec, options: EstimateOptions, warnings: list[str]) -> 
     return context
 
 
-def _kv_dtype(requested: str, act_bytes: int, precision_key: str, engine: str,
-              warnings: list[str]) -> str:
+def _kv_dtype(
+    requested: str, act_bytes: int, precision_key: str, engine: str, warnings: list[str]
+) -> str:
     if requested == "auto":
         if act_bytes == 4:
             return "fp32"
@@ -94,9 +101,13 @@ def _kv_dtype(requested: str, act_bytes: int, precision_key: str, engine: str,
     return requested
 
 
-def breakdown(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
-              metadata: WeightMetadata | None = None) -> Estimate:
-    """Weights, KV cache, activations and overhead, per GPU, with the GPU fit (no recommendation)."""
+def breakdown(
+    spec: ModelSpec,
+    counts: ParamCounts,
+    options: EstimateOptions,
+    metadata: WeightMetadata | None = None,
+) -> Estimate:
+    """Weights, KV cache, activations, overhead, per-GPU split and GPU fit (no recommendation)."""
     warnings = list(spec.warnings)
     profile = ENGINE_PROFILES[options.engine]
     weights = estimate_weights(spec, counts, options.precision, options.group_size, metadata)
@@ -125,21 +136,49 @@ def breakdown(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
         raise OptionError(
             f"kv_heads ({kv_heads}) must divide the attention heads ({spec.attention.num_heads})"
         )
-    kv = estimate_kv(spec, profile, batch=options.batch, context=context, element_bytes=element,
-                     block_size=block if paged else 1, paged=paged, chunk=chunk or context,
-                     activation_bytes=act_bytes, kv_heads=kv_heads)
+    kv = estimate_kv(
+        spec,
+        profile,
+        batch=options.batch,
+        context=context,
+        element_bytes=element,
+        block_size=block if paged else 1,
+        paged=paged,
+        chunk=chunk or context,
+        activation_bytes=act_bytes,
+        kv_heads=kv_heads,
+    )
     flash = options.flash_attention
     if not flash and not profile.honours_flash_toggle:
-        warnings.append(f"{profile.label} always uses fused attention kernels; "
-                        "FlashAttention off has no effect")
-    act = estimate_activations(spec, profile, batch=options.batch, prompt=prompt, context=context,
-                               act_bytes=act_bytes, flash_attention=flash, chunk_tokens=chunk,
-                               max_num_seqs=profile.max_num_seqs)
+        warnings.append(
+            f"{profile.label} always uses fused attention kernels; FlashAttention off has no effect"
+        )
+    act = estimate_activations(
+        spec,
+        profile,
+        batch=options.batch,
+        prompt=prompt,
+        context=context,
+        act_bytes=act_bytes,
+        flash_attention=flash,
+        chunk_tokens=chunk,
+        max_num_seqs=profile.max_num_seqs,
+    )
     overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes
     total = weights_bytes + kv.bytes + act.bytes + overhead
 
-    parallel = _parallel_plan(spec, counts, options, weights_bytes, kv.attention_bytes,
-                              kv.state_bytes, act.bytes, act.logits_bytes, overhead, warnings)
+    parallel = _parallel_plan(
+        spec,
+        counts,
+        options,
+        weights_bytes,
+        kv.attention_bytes,
+        kv.state_bytes,
+        act.bytes,
+        act.logits_bytes,
+        overhead,
+        warnings,
+    )
     fit = None
     reserved = None
     if options.gpu is not None:
@@ -149,49 +188,107 @@ def breakdown(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
             reserved = int(gpu.memory_bytes * options.gpu_memory_utilization)
             usable = min(usable, reserved)
         per_gpu = parallel.per_gpu_bytes
-        fit = GpuFit(gpu=gpu.key, gpu_name=gpu.name, capacity_bytes=gpu.memory_bytes,
-                     usable_bytes=usable, per_gpu_bytes=per_gpu, fits=per_gpu <= usable,
-                     utilization=per_gpu / gpu.memory_bytes)
+        fit = GpuFit(
+            gpu=gpu.key,
+            gpu_name=gpu.name,
+            capacity_bytes=gpu.memory_bytes,
+            usable_bytes=usable,
+            per_gpu_bytes=per_gpu,
+            fits=per_gpu <= usable,
+            utilization=per_gpu / gpu.memory_bytes,
+        )
 
     components = (
-        Component("weights", weights_bytes,
-                  "params x bits per weight / 8" if weights.bytes_source == "config-arithmetic"
-                  else f"exact, from {weights.bytes_source}",
-                  {"params": weights.params, "precision": precision.key,
-                   "rope_cache_bytes": rope_bytes,
-                   "bits_per_weight": round(weights.bytes * 8 / max(weights.params, 1), 4),
-                   "source": weights.bytes_source}),
-        Component("kv_cache", kv.bytes,
-                  "batch x tokens kept x layers x kv_heads x (k_dim + v_dim) x bytes"
-                  + (" + SSM state" if kv.state_bytes else ""),
-                  {"batch": options.batch, "context": context,
-                   "tokens_per_sequence": kv.tokens_per_sequence,
-                   "sliding_tokens": kv.sliding_tokens, "bytes_per_token": kv.bytes_per_token,
-                   "kv_dtype": kv_dtype, "element_bytes": element,
-                   "state_bytes": kv.state_bytes, "paged": paged, "block_size": block}),
-        Component("activations", act.bytes,
-                  "peak of one block for the tokens of one forward + logits"
-                  + (" + eager attention scores" if act.attention_scores_bytes else ""),
-                  {"tokens": act.tokens, "block_bytes": act.block_bytes,
-                   "attention_scores_bytes": act.attention_scores_bytes,
-                   "logits_bytes": act.logits_bytes, "flash_attention": flash}),
-        Component("overhead", overhead, "CUDA context + CUDA graphs",
-                  {"cuda_context_bytes": profile.cuda_context_bytes,
-                   "cuda_graph_bytes": profile.cuda_graph_bytes, "engine": profile.key}),
+        Component(
+            "weights",
+            weights_bytes,
+            "params x bits per weight / 8"
+            if weights.bytes_source == "config-arithmetic"
+            else f"exact, from {weights.bytes_source}",
+            {
+                "params": weights.params,
+                "precision": precision.key,
+                "rope_cache_bytes": rope_bytes,
+                "bits_per_weight": round(weights.bytes * 8 / max(weights.params, 1), 4),
+                "source": weights.bytes_source,
+            },
+        ),
+        Component(
+            "kv_cache",
+            kv.bytes,
+            "batch x tokens kept x layers x kv_heads x (k_dim + v_dim) x bytes"
+            + (" + SSM state" if kv.state_bytes else ""),
+            {
+                "batch": options.batch,
+                "context": context,
+                "tokens_per_sequence": kv.tokens_per_sequence,
+                "sliding_tokens": kv.sliding_tokens,
+                "bytes_per_token": kv.bytes_per_token,
+                "kv_dtype": kv_dtype,
+                "element_bytes": element,
+                "state_bytes": kv.state_bytes,
+                "paged": paged,
+                "block_size": block,
+            },
+        ),
+        Component(
+            "activations",
+            act.bytes,
+            "peak of one block for the tokens of one forward + logits"
+            + (" + eager attention scores" if act.attention_scores_bytes else ""),
+            {
+                "tokens": act.tokens,
+                "block_bytes": act.block_bytes,
+                "attention_scores_bytes": act.attention_scores_bytes,
+                "logits_bytes": act.logits_bytes,
+                "flash_attention": flash,
+            },
+        ),
+        Component(
+            "overhead",
+            overhead,
+            "CUDA context + CUDA graphs",
+            {
+                "cuda_context_bytes": profile.cuda_context_bytes,
+                "cuda_graph_bytes": profile.cuda_graph_bytes,
+                "engine": profile.key,
+            },
+        ),
     )
     summary = _summary(spec, counts, weights.params, weights.param_source)
     return Estimate(
-        model=summary, options=options, precision=precision.key, kv_dtype=kv_dtype,
-        context=context, weights_bytes=weights_bytes, kv_cache_bytes=kv.bytes,
-        kv_bytes_per_token=kv.bytes_per_token, activation_bytes=act.bytes,
-        overhead_bytes=overhead, total_bytes=total, components=components, parallel=parallel,
-        fit=fit, recommendation=None, engine_reserved_bytes=reserved, warnings=tuple(warnings),
+        model=summary,
+        options=options,
+        precision=precision.key,
+        kv_dtype=kv_dtype,
+        context=context,
+        weights_bytes=weights_bytes,
+        kv_cache_bytes=kv.bytes,
+        kv_bytes_per_token=kv.bytes_per_token,
+        activation_bytes=act.bytes,
+        overhead_bytes=overhead,
+        total_bytes=total,
+        components=components,
+        parallel=parallel,
+        fit=fit,
+        recommendation=None,
+        engine_reserved_bytes=reserved,
+        warnings=tuple(warnings),
     )
 
 
-def _parallel_plan(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
-                   weights: int, kv_attention: int, kv_state: int, activations: int,
-                   logits: int, overhead: int, warnings: list[str]) -> ParallelPlan:
+def _parallel_plan(
+    spec: ModelSpec,
+    counts: ParamCounts,
+    options: EstimateOptions,
+    weights: int,
+    kv_attention: int,
+    kv_state: int,
+    activations: int,
+    logits: int,
+    overhead: int,
+    warnings: list[str],
+) -> ParallelPlan:
     tp, pp = options.tp, options.pipeline_parallel
     gpus = max(options.gpus, tp * pp)
     if tp == 1 and pp == 1:
@@ -224,8 +321,12 @@ def _parallel_plan(spec: ModelSpec, counts: ParamCounts, options: EstimateOption
     act_gpu = (activations - logits) / tp + logits
     per_gpu = int(weights_gpu + kv_gpu + state_gpu + act_gpu + overhead)
     return ParallelPlan(
-        tensor_parallel=tp, pipeline_parallel=pp, gpus=gpus, per_gpu_bytes=per_gpu,
-        split=("weights", "kv_cache", "activations"), replicated=("overhead", "logits"),
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        gpus=gpus,
+        per_gpu_bytes=per_gpu,
+        split=("weights", "kv_cache", "activations"),
+        replicated=("overhead", "logits"),
         notes=tuple(notes),
     )
 
@@ -234,17 +335,32 @@ def _summary(spec: ModelSpec, counts: ParamCounts, params: int, param_source: st
     a = spec.attention
     moe = spec.moe
     quant = spec.quantization
-    active = counts.active if param_source == "config-arithmetic" else (
-        params - (counts.total - counts.active))
+    active = (
+        counts.active
+        if param_source == "config-arithmetic"
+        else (params - (counts.total - counts.active))
+    )
     return ModelSummary(
-        model_type=spec.model_type, architecture=spec.architecture, params=params,
-        active_params=active, param_source=param_source, layers=spec.num_layers,
-        hidden_size=spec.hidden_size, attention=a.kind if spec.attention_layers else "none",
-        num_attention_heads=a.num_heads, num_kv_heads=a.num_kv_heads, head_dim=a.head_dim,
-        sliding_window=spec.sliding_window, sliding_layers=spec.sliding_layers,
-        ssm_layers=spec.ssm_layers, experts=moe.num_experts if moe else 0,
-        experts_per_token=moe.experts_per_token if moe else 0, max_context=spec.max_context,
-        vocab_size=spec.vocab_size, tied_embeddings=spec.tied_embeddings,
-        vision_params=counts.vision, pre_quantization=quant.label if quant else None,
+        model_type=spec.model_type,
+        architecture=spec.architecture,
+        params=params,
+        active_params=active,
+        param_source=param_source,
+        layers=spec.num_layers,
+        hidden_size=spec.hidden_size,
+        attention=a.kind if spec.attention_layers else "none",
+        num_attention_heads=a.num_heads,
+        num_kv_heads=a.num_kv_heads,
+        head_dim=a.head_dim,
+        sliding_window=spec.sliding_window,
+        sliding_layers=spec.sliding_layers,
+        ssm_layers=spec.ssm_layers,
+        experts=moe.num_experts if moe else 0,
+        experts_per_token=moe.experts_per_token if moe else 0,
+        max_context=spec.max_context,
+        vocab_size=spec.vocab_size,
+        tied_embeddings=spec.tied_embeddings,
+        vision_params=counts.vision,
+        pre_quantization=quant.label if quant else None,
         checkpoint_dtype=spec.checkpoint_dtype,
     )

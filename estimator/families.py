@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FamilyTraits", "family_traits", "FAMILY_DEFAULTS", "KNOWN_FAMILIES"]
+__all__ = ["FAMILY_DEFAULTS", "KNOWN_FAMILIES", "FamilyTraits", "family_traits"]
 
 
 def _two(_: Any) -> int:
@@ -30,9 +30,9 @@ def _one(_: Any) -> int:
 def _falcon_norms(r: Any) -> int:
     # FalconDecoderLayer: new_decoder_architecture -> ln_attn + ln_mlp (num_ln_in_parallel_attn=2);
     # parallel_attn alone -> a single input_layernorm; otherwise input + post_attention.
-    if r.bool("new_decoder_architecture"):
-        return 2 if r.int("num_ln_in_parallel_attn", default=2) == 2 else 1
-    return 1 if r.bool("parallel_attn", default=True) else 2
+    if r.flag("new_decoder_architecture"):
+        return 2 if r.integer("num_ln_in_parallel_attn", default=2) == 2 else 1
+    return 1 if r.flag("parallel_attn", default=True) else 2
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,11 @@ class FamilyTraits:
 
 _LLAMA = FamilyTraits()
 _GPT2 = FamilyTraits(
-    mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer", tied_default=True,
+    mlp_gated=False,
+    mlp_bias=True,
+    attn_bias=True,
+    norm="layer",
+    tied_default=True,
     learned_positions=True,
 )
 
@@ -81,8 +85,14 @@ _TRAITS: dict[str, FamilyTraits] = {
     "qwen3_5_moe_text": FamilyTraits(qk_norm=True),
     "qwen3_vl_text": FamilyTraits(qk_norm=True),
     # PhiForCausalLM: biases everywhere, one LayerNorm per (parallel) block, lm_head bias.
-    "phi": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias_always=True, norm="layer",
-                        norms_per_layer_fn=_one, lm_head_bias=True),
+    "phi": FamilyTraits(
+        mlp_gated=False,
+        mlp_bias=True,
+        attn_bias_always=True,
+        norm="layer",
+        norms_per_layer_fn=_one,
+        lm_head_bias=True,
+    ),
     "phi3": _LLAMA,
     "granite": _LLAMA,
     # Olmo2/Olmo3: q_norm and k_norm span the whole projection (heads x head_dim).
@@ -94,26 +104,38 @@ _TRAITS: dict[str, FamilyTraits] = {
     "gemma3_text": FamilyTraits(tied_default=True, norms_per_layer_fn=_four, qk_norm=True),
     "gemma3": FamilyTraits(tied_default=True, norms_per_layer_fn=_four, qk_norm=True),
     # FalconModel: fused query_key_value, dense, 4h MLP without gate; LayerNorm with bias.
-    "falcon": FamilyTraits(mlp_gated=False, norm="layer", tied_default=True,
-                           norms_per_layer_fn=_falcon_norms),
+    "falcon": FamilyTraits(
+        mlp_gated=False, norm="layer", tied_default=True, norms_per_layer_fn=_falcon_norms
+    ),
     "gpt2": _GPT2,
     # GPTNeoX: biases everywhere, untied embed_out, two LayerNorms per block.
     "gpt_neox": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
     # OPT: learned positions with an offset of 2 rows (OPTLearnedPositionalEmbedding).
-    "opt": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer",
-                        tied_default=True, learned_positions=True, position_offset=2),
-    "bloom": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer",
-                          tied_default=True),
+    "opt": FamilyTraits(
+        mlp_gated=False,
+        mlp_bias=True,
+        attn_bias=True,
+        norm="layer",
+        tied_default=True,
+        learned_positions=True,
+        position_offset=2,
+    ),
+    "bloom": FamilyTraits(
+        mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer", tied_default=True
+    ),
     "deepseek_v2": _LLAMA,
     "deepseek_v3": _LLAMA,
     # GptOss: q/k/v/o biases, per-head sinks, expert and router biases.
-    "gpt_oss": FamilyTraits(attn_bias=True, attention_sinks=True, expert_bias=True,
-                            router_bias=True),
+    "gpt_oss": FamilyTraits(
+        attn_bias=True, attention_sinks=True, expert_bias=True, router_bias=True
+    ),
     "jamba": FamilyTraits(has_ssm=True),
-    "mamba": FamilyTraits(has_ssm=True, is_ssm_only=True, tied_default=True,
-                          norms_per_layer_fn=_one),
-    "falcon_mamba": FamilyTraits(has_ssm=True, is_ssm_only=True, tied_default=True,
-                                 norms_per_layer_fn=_one),
+    "mamba": FamilyTraits(
+        has_ssm=True, is_ssm_only=True, tied_default=True, norms_per_layer_fn=_one
+    ),
+    "falcon_mamba": FamilyTraits(
+        has_ssm=True, is_ssm_only=True, tied_default=True, norms_per_layer_fn=_one
+    ),
     "mllama": _LLAMA,
     # MllamaTextModel's embed_tokens has vocab_size + 8 rows (modeling_mllama.py).
     "mllama_text_model": FamilyTraits(embed_rows_extra=8),
@@ -144,16 +166,34 @@ KNOWN_FAMILIES = tuple(sorted(_TRAITS))
 # (e.g. llava-1.5's text_config lists only a few keys and leans on LlamaConfig).
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     # LlamaConfig.__init__ defaults
-    "llama": {"vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008,
-              "num_hidden_layers": 32, "num_attention_heads": 32, "max_position_embeddings": 2048},
+    "llama": {
+        "vocab_size": 32000,
+        "hidden_size": 4096,
+        "intermediate_size": 11008,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "max_position_embeddings": 2048,
+    },
     # MistralConfig.__init__ defaults
-    "mistral": {"vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336,
-                "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
-                "max_position_embeddings": 131072},
+    "mistral": {
+        "vocab_size": 32000,
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "max_position_embeddings": 131072,
+    },
     # Qwen2Config.__init__ defaults
-    "qwen2": {"vocab_size": 151936, "hidden_size": 4096, "intermediate_size": 22016,
-              "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
-              "max_position_embeddings": 32768},
+    "qwen2": {
+        "vocab_size": 151936,
+        "hidden_size": 4096,
+        "intermediate_size": 22016,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 32,
+        "max_position_embeddings": 32768,
+    },
     # GPT2Config defaults
     "gpt2": {"vocab_size": 50257, "n_positions": 1024, "n_embd": 768, "n_layer": 12, "n_head": 12},
     # Outer multimodal types: which text family their text_config defaults to.

@@ -16,7 +16,7 @@ from .params import LayerParams, ParamCounts
 from .precision import GGUF_TYPE_BITS
 from .spec import ModelSpec
 
-__all__ = ["gguf_weight_bytes", "GGUF_BASE_TYPE"]
+__all__ = ["GGUF_BASE_TYPE", "gguf_weight_bytes"]
 
 # LLAMA_FTYPE_* -> its default tensor type (llama_model_quantize_impl).
 GGUF_BASE_TYPE = {
@@ -35,8 +35,14 @@ GGUF_BASE_TYPE = {
 _BITS = {**GGUF_TYPE_BITS, "Q5_1": 24 * 8 / 32, "IQ4_NL": 18 * 8 / 32}
 
 # Fallback when a row is not a multiple of the 256-wide super-block (llama-quant.cpp).
-_FALLBACK = {"Q2_K": "IQ4_NL", "Q3_K": "IQ4_NL", "IQ4_XS": "IQ4_NL", "Q4_K": "Q5_0",
-             "Q5_K": "Q5_1", "Q6_K": "Q8_0"}
+_FALLBACK = {
+    "Q2_K": "IQ4_NL",
+    "Q3_K": "IQ4_NL",
+    "IQ4_XS": "IQ4_NL",
+    "Q4_K": "Q5_0",
+    "Q5_K": "Q5_1",
+    "Q6_K": "Q8_0",
+}
 
 
 def _use_more_bits(i: int, n: int) -> bool:
@@ -50,7 +56,9 @@ def _fit_row(kind: str, row: int) -> str:
     return kind
 
 
-def _attn_v_type(ftype: str, base: str, i: int, n: int, gqa: int, experts: int, is_70b: bool) -> str:
+def _attn_v_type(
+    ftype: str, base: str, i: int, n: int, gqa: int, experts: int, is_70b: bool
+) -> str:
     kind = base
     if ftype == "Q2_K":
         kind = "Q4_K" if gqa >= 4 else "Q3_K"
@@ -122,9 +130,19 @@ def gguf_weight_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> int:
     return int(bits / 8)
 
 
-def _add_layer(layer: LayerParams, spec: ModelSpec, ftype: str, base: str, i: int, n: int,
-               attn_i: int, gqa: int, experts: int, is_70b: bool,
-               add: Callable[[int, str, int], None]) -> None:
+def _add_layer(
+    layer: LayerParams,
+    spec: ModelSpec,
+    ftype: str,
+    base: str,
+    i: int,
+    n: int,
+    attn_i: int,
+    gqa: int,
+    experts: int,
+    is_70b: bool,
+    add: Callable[[int, str, int], None],
+) -> None:
     """Add one block's tensors, each at the type llama.cpp picks for it."""
     h = spec.hidden_size
     a = spec.attention
@@ -139,7 +157,11 @@ def _add_layer(layer: LayerParams, spec: ModelSpec, ftype: str, base: str, i: in
     inter = spec.mlp.intermediate_size if spec.mlp else h
     expert_inter = spec.moe.expert_intermediate if spec.moe else inter
     add(layer.ffn_gate_up, base, h)
-    add(layer.ffn_down, down, spec.moe.shared_intermediate if (spec.moe and layer.experts) else inter)
+    add(
+        layer.ffn_down,
+        down,
+        spec.moe.shared_intermediate if (spec.moe and layer.experts) else inter,
+    )
     add(layer.experts_gate_up, base, h)
     add(layer.experts_down, down, expert_inter)
     add(layer.ssm_linear, base, h)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Gpu", "GPUS", "get_gpu"]
+__all__ = ["GPUS", "Gpu", "get_gpu"]
 
 _MIB = 1024**2
 _GIB = 1024**3

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .engines import EngineProfile
 from .spec import LayerSpec, ModelSpec
 
-__all__ = ["KVEstimate", "kv_values_per_token", "estimate_kv"]
+__all__ = ["KVEstimate", "estimate_kv", "kv_values_per_token"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class KVEstimate:
     element_bytes: float
 
 
-def kv_values_per_token(spec: ModelSpec, layer: LayerSpec, mla_latent: bool,
-                        kv_heads: int | None = None) -> int:
+def kv_values_per_token(
+    spec: ModelSpec, layer: LayerSpec, mla_latent: bool, kv_heads: int | None = None
+) -> int:
     """Values one token adds to one layer's cache (0 for SSM and cross-attention layers)."""
     if layer.mixer != "attention":
         return 0
@@ -46,8 +47,9 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def _sliding_tokens(window: int, context: int, profile: EngineProfile, batch: int,
-                    chunk: int) -> int:
+def _sliding_tokens(
+    window: int, context: int, profile: EngineProfile, batch: int, chunk: int
+) -> int:
     """Tokens a sliding-window layer keeps per sequence under ``profile``."""
     if profile.window_keep == "window-1":
         return min(context, window - 1)
@@ -56,9 +58,19 @@ def _sliding_tokens(window: int, context: int, profile: EngineProfile, batch: in
     return min(context, window)
 
 
-def estimate_kv(spec: ModelSpec, profile: EngineProfile, *, batch: int, context: int,
-                element_bytes: float, block_size: int, paged: bool, chunk: int,
-                activation_bytes: int = 2, kv_heads: int | None = None) -> KVEstimate:
+def estimate_kv(
+    spec: ModelSpec,
+    profile: EngineProfile,
+    *,
+    batch: int,
+    context: int,
+    element_bytes: float,
+    block_size: int,
+    paged: bool,
+    chunk: int,
+    activation_bytes: int = 2,
+    kv_heads: int | None = None,
+) -> KVEstimate:
     """KV cache bytes for ``batch`` sequences of ``context`` tokens each."""
     per_token_values = 0
     attention_bytes = 0.0
@@ -66,17 +78,20 @@ def estimate_kv(spec: ModelSpec, profile: EngineProfile, *, batch: int, context:
     sliding_kept: int | None = None
     if profile.window_keep == "llama.cpp":
         # One cache of n_ctx = batch x context cells padded to 256 (llama-context.cpp);
-        # SWA layers: min(n_ctx, pad(n_swa * n_seq + n_ubatch, 256)) cells (llama-kv-cache-iswa.cpp).
+        # SWA layers: min(n_ctx, pad(n_swa * n_seq + n_ubatch, 256)) cells
+        # (llama-kv-cache-iswa.cpp).
         cells = _round_up(batch * context, profile.kv_pad)
-    for layer in spec.layers:
-        values = kv_values_per_token(spec, layer, profile.mla_latent, kv_heads)
+    for layer, count in spec.layer_groups:
+        values = kv_values_per_token(spec, layer, profile.mla_latent, kv_heads) * count
         if not values:
             continue
         per_token_values += values
         if profile.window_keep == "llama.cpp":
             layer_cells = cells
             if layer.window:
-                swa = _round_up(layer.window * batch + (profile.chunk_tokens or 512), profile.kv_pad)
+                swa = _round_up(
+                    layer.window * batch + (profile.chunk_tokens or 512), profile.kv_pad
+                )
                 layer_cells = min(cells, swa)
                 sliding_kept = layer_cells
             attention_bytes += values * element_bytes * layer_cells
@@ -93,8 +108,9 @@ def estimate_kv(spec: ModelSpec, profile: EngineProfile, *, batch: int, context:
         width = spec.ssm.d_conv - 1 if profile.ssm_conv_width == "d_conv-1" else spec.ssm.d_conv
         conv_element = 4 if profile.ssm_state_fp32 else activation_bytes
         state_element = 4 if (profile.ssm_state_fp32 or spec.ssm.state_fp32) else activation_bytes
-        per_layer = (spec.ssm.conv_dim * width * conv_element
-                     + spec.ssm.ssm_state_elements * state_element)
+        per_layer = (
+            spec.ssm.conv_dim * width * conv_element + spec.ssm.ssm_state_elements * state_element
+        )
         state_bytes = per_layer * spec.ssm_layers * batch
     total = int(attention_bytes) + state_bytes
     return KVEstimate(

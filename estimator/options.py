@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import OptionError
 
-__all__ = ["EstimateOptions", "ENGINES", "KV_DTYPES", "MAX_BATCH"]
+__all__ = ["ENGINES", "KV_DTYPES", "MAX_BATCH", "EstimateOptions"]
 
 #: Engines whose allocation rules are modelled (see :mod:`estimator.engines`).
 ENGINES = ("generic", "transformers", "vllm", "llama.cpp", "sglang", "tgi")
@@ -64,9 +64,7 @@ class EstimateOptions:
         if self.generated_tokens is not None:
             _check_int("generated_tokens", self.generated_tokens, 0, MAX_CONTEXT)
         if self.engine not in ENGINES:
-            raise OptionError(
-                f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}"
-            )
+            raise OptionError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
         if self.kv_dtype not in KV_DTYPES:
             raise OptionError(
                 f"unknown KV cache dtype {self.kv_dtype!r}; choose one of {', '.join(KV_DTYPES)}"

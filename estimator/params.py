@@ -9,6 +9,7 @@ and pipeline parallelism splits by layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .spec import AttentionSpec, LayerSpec, ModelSpec
 
@@ -30,24 +31,33 @@ class LayerParams:
     ssm_linear: int = 0  # Mamba in/x/dt/out projections
     small: int = 0  # norms, biases, routers, gates, sinks, conv kernels: never quantized
 
-    @property
+    @cached_property
     def linear(self) -> int:
         return (
-            self.attn_q + self.attn_k + self.attn_v + self.attn_o + self.ffn_gate_up
-            + self.ffn_down + self.experts_gate_up + self.experts_down + self.ssm_linear
+            self.attn_q
+            + self.attn_k
+            + self.attn_v
+            + self.attn_o
+            + self.ffn_gate_up
+            + self.ffn_down
+            + self.experts_gate_up
+            + self.experts_down
+            + self.ssm_linear
         )
 
-    @property
+    @cached_property
     def total(self) -> int:
         return self.linear + self.small
 
-    @property
+    @cached_property
     def experts(self) -> int:
         return self.experts_gate_up + self.experts_down
 
 
 @dataclass(frozen=True)
 class ParamCounts:
+    """Parameter counts of a model; the sums are cached (a sweep reads them 100 times)."""
+
     layers: tuple[LayerParams, ...]
     embedding: int  # token (+ position) embeddings
     lm_head: int  # 0 when tied to the embedding
@@ -56,23 +66,23 @@ class ParamCounts:
     experts_per_token: int = 0
     num_experts: int = 0
 
-    @property
+    @cached_property
     def layers_total(self) -> int:
         return sum(layer.total for layer in self.layers)
 
-    @property
+    @cached_property
     def linear(self) -> int:
         return sum(layer.linear for layer in self.layers)
 
-    @property
+    @cached_property
     def total(self) -> int:
         return self.layers_total + self.embedding + self.lm_head + self.final_small + self.vision
 
-    @property
+    @cached_property
     def experts(self) -> int:
         return sum(layer.experts for layer in self.layers)
 
-    @property
+    @cached_property
     def active(self) -> int:
         """Parameters a token passes through: routed experts count k of E."""
         if not self.num_experts:

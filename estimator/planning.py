@@ -23,11 +23,11 @@ from .spec import ModelSpec
 __all__ = [
     "SweepPoint",
     "compare_precisions",
-    "sweep",
     "max_batch",
     "max_context",
-    "recommend",
     "rank_gpus",
+    "recommend",
+    "sweep",
 ]
 
 
@@ -39,8 +39,11 @@ class SweepPoint:
     fits: bool | None
 
 
-def compare_precisions(config: Mapping[str, Any], options: EstimateOptions | None = None,
-                       metadata: WeightMetadata | None = None) -> list[Estimate]:
+def compare_precisions(
+    config: Mapping[str, Any],
+    options: EstimateOptions | None = None,
+    metadata: WeightMetadata | None = None,
+) -> list[Estimate]:
     """The same model and settings at every weight precision, in catalog order."""
     options = options or EstimateOptions()
     spec, counts = prepare(config, options)
@@ -55,9 +58,13 @@ def _log_points(start: int, stop: int, points: int) -> list[int]:
     return sorted(values)
 
 
-def sweep(config: Mapping[str, Any], options: EstimateOptions | None = None,
-          metadata: WeightMetadata | None = None, axis: str = "context",
-          points: int = 100) -> list[SweepPoint]:
+def sweep(
+    config: Mapping[str, Any],
+    options: EstimateOptions | None = None,
+    metadata: WeightMetadata | None = None,
+    axis: str = "context",
+    points: int = 100,
+) -> list[SweepPoint]:
     """Memory against context (or batch) on a log scale, for charts."""
     options = options or EstimateOptions()
     if axis not in ("context", "batch"):
@@ -75,10 +82,13 @@ def sweep(config: Mapping[str, Any], options: EstimateOptions | None = None,
         xs = _log_points(1, min(max(256, options.batch * 4), MAX_BATCH), points)
         variants = [options.with_(batch=x) for x in xs]
     result = []
-    for x, variant in zip(xs, variants):
+    for x, variant in zip(xs, variants, strict=False):
         est = breakdown(spec, counts, variant, metadata)
-        result.append(SweepPoint(x, est.total_bytes, est.per_gpu_bytes,
-                                 None if est.fit is None else est.fit.fits))
+        result.append(
+            SweepPoint(
+                x, est.total_bytes, est.per_gpu_bytes, None if est.fit is None else est.fit.fits
+            )
+        )
     return result
 
 
@@ -102,8 +112,9 @@ def _require_gpu(options: EstimateOptions) -> None:
         raise OptionError("choose a GPU (options.gpu / --gpu) to ask what fits")
 
 
-def max_batch(config: Mapping[str, Any], options: EstimateOptions,
-              metadata: WeightMetadata | None = None) -> int | None:
+def max_batch(
+    config: Mapping[str, Any], options: EstimateOptions, metadata: WeightMetadata | None = None
+) -> int | None:
     """Largest batch that fits the GPU setup at the options' context (None: not even 1)."""
     _require_gpu(options)
     spec, counts = prepare(config, options)
@@ -115,8 +126,9 @@ def max_batch(config: Mapping[str, Any], options: EstimateOptions,
     return _largest(fits, 1, MAX_BATCH)
 
 
-def max_context(config: Mapping[str, Any], options: EstimateOptions,
-                metadata: WeightMetadata | None = None) -> int | None:
+def max_context(
+    config: Mapping[str, Any], options: EstimateOptions, metadata: WeightMetadata | None = None
+) -> int | None:
     """Longest context that fits the GPU setup at the options' batch (None: not even 1 token)."""
     _require_gpu(options)
     spec, counts = prepare(config, options)
@@ -142,8 +154,13 @@ def _layouts(count: int, heads: int, layers: int) -> list[tuple[int, int]]:
     return result
 
 
-def recommend(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
-              metadata: WeightMetadata | None = None, gpu: Gpu | None = None) -> Recommendation:
+def recommend(
+    spec: ModelSpec,
+    counts: ParamCounts,
+    options: EstimateOptions,
+    metadata: WeightMetadata | None = None,
+    gpu: Gpu | None = None,
+) -> Recommendation:
     """Smallest number of ``gpu`` (default: options.gpu) that fits, with its TP/PP layout."""
     if gpu is None:
         _require_gpu(options)
@@ -151,23 +168,28 @@ def recommend(spec: ModelSpec, counts: ParamCounts, options: EstimateOptions,
     heads = spec.attention.num_heads
     for count in range(1, 65):
         for tp, pp in _layouts(count, heads, spec.num_layers):
-            variant = options.with_(gpu=gpu.key, gpus=count, tensor_parallel=tp,
-                                    pipeline_parallel=pp)
+            variant = options.with_(
+                gpu=gpu.key, gpus=count, tensor_parallel=tp, pipeline_parallel=pp
+            )
             est = breakdown(spec, counts, variant, metadata)
             if est.fit is not None and est.fit.fits:
                 per = est.per_gpu_bytes / 1024**3
                 usable = est.fit.usable_bytes / 1024**3
                 layout = f"TP={tp}" + (f", PP={pp}" if pp > 1 else "")
-                text = (f"{count} x {gpu.name} ({layout}): {per:.1f} GiB per GPU "
-                        f"of {usable:.1f} GiB usable")
+                text = (
+                    f"{count} x {gpu.name} ({layout}): {per:.1f} GiB per GPU "
+                    f"of {usable:.1f} GiB usable"
+                )
                 return Recommendation(gpu.key, gpu.name, count, tp, text)
             break  # the widest valid TP is the best layout for this count
-    return Recommendation(gpu.key, gpu.name, None, None,
-                          f"does not fit on up to 64 x {gpu.name}")
+    return Recommendation(gpu.key, gpu.name, None, None, f"does not fit on up to 64 x {gpu.name}")
 
 
-def rank_gpus(config: Mapping[str, Any], options: EstimateOptions | None = None,
-              metadata: WeightMetadata | None = None) -> list[Recommendation]:
+def rank_gpus(
+    config: Mapping[str, Any],
+    options: EstimateOptions | None = None,
+    metadata: WeightMetadata | None = None,
+) -> list[Recommendation]:
     """Every catalog GPU with the count it needs, fewest total gigabytes first."""
     options = options or EstimateOptions()
     spec, counts = prepare(config, options)

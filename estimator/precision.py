@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Precision", "PRECISIONS", "resolve_precision", "KV_BYTES", "GGUF_TYPE_BITS"]
+__all__ = ["GGUF_TYPE_BITS", "KV_BYTES", "PRECISIONS", "Precision", "resolve_precision"]
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,15 @@ from typing import Any
 from .options import EstimateOptions
 
 __all__ = [
-    "WeightMetadata",
+    "GB",
+    "GIB",
     "Component",
+    "Estimate",
+    "GpuFit",
     "ModelSummary",
     "ParallelPlan",
-    "GpuFit",
     "Recommendation",
-    "Estimate",
-    "GIB",
-    "GB",
+    "WeightMetadata",
 ]
 
 GIB = 1024**3  # what nvidia-smi and torch call "GB"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .errors import ConfigError, MissingConfigKeyError, UnsupportedModelError
@@ -18,14 +19,14 @@ from .families import FAMILY_DEFAULTS, family_traits
 from .vision import VisionSpec, parse_vision
 
 __all__ = [
-    "MLASpec",
     "AttentionSpec",
+    "LayerSpec",
+    "MLASpec",
     "MLPSpec",
     "MoESpec",
-    "SSMSpec",
-    "QuantSpec",
-    "LayerSpec",
     "ModelSpec",
+    "QuantSpec",
+    "SSMSpec",
     "parse_config",
 ]
 
@@ -170,23 +171,31 @@ class ModelSpec:
     rotary_dim: int = 0  # dims that get RoPE per head (0: no rotary embedding)
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property
+    def layer_groups(self) -> tuple[tuple[LayerSpec, int], ...]:
+        """Distinct layers with their counts (a 61-layer model has two or three kinds)."""
+        counts: dict[LayerSpec, int] = {}
+        for layer in self.layers:
+            counts[layer] = counts.get(layer, 0) + 1
+        return tuple(counts.items())
+
+    @cached_property
     def num_layers(self) -> int:
         return len(self.layers)
 
-    @property
+    @cached_property
     def attention_layers(self) -> int:
         return sum(1 for layer in self.layers if layer.mixer == "attention")
 
-    @property
+    @cached_property
     def sliding_layers(self) -> int:
         return sum(1 for layer in self.layers if layer.mixer == "attention" and layer.window)
 
-    @property
+    @cached_property
     def ssm_layers(self) -> int:
         return sum(1 for layer in self.layers if layer.mixer == "ssm")
 
-    @property
+    @cached_property
     def sliding_window(self) -> int | None:
         windows = [layer.window for layer in self.layers if layer.window]
         return min(windows) if windows else None
@@ -218,7 +227,7 @@ class _Reader:
                 return self.defaults[key]
         return None
 
-    def int(self, *keys: str, default: int | None = None, required: bool = True) -> int:
+    def integer(self, *keys: str, default: int | None = None, required: bool = True) -> int:
         value = self.raw(*keys)
         if value is None:
             if default is not None:
@@ -243,11 +252,17 @@ class _Reader:
             raise ConfigError(f"config.json key '{key}' should be a list of layer indices")
         return value
 
-    def bool(self, *keys: str, default: bool = False) -> bool:
+    def flag(self, *keys: str, default: bool = False) -> bool:
         value = self.raw(*keys)
         if value is None:
             return default
         return bool(value)
+
+
+# No published model has a dimension, vocabulary or context near a billion; beyond it the
+# value is a typo or corruption and the arithmetic would only overflow.
+_MAX_CONFIG_INT = 10**9
+_MAX_LAYERS = 10_000
 
 
 def _alias_note(keys: tuple[str, ...]) -> str:
@@ -265,6 +280,8 @@ def _as_int(key: str, value: Any) -> int:
         raise ConfigError(f"config.json key '{key}' should be an integer, got {value!r}")
     if result < 0:
         raise ConfigError(f"config.json key '{key}' is negative ({result})")
+    if result > _MAX_CONFIG_INT:
+        raise ConfigError(f"config.json key '{key}' is implausibly large ({result:.3g})")
     return result
 
 
@@ -293,8 +310,15 @@ def parse_config(config: Mapping[str, Any]) -> ModelSpec:
         return _parse_config(config)
     except ConfigError:
         raise
-    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError,
-            OverflowError, IndexError) as exc:
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        ZeroDivisionError,
+        OverflowError,
+        IndexError,
+    ) as exc:
         # Hand-edited or truncated configs can put any JSON value anywhere; say so plainly
         # rather than leak a Python traceback to the page or the CLI.
         raise ConfigError(f"config.json has a value of an unexpected type or size ({exc})") from exc
@@ -326,16 +350,22 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
         )
     r = _Reader(text, model_type, use_defaults=nested_key is not None)
 
-    hidden = _positive("hidden_size", r.int("hidden_size", "n_embd", "d_model", "n_embed", "dim"))
-    num_layers = _positive(
-        "num_hidden_layers", r.int("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+    hidden = _positive(
+        "hidden_size", r.integer("hidden_size", "n_embd", "d_model", "n_embed", "dim")
     )
-    vocab = _positive("vocab_size", r.int("vocab_size", "padded_vocab_size"))
+    num_layers = _positive(
+        "num_hidden_layers", r.integer("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+    )
+    if num_layers > _MAX_LAYERS:
+        raise ConfigError(
+            f"config.json key 'num_hidden_layers' is implausibly large ({num_layers})"
+        )
+    vocab = _positive("vocab_size", r.integer("vocab_size", "padded_vocab_size"))
 
     attention = _parse_attention(r, model_type, hidden, traits.is_ssm_only)
     moe = _parse_moe(r, model_type)
     ssm = _parse_ssm(r, model_type, hidden)
-    mlp = _parse_mlp(r, model_type, hidden, traits.mlp_gated, traits.mlp_bias)
+    mlp: MLPSpec | None = _parse_mlp(r, model_type, hidden, traits.mlp_gated, traits.mlp_bias)
     layers = _parse_layers(r, model_type, num_layers, moe, ssm is not None)
     if traits.is_ssm_only:
         mlp = None
@@ -343,7 +373,7 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
     max_context = r.opt_int(
         "max_position_embeddings", "n_positions", "seq_length", "max_sequence_length", "n_ctx"
     )
-    tied = r.bool("tie_word_embeddings", default=traits.tied_default)
+    tied = r.flag("tie_word_embeddings", default=traits.tied_default)
     if nested_key is not None and config.get("tie_word_embeddings") is not None:
         tied = bool(config["tie_word_embeddings"])
 
@@ -352,9 +382,18 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
         position_rows = (max_context or 0) + traits.position_offset
     extra = _extra_params(r, model_type, hidden)
     architecture = _architecture(config)
-    vision = parse_vision(config, hidden) if nested_key is not None or "vision_config" in config else None
+    vision = (
+        parse_vision(config, hidden)
+        if nested_key is not None or "vision_config" in config
+        else None
+    )
     quant = _parse_quantization(config)
-    dtype = config.get("torch_dtype") or config.get("dtype") or text.get("torch_dtype") or text.get("dtype")
+    dtype = (
+        config.get("torch_dtype")
+        or config.get("dtype")
+        or text.get("torch_dtype")
+        or text.get("dtype")
+    )
 
     return ModelSpec(
         rotary_dim=_rotary_dim(r, attention, traits.learned_positions),
@@ -387,7 +426,7 @@ _MODEL_TYPE_ALIASES = {"RefinedWebModel": "falcon", "RefinedWeb": "falcon"}
 
 
 def _rotary_dim(r: _Reader, attention: AttentionSpec, learned_positions: bool) -> int:
-    if learned_positions or r.bool("alibi") or not attention.num_heads:
+    if learned_positions or r.flag("alibi") or not attention.num_heads:
         return 0
     if attention.mla is not None:
         return attention.mla.qk_rope_head_dim
@@ -419,20 +458,22 @@ def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -
     if ssm_only:
         return AttentionSpec(num_heads=0, num_kv_heads=0, head_dim=0, v_head_dim=0)
     heads = _positive(
-        "num_attention_heads", r.int("num_attention_heads", "n_head", "num_heads", "n_heads")
+        "num_attention_heads", r.integer("num_attention_heads", "n_head", "num_heads", "n_heads")
     )
     traits = family_traits(model_type)
-    kv_heads = r.opt_int("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")
+    kv_heads = r.opt_int(
+        "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num"
+    )
     if model_type == "falcon":
         # FalconConfig: new_decoder_architecture uses num_kv_heads; else multi_query -> 1 KV head.
-        if r.bool("new_decoder_architecture"):
-            kv_heads = r.int("num_kv_heads", default=heads)
-        elif r.bool("multi_query", default=True):
+        if r.flag("new_decoder_architecture"):
+            kv_heads = r.integer("num_kv_heads", default=heads)
+        elif r.flag("multi_query", default=True):
             kv_heads = 1
         else:
             kv_heads = heads
     if kv_heads is None or kv_heads == 0:
-        kv_heads = 1 if r.bool("multi_query") else heads
+        kv_heads = 1 if r.flag("multi_query") else heads
     if heads % kv_heads:
         raise ConfigError(
             f"num_attention_heads ({heads}) is not a multiple of num_key_value_heads ({kv_heads})"
@@ -449,13 +490,13 @@ def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -
     if r.has("kv_lora_rank") and r.raw("kv_lora_rank"):
         mla = MLASpec(
             q_lora_rank=r.opt_int("q_lora_rank") or None,
-            kv_lora_rank=r.int("kv_lora_rank"),
-            qk_nope_head_dim=r.int("qk_nope_head_dim"),
-            qk_rope_head_dim=r.int("qk_rope_head_dim"),
-            v_head_dim=r.int("v_head_dim"),
+            kv_lora_rank=r.integer("kv_lora_rank"),
+            qk_nope_head_dim=r.integer("qk_nope_head_dim"),
+            qk_rope_head_dim=r.integer("qk_rope_head_dim"),
+            v_head_dim=r.integer("v_head_dim"),
         )
         head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
-    bias = traits.attn_bias_always or r.bool("attention_bias", "bias", default=traits.attn_bias)
+    bias = traits.attn_bias_always or r.flag("attention_bias", "bias", default=traits.attn_bias)
     qkv_bias = bias or traits.qkv_bias_only
     o_bias = bias and not traits.qkv_bias_only
     if model_type in ("qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"):
@@ -471,7 +512,7 @@ def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -
         qk_norm=traits.qk_norm,
         qk_norm_full=traits.qk_norm_full,
         sinks=traits.attention_sinks,
-        output_gate=r.bool("attn_output_gate"),
+        output_gate=r.flag("attn_output_gate"),
         mla=mla,
     )
 
@@ -481,11 +522,11 @@ def _parse_mlp(r: _Reader, model_type: str, hidden: int, gated: bool, bias: bool
     if not inter:
         # GPT-2/BLOOM/Falcon: the MLP is 4 x hidden when no width is given (their configs' docs).
         inter = 4 * hidden
-    mlp_bias = r.bool("mlp_bias", default=bias)
+    mlp_bias = r.flag("mlp_bias", default=bias)
     if model_type in ("opt",):
-        mlp_bias = r.bool("enable_bias", default=True)
+        mlp_bias = r.flag("enable_bias", default=True)
     if model_type == "falcon":
-        mlp_bias = r.bool("bias", default=False)
+        mlp_bias = r.flag("bias", default=False)
     return MLPSpec(intermediate_size=inter, gated=gated, bias=mlp_bias)
 
 
@@ -493,8 +534,12 @@ def _parse_moe(r: _Reader, model_type: str) -> MoESpec | None:
     experts = r.opt_int("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
     if not experts or experts <= 1:
         return None
-    top_k = r.int("num_experts_per_tok", "num_experts_per_token", "experts_per_token", "top_k", "moe_top_k")
-    expert_inter = r.int("moe_intermediate_size", "expert_intermediate_size", "intermediate_size")
+    top_k = r.integer(
+        "num_experts_per_tok", "num_experts_per_token", "experts_per_token", "top_k", "moe_top_k"
+    )
+    expert_inter = r.integer(
+        "moe_intermediate_size", "expert_intermediate_size", "intermediate_size"
+    )
     shared = 0
     n_shared = r.opt_int("n_shared_experts", "num_shared_experts")
     if n_shared:
@@ -521,41 +566,45 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
     if not traits.has_ssm and not r.has("linear_num_value_heads"):
         return None
     if model_type == "jamba":
-        d_inner = r.int("mamba_expand", default=2) * hidden
+        d_inner = r.integer("mamba_expand", default=2) * hidden
         dt_rank = r.raw("mamba_dt_rank")
         return SSMSpec(
             version=1,
             d_inner=d_inner,
-            d_state=r.int("mamba_d_state", default=16),
-            d_conv=r.int("mamba_d_conv", default=4),
-            dt_rank=math.ceil(hidden / 16) if dt_rank in (None, "auto") else _as_int("mamba_dt_rank", dt_rank),
-            conv_bias=r.bool("mamba_conv_bias", default=True),
-            proj_bias=r.bool("mamba_proj_bias", default=False),
+            d_state=r.integer("mamba_d_state", default=16),
+            d_conv=r.integer("mamba_d_conv", default=4),
+            dt_rank=math.ceil(hidden / 16)
+            if dt_rank in (None, "auto")
+            else _as_int("mamba_dt_rank", dt_rank),
+            conv_bias=r.flag("mamba_conv_bias", default=True),
+            proj_bias=r.flag("mamba_proj_bias", default=False),
             inner_norms=True,
         )
     if model_type in ("mamba", "falcon_mamba"):
-        d_inner = r.opt_int("intermediate_size") or r.int("expand", default=2) * hidden
+        d_inner = r.opt_int("intermediate_size") or r.integer("expand", default=2) * hidden
         dt_rank = r.raw("time_step_rank")
         return SSMSpec(
             version=1,
             d_inner=d_inner,
-            d_state=r.int("state_size", "d_state", default=16),
-            d_conv=r.int("conv_kernel", "d_conv", default=4),
-            dt_rank=math.ceil(hidden / 16) if dt_rank in (None, "auto") else _as_int("time_step_rank", dt_rank),
-            conv_bias=r.bool("use_conv_bias", default=True),
-            proj_bias=r.bool("use_bias", default=False),
+            d_state=r.integer("state_size", "d_state", default=16),
+            d_conv=r.integer("conv_kernel", "d_conv", default=4),
+            dt_rank=math.ceil(hidden / 16)
+            if dt_rank in (None, "auto")
+            else _as_int("time_step_rank", dt_rank),
+            conv_bias=r.flag("use_conv_bias", default=True),
+            proj_bias=r.flag("use_bias", default=False),
             inner_norms=False,  # FalconMamba's inner RMSNorms carry no weights
         )
     if r.has("linear_num_value_heads"):
         # Gated DeltaNet (Qwen3-Next / Qwen3.5 linear_attention layers, arXiv:2412.06464):
         # per value head a key_dim x value_dim recurrent matrix; q/k/v go through a conv.
-        v_heads = r.int("linear_num_value_heads")
-        k_heads = r.int("linear_num_key_heads")
+        v_heads = r.integer("linear_num_value_heads")
+        k_heads = r.integer("linear_num_key_heads")
         return SSMSpec(
             version=3,
-            d_inner=v_heads * r.int("linear_value_head_dim"),
-            d_state=r.int("linear_key_head_dim"),
-            d_conv=r.int("linear_conv_kernel_dim", default=4),
+            d_inner=v_heads * r.integer("linear_value_head_dim"),
+            d_state=r.integer("linear_key_head_dim"),
+            d_conv=r.integer("linear_conv_kernel_dim", default=4),
             dt_rank=0,
             n_groups=k_heads,
             n_heads=v_heads,
@@ -563,19 +612,19 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
             state_fp32=str(r.raw("mamba_ssm_dtype")) == "float32",
         )
     # Mamba-2 style mixers (mamba2, granitemoehybrid, falcon_h1, nemotron_h, bamba ...).
-    n_heads = r.int("mamba_n_heads", "num_heads", "mamba_num_heads")
-    head_dim = r.int("mamba_d_head", "head_dim", "mamba_head_dim")
+    n_heads = r.integer("mamba_n_heads", "num_heads", "mamba_num_heads")
+    head_dim = r.integer("mamba_d_head", "head_dim", "mamba_head_dim")
     d_inner = r.opt_int("mamba_d_inner") or n_heads * head_dim
     return SSMSpec(
         version=2,
         d_inner=d_inner,
-        d_state=r.int("mamba_d_state", "state_size", "ssm_state_size", default=128),
-        d_conv=r.int("mamba_d_conv", "conv_kernel", default=4),
+        d_state=r.integer("mamba_d_state", "state_size", "ssm_state_size", default=128),
+        d_conv=r.integer("mamba_d_conv", "conv_kernel", default=4),
         dt_rank=0,
-        n_groups=r.int("mamba_n_groups", "n_groups", default=1),
+        n_groups=r.integer("mamba_n_groups", "n_groups", default=1),
         n_heads=n_heads,
-        conv_bias=r.bool("mamba_conv_bias", "use_conv_bias", default=True),
-        proj_bias=r.bool("mamba_proj_bias", "use_bias", default=False),
+        conv_bias=r.flag("mamba_conv_bias", "use_conv_bias", default=True),
+        proj_bias=r.flag("mamba_proj_bias", "use_bias", default=False),
     )
 
 
@@ -612,23 +661,26 @@ def _layer_kinds(
                 result.append(("attention", None))
         return result
     if model_type == "jamba":
-        period, offset = r.int("attn_layer_period", default=8), r.int("attn_layer_offset", default=4)
+        period, offset = (
+            r.integer("attn_layer_period", default=8),
+            r.integer("attn_layer_offset", default=4),
+        )
         return [("attention", None) if i % period == offset else ("ssm", None) for i in range(n)]
     if model_type in ("mamba", "falcon_mamba", "mamba2"):
         return [("ssm", None)] * n
     if not window:
         return [("attention", None)] * n
     if model_type == "gemma2":
-        # Gemma2: layer i is sliding when (i + 1) % 2 (modeling_gemma2.py / configuration_gemma2.py).
+        # Gemma2: layer i is sliding when (i + 1) % 2 (configuration_gemma2.py).
         return [("attention", window if (i + 1) % 2 else None) for i in range(n)]
     if model_type in ("gemma3_text", "gemma3"):
         # Gemma3: sliding unless (i + 1) % sliding_window_pattern == 0 (configuration_gemma3.py).
-        pattern = r.int("sliding_window_pattern", default=6)
+        pattern = r.integer("sliding_window_pattern", default=6)
         return [("attention", window if (i + 1) % pattern else None) for i in range(n)]
     if model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
-        if not r.bool("use_sliding_window"):
+        if not r.flag("use_sliding_window"):
             return [("attention", None)] * n
-        first = r.int("max_window_layers", default=n)
+        first = r.integer("max_window_layers", default=n)
         return [("attention", window if i >= first else None) for i in range(n)]
     # Mistral v0.1, Phi-3, Mixtral: every layer uses the window when one is set.
     return [("attention", window)] * n
@@ -638,12 +690,12 @@ def _moe_layers(r: _Reader, model_type: str, n: int, moe: MoESpec | None) -> lis
     if moe is None:
         return [False] * n
     if model_type == "jamba":
-        period = r.int("expert_layer_period", default=2)
-        offset = r.int("expert_layer_offset", default=1)
+        period = r.integer("expert_layer_period", default=2)
+        offset = r.integer("expert_layer_offset", default=1)
         return [i % period == offset for i in range(n)]
-    first_dense = r.int("first_k_dense_replace", default=0)
-    freq = r.int("moe_layer_freq", default=1) or 1
-    sparse_step = r.int("decoder_sparse_step", default=1) or 1
+    first_dense = r.integer("first_k_dense_replace", default=0)
+    freq = r.integer("moe_layer_freq", default=1) or 1
+    sparse_step = r.integer("decoder_sparse_step", default=1) or 1
     mlp_only = set(r.int_list("mlp_only_layers"))
     flags = []
     for i in range(n):
@@ -656,13 +708,13 @@ def _moe_layers(r: _Reader, model_type: str, n: int, moe: MoESpec | None) -> lis
 
 def _extra_params(r: _Reader, model_type: str, hidden: int) -> int:
     if model_type == "opt":
-        proj = r.int("word_embed_proj_dim", default=hidden)
+        proj = r.integer("word_embed_proj_dim", default=hidden)
         if proj != hidden:
             return 2 * proj * hidden  # OPTDecoder project_in/project_out (no bias)
     if model_type == "bloom":
         return 2 * hidden  # word_embeddings_layernorm (weight + bias)
     if family_traits(model_type).lm_head_bias:
-        return r.int("vocab_size")
+        return r.integer("vocab_size")
     return 0
 
 
@@ -683,18 +735,32 @@ def _parse_quantization(config: Mapping[str, Any]) -> QuantSpec | None:
             return None
     method = str(q.get("quant_method", "")).lower()
     skipped = tuple(
-        str(m) for m in (q.get("modules_to_not_convert") or q.get("ignore") or []) if isinstance(m, str)
+        str(m)
+        for m in (q.get("modules_to_not_convert") or q.get("ignore") or [])
+        if isinstance(m, str)
     )
     if method in ("gptq", "awq"):
         bits = int(q.get("bits", q.get("w_bit", 4)))
         group = q.get("group_size", q.get("q_group_size", 128))
         key = _QUANT_FORMATS.get((method, bits), f"{method}-int{bits}")
-        return QuantSpec(method, bits, int(group) if isinstance(group, int) and group > 0 else None,
-                         key, skipped, f"{method.upper()} {bits}-bit")
+        return QuantSpec(
+            method,
+            bits,
+            int(group) if isinstance(group, int) and group > 0 else None,
+            key,
+            skipped,
+            f"{method.upper()} {bits}-bit",
+        )
     if method == "bitsandbytes":
         if q.get("load_in_4bit") or q.get("_load_in_4bit"):
-            return QuantSpec(method, 4, 64, "bnb-nf4", skipped,
-                             f"bitsandbytes {q.get('bnb_4bit_quant_type', 'nf4')}")
+            return QuantSpec(
+                method,
+                4,
+                64,
+                "bnb-nf4",
+                skipped,
+                f"bitsandbytes {q.get('bnb_4bit_quant_type', 'nf4')}",
+            )
         return QuantSpec(method, 8, None, "bnb-int8", skipped, "bitsandbytes int8")
     if method in ("fp8", "fbgemm_fp8"):
         return QuantSpec("fp8", 8, None, "fp8", skipped, "FP8")
@@ -711,7 +777,15 @@ def _parse_quantization(config: Mapping[str, Any]) -> QuantSpec | None:
                 if kind == "float" and bits == 8:
                     return QuantSpec(method, 8, None, "fp8", skipped, "compressed-tensors FP8")
                 key = "int4" if bits == 4 else "int8"
-                return QuantSpec(method, bits, gsize if isinstance(gsize, int) else None, key,
-                                 skipped, f"compressed-tensors int{bits}")
+                return QuantSpec(
+                    method,
+                    bits,
+                    gsize if isinstance(gsize, int) else None,
+                    key,
+                    skipped,
+                    f"compressed-tensors int{bits}",
+                )
         return QuantSpec(method, 8, None, "int8", skipped, "compressed-tensors")
-    return QuantSpec(method or "other", 16, None, "bf16", skipped, f"{method or 'unknown'} (not sized)")
+    return QuantSpec(
+        method or "other", 16, None, "bf16", skipped, f"{method or 'unknown'} (not sized)"
+    )

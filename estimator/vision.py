@@ -30,8 +30,14 @@ def _get(cfg: Mapping[str, Any], default: int, *keys: str) -> int:
     return default
 
 
-def _vit_layer(h: int, inter: int, *, attn_bias: bool = True, gated: bool = False,
-               norm_params: int | None = None) -> int:
+def _vit_layer(
+    h: int,
+    inter: int,
+    *,
+    attn_bias: bool = True,
+    gated: bool = False,
+    norm_params: int | None = None,
+) -> int:
     """One pre-norm ViT block: q/k/v/o, a two- or three-matrix MLP with biases, two norms."""
     attn = 4 * h * h + (4 * h if attn_bias else 0)
     mlp = (3 * h * inter + 2 * inter + h) if gated else (2 * h * inter + inter + h)
@@ -140,7 +146,16 @@ def _mllama(v: Mapping[str, Any], text_hidden: int) -> int:
     norms = 2 * (2 * h)
     block = _vit_layer(h, inter, attn_bias=False)
     projector = out_dim * text_hidden + text_hidden
-    return conv + cls + gated_pos + tile_pos + norms + layers * block + global_layers * (block + 2) + projector
+    return (
+        conv
+        + cls
+        + gated_pos
+        + tile_pos
+        + norms
+        + layers * block
+        + global_layers * (block + 2)
+        + projector
+    )
 
 
 def parse_vision(config: Mapping[str, Any], text_hidden: int) -> VisionSpec | None:

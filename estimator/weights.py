@@ -17,13 +17,34 @@ from .precision import PRECISIONS, Precision, resolve_precision
 from .result import WeightMetadata
 from .spec import ModelSpec
 
-__all__ = ["WeightsEstimate", "resolve_weight_precision", "estimate_weights", "SAFETENSORS_DTYPE_BYTES"]
+__all__ = [
+    "SAFETENSORS_DTYPE_BYTES",
+    "WeightsEstimate",
+    "estimate_weights",
+    "resolve_weight_precision",
+]
 
 #: safetensors dtype names -> bytes per stored element (safetensors format spec).
 SAFETENSORS_DTYPE_BYTES = {
-    "F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2,
-    "U16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1, "I8": 1, "U8": 1, "BOOL": 1,
-    "F4": 0.5, "F6_E2M3": 0.75, "F6_E3M2": 0.75,
+    "F64": 8,
+    "I64": 8,
+    "U64": 8,
+    "F32": 4,
+    "I32": 4,
+    "U32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I16": 2,
+    "U16": 2,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "F8_E8M0": 1,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F4": 0.5,
+    "F6_E2M3": 0.75,
+    "F6_E3M2": 0.75,
 }
 # Integer dtypes that quantized checkpoints use to pack several weights per element.
 _PACKED_DTYPES = ("I32", "U32", "I8", "U8", "I16")
@@ -81,23 +102,27 @@ def _stored_bytes(meta: WeightMetadata) -> int | None:
     return int(total)
 
 
-def _arithmetic_bytes(spec: ModelSpec, counts: ParamCounts, precision: Precision,
-                      group_size: int) -> int:
+def _arithmetic_bytes(
+    spec: ModelSpec, counts: ParamCounts, precision: Precision, group_size: int
+) -> int:
     if precision.kind == "float":
         return int(counts.total * precision.bits_per_weight / 8)
     if precision.kind == "gguf":
         return gguf_weight_bytes(spec, counts, precision.key)
     bits = precision.linear_bits(group_size)
-    if precision.key == "mxfp4" and counts.experts:
-        quantized = counts.experts  # gpt-oss: only the MoE experts are MXFP4
-    else:
-        quantized = counts.linear
+    # gpt-oss: only the MoE experts are MXFP4; other formats quantize every block linear.
+    quantized = counts.experts if precision.key == "mxfp4" and counts.experts else counts.linear
     kept = counts.total - quantized
     return int(quantized * bits / 8 + kept * 2)
 
 
-def estimate_weights(spec: ModelSpec, counts: ParamCounts, requested: str, group_size: int,
-                     meta: WeightMetadata | None) -> WeightsEstimate:
+def estimate_weights(
+    spec: ModelSpec,
+    counts: ParamCounts,
+    requested: str,
+    group_size: int,
+    meta: WeightMetadata | None,
+) -> WeightsEstimate:
     """Weights bytes and parameter count, with where each figure came from."""
     precision, checkpoint_group = resolve_weight_precision(spec, requested)
     notes: list[str] = []
@@ -116,25 +141,36 @@ def estimate_weights(spec: ModelSpec, counts: ParamCounts, requested: str, group
     as_published = requested == "auto" or (
         spec.quantization is not None and precision.key == spec.quantization.precision_key
     )
-    if meta is not None and meta.gguf_file_bytes and (
-        requested == "auto" or (meta.gguf_quant or "").upper() == precision.key.upper()
+    if (
+        meta is not None
+        and meta.gguf_file_bytes
+        and (requested == "auto" or (meta.gguf_quant or "").upper() == precision.key.upper())
     ):
         quant = meta.gguf_quant or precision.key
         resolved = resolve_precision(quant) or precision
-        return WeightsEstimate(meta.gguf_file_bytes, params, param_source, "gguf-file", resolved,
-                               tuple(notes))
+        return WeightsEstimate(
+            meta.gguf_file_bytes, params, param_source, "gguf-file", resolved, tuple(notes)
+        )
     if meta is not None and as_published:
         if meta.safetensors_total_bytes:
-            return WeightsEstimate(meta.safetensors_total_bytes, params, param_source,
-                                   "index-total-size", precision, tuple(notes))
+            return WeightsEstimate(
+                meta.safetensors_total_bytes,
+                params,
+                param_source,
+                "index-total-size",
+                precision,
+                tuple(notes),
+            )
         stored = _stored_bytes(meta)
         if stored:
-            return WeightsEstimate(stored, params, param_source, "safetensors-metadata",
-                                   precision, tuple(notes))
+            return WeightsEstimate(
+                stored, params, param_source, "safetensors-metadata", precision, tuple(notes)
+            )
     group = checkpoint_group if (checkpoint_group and requested == "auto") else group_size
     scale = params / counts.total if counts.total and param_source != "config-arithmetic" else 1.0
     weight_bytes = _arithmetic_bytes(spec, counts, precision, group)
     if scale != 1.0 and precision.kind == "float":
         weight_bytes = int(params * precision.bits_per_weight / 8)
-    return WeightsEstimate(weight_bytes, params, param_source, "config-arithmetic", precision,
-                           tuple(notes))
+    return WeightsEstimate(
+        weight_bytes, params, param_source, "config-arithmetic", precision, tuple(notes)
+    )

@@ -129,8 +129,9 @@ def test_eager_attention_materializes_scores() -> None:
     """Eager: batch x heads x q x kv x (2 B + 4 B fp32 softmax) on top of the block peak."""
     cfg = load_config("meta-llama__Llama-3.1-8B")
     flash = estimate(cfg, EstimateOptions(engine="transformers", context=4096))
-    eager = estimate(cfg, EstimateOptions(engine="transformers", context=4096,
-                                          flash_attention=False))
+    eager = estimate(
+        cfg, EstimateOptions(engine="transformers", context=4096, flash_attention=False)
+    )
     assert eager.activation_bytes - flash.activation_bytes == 32 * 4096 * 4096 * 6
 
 
@@ -188,10 +189,17 @@ def test_bad_values_give_config_errors() -> None:
         estimate({"model_type": "bert", "hidden_size": 768})
 
 
-@pytest.mark.parametrize("bad", [
-    {"batch": 0}, {"context": 0}, {"engine": "nope"}, {"kv_dtype": "int3"},
-    {"gpus": 2, "tensor_parallel": 4}, {"headroom": 1.5},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"batch": 0},
+        {"context": 0},
+        {"engine": "nope"},
+        {"kv_dtype": "int3"},
+        {"gpus": 2, "tensor_parallel": 4},
+        {"headroom": 1.5},
+    ],
+)
 def test_bad_options_raise_option_error(bad: dict[str, object]) -> None:
     with pytest.raises(OptionError):
         EstimateOptions(**bad)  # type: ignore[arg-type]
@@ -204,10 +212,21 @@ def test_unknown_precision_is_named() -> None:
 
 def test_json_shape_has_integer_bytes() -> None:
     data = estimate(load_config("Qwen__Qwen3-8B"), EstimateOptions(gpu="l4")).to_dict()
-    for key in ("weights_bytes", "kv_cache_bytes", "kv_bytes_per_token", "activation_bytes",
-                "overhead_bytes", "total_bytes", "per_gpu_bytes"):
+    for key in (
+        "weights_bytes",
+        "kv_cache_bytes",
+        "kv_bytes_per_token",
+        "activation_bytes",
+        "overhead_bytes",
+        "total_bytes",
+        "per_gpu_bytes",
+    ):
         assert isinstance(data[key], int), key
-    assert data["total_bytes"] == (data["weights_bytes"] + data["kv_cache_bytes"]
-                                   + data["activation_bytes"] + data["overhead_bytes"])
+    assert data["total_bytes"] == (
+        data["weights_bytes"]
+        + data["kv_cache_bytes"]
+        + data["activation_bytes"]
+        + data["overhead_bytes"]
+    )
     assert data["param_source"] == "config-arithmetic"
     assert isinstance(data["fits"], bool)

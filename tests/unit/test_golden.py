@@ -41,8 +41,9 @@ def test_parameter_count_matches_transformers(path: Path) -> None:
     est = estimate(config, EstimateOptions(engine="transformers", precision="bf16"))
     expected = golden["params_total"]
     assert est.params == pytest.approx(expected, rel=1e-3)
-    assert est.model.vision_params == pytest.approx(golden.get("params_vision", 0) +
-                                                    golden.get("params_projector", 0), rel=1e-3)
+    assert est.model.vision_params == pytest.approx(
+        golden.get("params_vision", 0) + golden.get("params_projector", 0), rel=1e-3
+    )
 
 
 @pytest.mark.parametrize("path", GOLDENS, ids=lambda p: p.stem)
@@ -76,8 +77,9 @@ def test_sliding_layers_keep_what_transformers_keeps(path: Path) -> None:
     config, golden = _load(path)
     long = golden["kv_cache_long"]
     length = long["L"]
-    est = estimate(config, EstimateOptions(engine="transformers", precision="bf16",
-                                           context=length, batch=1))
+    est = estimate(
+        config, EstimateOptions(engine="transformers", precision="bf16", context=length, batch=1)
+    )
     kv = next(c for c in est.components if c.name == "kv_cache")
     kept = {row["tokens_kept"] for row in long["per_layer"] if row["tokens_kept"] < length}
     assert kept, "the golden shows no capped layer"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -20,8 +21,14 @@ common = settings(max_examples=60, deadline=None, suppress_health_check=[HealthC
 
 
 @common
-@given(configs, engines, st.integers(1, 512), st.integers(1, 512),
-       st.integers(1, 200_000), st.integers(1, 200_000))
+@given(
+    configs,
+    engines,
+    st.integers(1, 512),
+    st.integers(1, 512),
+    st.integers(1, 200_000),
+    st.integers(1, 200_000),
+)
 def test_memory_never_decreases_with_batch_or_context(
     cfg: dict[str, Any], engine: str, b1: int, b2: int, c1: int, c2: int
 ) -> None:
@@ -44,8 +51,11 @@ def _rows_fit_k_quants(cfg: dict[str, Any]) -> bool:
     """llama.cpp falls back from K-quants to 32-blocks when a row is not a multiple of 256
     (gpt-oss: 2880), so a lower-bit K-quant file can be larger there: exclude those."""
     text = cfg.get("text_config", cfg)
-    widths = [text.get("hidden_size"), text.get("intermediate_size"),
-              text.get("moe_intermediate_size")]
+    widths = [
+        text.get("hidden_size"),
+        text.get("intermediate_size"),
+        text.get("moe_intermediate_size"),
+    ]
     return all(w % 256 == 0 for w in widths if isinstance(w, int))
 
 
@@ -58,38 +68,74 @@ def test_weights_grow_with_precision_bits(cfg: dict[str, Any], order: list[str])
     assert sizes == sorted(sizes)
 
 
-_KEYS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
-         "intermediate_size", "vocab_size", "head_dim", "sliding_window", "layer_types",
-         "num_local_experts", "num_experts_per_tok", "kv_lora_rank", "text_config",
-         "quantization_config", "model_type", "max_position_embeddings", "tie_word_embeddings",
-         "sliding_window_pattern", "partial_rotary_factor", "vision_config", "first_k_dense_replace",
-         "linear_num_value_heads", "mlp_only_layers", "n_shared_experts", "cross_attention_layers"]
-_values = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**7), st.floats(allow_nan=True),
-                    st.text(max_size=8), st.lists(st.integers(0, 3), max_size=4),
-                    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3))
+_KEYS = [
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "intermediate_size",
+    "vocab_size",
+    "head_dim",
+    "sliding_window",
+    "layer_types",
+    "num_local_experts",
+    "num_experts_per_tok",
+    "kv_lora_rank",
+    "text_config",
+    "quantization_config",
+    "model_type",
+    "max_position_embeddings",
+    "tie_word_embeddings",
+    "sliding_window_pattern",
+    "partial_rotary_factor",
+    "vision_config",
+    "first_k_dense_replace",
+    "linear_num_value_heads",
+    "mlp_only_layers",
+    "n_shared_experts",
+    "cross_attention_layers",
+]
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**7),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.lists(st.integers(0, 3), max_size=4),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+)
 
 
 @settings(max_examples=400, deadline=None)
-@given(configs, st.dictionaries(st.sampled_from(_KEYS), _values, max_size=4),
-       st.lists(st.sampled_from(_KEYS), max_size=3), st.sampled_from(list(PRECISIONS)), engines)
+@given(
+    configs,
+    st.dictionaries(st.sampled_from(_KEYS), _values, max_size=4),
+    st.lists(st.sampled_from(_KEYS), max_size=3),
+    st.sampled_from(list(PRECISIONS)),
+    engines,
+)
 def test_mutated_configs_only_raise_estimator_errors(
     cfg: dict[str, Any], changes: dict[str, Any], removed: list[str], precision: str, engine: str
 ) -> None:
     mutated = {k: v for k, v in cfg.items() if k not in removed}
     mutated.update(changes)
     try:
-        est = estimate(mutated, EstimateOptions(precision=precision, engine=engine, gpu="h100-80gb"))
+        est = estimate(
+            mutated, EstimateOptions(precision=precision, engine=engine, gpu="h100-80gb")
+        )
     except EstimatorError:
         return
     assert est.total_bytes >= 0
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.recursive(st.one_of(st.none(), st.integers(), st.text(max_size=6), st.floats()),
-                    lambda inner: st.dictionaries(st.text(max_size=6), inner, max_size=5),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.one_of(st.none(), st.integers(), st.text(max_size=6), st.floats()),
+        lambda inner: st.dictionaries(st.text(max_size=6), inner, max_size=5),
+        max_leaves=20,
+    )
+)
 def test_random_json_only_raises_estimator_errors(data: Any) -> None:
-    try:
+    with contextlib.suppress(EstimatorError):
         estimate(data)
-    except EstimatorError:
-        pass

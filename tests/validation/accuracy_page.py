@@ -47,13 +47,17 @@ def render(rows: list[Row] | None = None, *, css_href: str = "") -> str:
     )
     body = []
     for r in rows:
-        link = (f'<a href="{html.escape(r.source, quote=True)}" rel="noopener noreferrer">source</a>'
-                if r.source.startswith("https://") else "")
+        link = (
+            f'<a href="{html.escape(r.source, quote=True)}" rel="noopener noreferrer">source</a>'
+            if r.source.startswith("https://")
+            else ""
+        )
         est = "" if r.estimated is None else f"{r.estimated:.4g}"
         err = "" if r.error_pct is None else f"{r.error_pct:+.2f}"
         body.append(
             f"<tr>{_cell(r.model)}{_cell(r.engine)}{_cell(r.component)}{_cell(r.measured)}"
-            f"{_cell(est)}{_cell(r.unit)}{_cell(err)}{_cell(r.status + (': ' + r.note if r.note else ''))}"
+            f"{_cell(est)}{_cell(r.unit)}{_cell(err)}"
+            f"{_cell(r.status + (': ' + r.note if r.note else ''))}"
             f"<td>{link}</td></tr>"
         )
     css = f'<link rel="stylesheet" href="{html.escape(css_href, quote=True)}">' if css_href else ""

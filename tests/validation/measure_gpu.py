@@ -31,8 +31,10 @@ def _require_cuda() -> Any:
     try:
         import torch
     except ImportError:
-        raise SystemExit("measure_gpu: torch is not installed; run this on a GPU machine "
-                         "with torch and transformers") from None
+        raise SystemExit(
+            "measure_gpu: torch is not installed; run this on a GPU machine "
+            "with torch and transformers"
+        ) from None
     if not torch.cuda.is_available():
         print("measure_gpu: no CUDA device is available; nothing measured", file=sys.stderr)
         raise SystemExit(2)
@@ -64,8 +66,14 @@ def measure(stem: str, batch: int, prompt: int, new: int) -> dict[str, Any]:
     torch.cuda.reset_peak_memory_stats()
     start = time.time()
     with torch.no_grad():
-        out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new,
-                             min_new_tokens=new, do_sample=False, return_dict_in_generate=True)
+        out = model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=new,
+            min_new_tokens=new,
+            do_sample=False,
+            return_dict_in_generate=True,
+        )
     cache = out.past_key_values
     cache_bytes = 0
     for layer in getattr(cache, "layers", []):
@@ -74,12 +82,20 @@ def measure(stem: str, batch: int, prompt: int, new: int) -> dict[str, Any]:
             if tensor is not None and hasattr(tensor, "numel"):
                 cache_bytes += tensor.numel() * tensor.element_size()
     return {
-        "model": stem, "engine": "transformers", "gpu": torch.cuda.get_device_name(),
-        "torch": torch.__version__, "transformers": transformers.__version__,
-        "layers_built": layers, "layers_total": full.model.layers, "batch": batch,
-        "prompt_tokens": prompt, "new_tokens": new, "weights_allocated_bytes": weights,
+        "model": stem,
+        "engine": "transformers",
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "layers_built": layers,
+        "layers_total": full.model.layers,
+        "batch": batch,
+        "prompt_tokens": prompt,
+        "new_tokens": new,
+        "weights_allocated_bytes": weights,
         "peak_allocated_bytes": torch.cuda.max_memory_allocated(),
-        "peak_reserved_bytes": torch.cuda.max_memory_reserved(), "cache_bytes": cache_bytes,
+        "peak_reserved_bytes": torch.cuda.max_memory_reserved(),
+        "cache_bytes": cache_bytes,
         "seconds": round(time.time() - start, 2),
     }
 

@@ -10,8 +10,12 @@ SCRIPT = Path(__file__).with_name("measure_gpu.py")
 
 
 def test_refuses_without_cuda() -> None:
-    result = subprocess.run([sys.executable, str(SCRIPT), "meta-llama__Llama-3.2-1B-Instruct"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "meta-llama__Llama-3.2-1B-Instruct"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
     assert message.startswith("measure_gpu:")

@@ -25,20 +25,23 @@ def test_enough_measurements_are_compared() -> None:
     assert {r.component for r in COMPARED} >= {"weights", "gpu_blocks", "kv_cache"}
 
 
-@pytest.mark.parametrize("row", [r for r in COMPARED if r.component == "weights"],
-                         ids=lambda r: f"{r.record}-{r.unit}")
+@pytest.mark.parametrize(
+    "row", [r for r in COMPARED if r.component == "weights"], ids=lambda r: f"{r.record}-{r.unit}"
+)
 def test_weights_within_one_percent(row: Row) -> None:
     assert row.error_pct is not None
     assert abs(row.error_pct) <= LOOSE_WEIGHTS.get(row.record, 1.0)
 
 
-@pytest.mark.parametrize("row", [r for r in COMPARED if r.component in KV],
-                         ids=lambda r: f"{r.record}-{r.component}")
+@pytest.mark.parametrize(
+    "row", [r for r in COMPARED if r.component in KV], ids=lambda r: f"{r.record}-{r.component}"
+)
 def test_kv_cache_matches_engine_layout(row: Row) -> None:
     assert row.error_pct is not None and abs(row.error_pct) <= 0.5
 
 
-@pytest.mark.parametrize("row", [r for r in COMPARED if r.component == "activation_peak"],
-                         ids=lambda r: r.record)
+@pytest.mark.parametrize(
+    "row", [r for r in COMPARED if r.component == "activation_peak"], ids=lambda r: r.record
+)
 def test_vllm_activation_peak_bound(row: Row) -> None:
     assert row.error_pct is not None and abs(row.error_pct) <= 70

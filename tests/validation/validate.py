@@ -71,17 +71,27 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
         chunk = max(int(s.get("max_model_len") or 2048), 2048)  # V0: max(max_model_len, 2048)
     flash = s.get("flash_attn")
     return EstimateOptions(
-        engine=engine if engine in ("vllm", "llama.cpp", "transformers", "sglang", "tgi")
+        engine=engine
+        if engine in ("vllm", "llama.cpp", "transformers", "sglang", "tgi")
         else "generic",
-        precision=precision, kv_dtype=kv if kv in ("auto", "fp16", "bf16", "fp8", "q8_0", "q4_0")
-        else "auto", context=int(context), batch=seqs, gpus=tp, tensor_parallel=tp,
-        max_num_batched_tokens=chunk, flash_attention=True if flash is None else bool(flash),
+        precision=precision,
+        kv_dtype=kv if kv in ("auto", "fp16", "bf16", "fp8", "q8_0", "q4_0") else "auto",
+        context=int(context),
+        batch=seqs,
+        gpus=tp,
+        tensor_parallel=tp,
+        max_num_batched_tokens=chunk,
+        flash_attention=True if flash is None else bool(flash),
         gpu_memory_utilization=float(s.get("gpu_memory_utilization") or 0.9),
     )
 
 
-def _estimate_component(record: dict[str, Any], m: dict[str, Any], config: dict[str, Any],
-                        measurements: dict[str, float]) -> tuple[float | None, str]:
+def _estimate_component(
+    record: dict[str, Any],
+    m: dict[str, Any],
+    config: dict[str, Any],
+    measurements: dict[str, float],
+) -> tuple[float | None, str]:
     """The estimator's figure for one measurement, in the measurement's unit."""
     s = record["settings"]
     if re.match(r"\s*\d+\s*x", str(s.get("gpu") or "")) and not s.get("tensor_parallel_size"):
@@ -106,18 +116,22 @@ def _estimate_component(record: dict[str, Any], m: dict[str, Any], config: dict[
         return est.kv_cache_bytes * share / UNITS[unit], ""
     if comp == "gpu_blocks" and "kv_cache" in measurements:
         block = int(record["settings"].get("block_size") or 16)
-        return math.floor(measurements["kv_cache"] / (block * per_token)), \
-            "blocks = measured KV memory / (block x estimated bytes per token)"
+        return math.floor(
+            measurements["kv_cache"] / (block * per_token)
+        ), "blocks = measured KV memory / (block x estimated bytes per token)"
     if comp == "kv_cache_tokens" and "kv_cache" in measurements:
-        return math.floor(measurements["kv_cache"] / per_token), \
-            "tokens = measured KV memory / estimated bytes per token"
+        return math.floor(
+            measurements["kv_cache"] / per_token
+        ), "tokens = measured KV memory / estimated bytes per token"
     if comp == "activation_peak" and record["engine"] == "vllm":
         act = next(c for c in est.components if c.name == "activations")
         return (act.inputs["block_bytes"] / tp) / UNITS[unit], "profiled block peak per GPU"
     if comp == "compute_buffer" and record["engine"] == "llama.cpp":
         return est.activation_bytes / UNITS[unit], ""
     if comp == "non_torch":
-        return est.components[-1].inputs["cuda_context_bytes"] / UNITS[unit], "CUDA context constant"
+        return est.components[-1].inputs["cuda_context_bytes"] / UNITS[
+            unit
+        ], "CUDA context constant"
     return None, "not modelled for this engine/figure"
 
 
@@ -126,12 +140,21 @@ def run() -> list[Row]:
     for record in json.loads(RECORDS.read_text()):
         path = CONFIGS / (record["model_id"].replace("/", "__") + ".json")
         source = record.get("source", {}).get("url", "")
-        measurements = {m["component"]: m["value"] * UNITS.get(m["unit"], 1)
-                        for m in record["measurements"] if m["unit"] in UNITS}
+        measurements = {
+            m["component"]: m["value"] * UNITS.get(m["unit"], 1)
+            for m in record["measurements"]
+            if m["unit"] in UNITS
+        }
         for m in record["measurements"]:
-            base = dict(record=record["id"], model=record["model_id"], engine=record["engine"],
-                        component=m["component"], measured=m["value"], unit=m["unit"],
-                        source=source)
+            base = dict(
+                record=record["id"],
+                model=record["model_id"],
+                engine=record["engine"],
+                component=m["component"],
+                measured=m["value"],
+                unit=m["unit"],
+                source=source,
+            )
             if not path.exists():
                 rows.append(Row(**base, estimated=None, error_pct=None, status="no config"))
                 continue
@@ -139,16 +162,25 @@ def run() -> list[Row]:
             try:
                 value, note = _estimate_component(record, m, config, measurements)
             except EstimatorError as exc:
-                rows.append(Row(**base, estimated=None, error_pct=None, status="error",
-                                note=str(exc)))
+                rows.append(
+                    Row(**base, estimated=None, error_pct=None, status="error", note=str(exc))
+                )
                 continue
             if value is None:
-                rows.append(Row(**base, estimated=None, error_pct=None, status="not modelled",
-                                note=note))
+                rows.append(
+                    Row(**base, estimated=None, error_pct=None, status="not modelled", note=note)
+                )
                 continue
             error = (value - m["value"]) / m["value"] * 100 if m["value"] else None
-            rows.append(Row(**base, estimated=round(value, 4), error_pct=None if error is None
-                            else round(error, 2), status="compared", note=note))
+            rows.append(
+                Row(
+                    **base,
+                    estimated=round(value, 4),
+                    error_pct=None if error is None else round(error, 2),
+                    status="compared",
+                    note=note,
+                )
+            )
     return rows
 
 
@@ -157,16 +189,22 @@ def main(argv: list[str]) -> int:
     if "--json" in argv:
         print(json.dumps([asdict(r) for r in rows], indent=1))
         return 0
-    print(f"{'record':45} {'component':16} {'measured':>12} {'estimated':>12} {'unit':5} "
-          f"{'error %':>8}  status")
+    print(
+        f"{'record':45} {'component':16} {'measured':>12} {'estimated':>12} {'unit':5} "
+        f"{'error %':>8}  status"
+    )
     for r in rows:
         est = "" if r.estimated is None else f"{r.estimated:.4g}"
         err = "" if r.error_pct is None else f"{r.error_pct:+.2f}"
-        print(f"{r.record[:45]:45} {r.component:16} {r.measured:>12.6g} {est:>12} {r.unit:5} "
-              f"{err:>8}  {r.status} {r.note}")
+        print(
+            f"{r.record[:45]:45} {r.component:16} {r.measured:>12.6g} {est:>12} {r.unit:5} "
+            f"{err:>8}  {r.status} {r.note}"
+        )
     compared = [r for r in rows if r.status == "compared"]
-    print(f"\n{len(compared)} of {len(rows)} measurements compared "
-          f"({sum(r.status == 'no config' for r in rows)} lack a config fixture)")
+    print(
+        f"\n{len(compared)} of {len(rows)} measurements compared "
+        f"({sum(r.status == 'no config' for r in rows)} lack a config fixture)"
+    )
     return 0
 
 

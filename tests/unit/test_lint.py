@@ -1,0 +1,28 @@
+"""ruff and mypy (both in the test extra) keep the package clean."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_ruff_is_clean() -> None:
+    if shutil.which("ruff") is None:
+        pytest.fail("ruff is not installed: pip install -e '.[test]'")
+    result = _run("ruff", "check", "estimator", "tests/unit", "tests/validation", "tests/hub",
+                  "tests/cli")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_is_clean() -> None:
+    result = _run(sys.executable, "-m", "mypy", "estimator")
+    assert result.returncode == 0, result.stdout + result.stderr
