@@ -58,6 +58,8 @@ class FamilyTraits:
     router_bias: bool = False
     has_ssm: bool = False
     lm_head_bias: bool = False
+    output_gate_default: bool = False
+    shared_expert_is_expert: bool = False
     is_ssm_only: bool = False
 
 
@@ -80,9 +82,9 @@ _TRAITS: dict[str, FamilyTraits] = {
     "qwen3": FamilyTraits(qk_norm=True),
     "qwen3_moe": FamilyTraits(qk_norm=True),
     # Qwen3-Next / Qwen3.5: gated attention every few layers, gated DeltaNet in between.
-    "qwen3_next": FamilyTraits(qk_norm=True),
-    "qwen3_5_text": FamilyTraits(qk_norm=True),
-    "qwen3_5_moe_text": FamilyTraits(qk_norm=True),
+    "qwen3_next": FamilyTraits(qk_norm=True, output_gate_default=True),
+    "qwen3_5_text": FamilyTraits(qk_norm=True, output_gate_default=True),
+    "qwen3_5_moe_text": FamilyTraits(qk_norm=True, output_gate_default=True),
     "qwen3_vl_text": FamilyTraits(qk_norm=True),
     # PhiForCausalLM: biases everywhere, one LayerNorm per (parallel) block, lm_head bias.
     "phi": FamilyTraits(
@@ -108,6 +110,22 @@ _TRAITS: dict[str, FamilyTraits] = {
         mlp_gated=False, norm="layer", tied_default=True, norms_per_layer_fn=_falcon_norms
     ),
     "gpt2": _GPT2,
+    # GPTBigCode (StarCoder): GPT-2 layout with multi-query attention (one KV head).
+    "gpt_bigcode": _GPT2,
+    # GPT-J: plain MLP with biases, bias-free attention, one LayerNorm per parallel block,
+    # untied lm_head with a bias.
+    "gptj": FamilyTraits(
+        mlp_gated=False, mlp_bias=True, norm="layer", norms_per_layer_fn=_one, lm_head_bias=True
+    ),
+    # OLMo (1): LayerNorm without parameters.
+    "olmo": FamilyTraits(norm="none"),
+    "olmoe": FamilyTraits(qk_norm_full=True),
+    "phimoe": FamilyTraits(norm="layer"),
+    # Llama 4: every block MoE by default (moe_layers) with one shared expert as wide as
+    # an expert; q/k L2 norms have no weights; chunked attention on RoPE layers.
+    "llama4_text": FamilyTraits(shared_expert_is_expert=True),
+    "llama4": FamilyTraits(shared_expert_is_expert=True),
+    "seed_oss": _LLAMA,
     # GPTNeoX: biases everywhere, untied embed_out, two LayerNorms per block.
     "gpt_neox": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
     # OPT: learned positions with an offset of 2 rows (OPTLearnedPositionalEmbedding).
@@ -145,8 +163,12 @@ _TRAITS: dict[str, FamilyTraits] = {
     "qwen2_5_vl_text": FamilyTraits(qkv_bias_only=True),
     "llava": _LLAMA,
     "starcoder2": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
-    "cohere": _LLAMA,
-    "stablelm": _LLAMA,
+    # Cohere: one LayerNorm (weight only) per parallel block.
+    "cohere": FamilyTraits(norms_per_layer_fn=_one),
+    # StableLM: LayerNorm with bias, two per block.
+    "stablelm": FamilyTraits(norm="layer"),
+    # Mamba2Model: RMSNorm per block, no MLP, untied LM head.
+    "mamba2": FamilyTraits(has_ssm=True, is_ssm_only=True, norms_per_layer_fn=_one),
 }
 
 _UNSUPPORTED = {

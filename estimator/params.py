@@ -216,7 +216,7 @@ def _add(a: LayerParams, b: LayerParams) -> LayerParams:
 def count_params(spec: ModelSpec) -> ParamCounts:
     """All parameters of the model as transformers builds it (tied weights once)."""
     h = spec.hidden_size
-    norm = h if spec.norm == "rms" else 2 * h
+    norm = {"rms": h, "layer": 2 * h, "none": 0}[spec.norm]
     block_norms = LayerParams(small=spec.norms_per_layer * norm)
     cache: dict[tuple[str, bool], LayerParams] = {}
     layers = []

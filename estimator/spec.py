@@ -158,7 +158,7 @@ class ModelSpec:
     mlp: MLPSpec | None
     moe: MoESpec | None
     ssm: SSMSpec | None
-    norm: str  # rms | layer
+    norm: str  # rms | layer (weight + bias) | none (parameter-free, OLMo 1)
     norms_per_layer: int
     tied_embeddings: bool
     position_embeddings: int = 0  # learned absolute position rows (GPT-2, OPT)
@@ -499,6 +499,8 @@ def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -
     bias = traits.attn_bias_always or r.flag("attention_bias", "bias", default=traits.attn_bias)
     qkv_bias = bias or traits.qkv_bias_only
     o_bias = bias and not traits.qkv_bias_only
+    if r.has("attention_out_bias"):
+        o_bias = r.flag("attention_out_bias")  # Seed-OSS: biased q/k/v, bias-free o_proj
     if model_type in ("qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"):
         # Qwen2Attention: q/k/v have bias=True, o_proj has bias=False (modeling_qwen2.py).
         qkv_bias, o_bias = True, False
@@ -512,13 +514,20 @@ def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -
         qk_norm=traits.qk_norm,
         qk_norm_full=traits.qk_norm_full,
         sinks=traits.attention_sinks,
-        output_gate=r.flag("attn_output_gate"),
+        output_gate=r.flag("attn_output_gate", default=traits.output_gate_default),
         mla=mla,
     )
 
 
 def _parse_mlp(r: _Reader, model_type: str, hidden: int, gated: bool, bias: bool) -> MLPSpec:
-    inter = r.opt_int("intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "d_ff")
+    inter = r.opt_int(
+        "intermediate_size_mlp",
+        "intermediate_size",
+        "n_inner",
+        "ffn_dim",
+        "ffn_hidden_size",
+        "d_ff",
+    )
     if not inter:
         # GPT-2/BLOOM/Falcon: the MLP is 4 x hidden when no width is given (their configs' docs).
         inter = 4 * hidden
@@ -548,6 +557,8 @@ def _parse_moe(r: _Reader, model_type: str) -> MoESpec | None:
     if shared_inter:
         shared = shared_inter
     traits = family_traits(model_type)
+    if traits.shared_expert_is_expert:
+        shared = expert_inter  # Llama4TextMoe.shared_expert: Llama4TextMLP(intermediate_size)
     return MoESpec(
         num_experts=experts,
         experts_per_token=top_k,
@@ -635,6 +646,11 @@ def _parse_layers(
     window = r.opt_int("sliding_window", "attention_window_size")
     kinds = _layer_kinds(r, model_type, num_layers, window, has_ssm)
     moe_flags = _moe_layers(r, model_type, num_layers, moe)
+    if has_ssm is False and any(kind == "ssm" for kind, _ in kinds):
+        raise UnsupportedModelError(
+            f"'{model_type}' has recurrent (SSM / linear-attention) layers this tool does not "
+            "model yet"
+        )
     cross = set(r.int_list("cross_attention_layers"))
     layers = []
     for i, (mixer, layer_window) in enumerate(kinds):
@@ -655,7 +671,10 @@ def _layer_kinds(
             k = str(kind).lower()
             if k in ("mamba", "mamba2", "ssm", "linear_attention", "recurrent"):
                 result.append(("ssm", None))
-            elif "sliding" in k or k in ("local", "chunked_attention"):
+            elif k == "chunked_attention":
+                # Llama 4: RoPE layers attend within chunks of attention_chunk_size tokens.
+                result.append(("attention", r.opt_int("attention_chunk_size") or window))
+            elif "sliding" in k or k == "local":
                 result.append(("attention", window))
             else:
                 result.append(("attention", None))
@@ -693,6 +712,10 @@ def _moe_layers(r: _Reader, model_type: str, n: int, moe: MoESpec | None) -> lis
         period = r.integer("expert_layer_period", default=2)
         offset = r.integer("expert_layer_offset", default=1)
         return [i % period == offset for i in range(n)]
+    listed = r.int_list("moe_layers")
+    if listed:
+        chosen = set(listed)
+        return [i in chosen for i in range(n)]
     first_dense = r.integer("first_k_dense_replace", default=0)
     freq = r.integer("moe_layer_freq", default=1) or 1
     sparse_step = r.integer("decoder_sparse_step", default=1) or 1

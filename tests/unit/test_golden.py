@@ -93,3 +93,20 @@ def _numel(shape: list[int]) -> int:
     for dim in shape:
         result *= dim
     return result
+
+
+DEFAULTS = sorted((GOLDEN / "defaults").glob("*.json"))
+
+
+def test_default_config_goldens_cover_the_families_without_fixtures() -> None:
+    types = {p.stem for p in DEFAULTS}
+    assert {"jamba", "mamba", "mixtral", "gemma2", "gpt2", "llama4_text", "llava"} <= types
+
+
+@pytest.mark.parametrize("path", DEFAULTS, ids=lambda p: p.stem)
+def test_transformers_default_configs(path: Path) -> None:
+    """transformers' own default config of each family (make_default_goldens.py)."""
+    golden = json.loads(path.read_text())
+    est = estimate(golden["config"], EstimateOptions(engine="transformers", precision="bf16"))
+    assert est.params == golden["params_total"]
+    assert est.kv_bytes_per_token == golden["kv_bytes_per_token"]

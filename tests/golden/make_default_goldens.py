@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Goldens from transformers' own default configs, for families without a Hub fixture yet.
+
+    .venv-golden/bin/python tests/golden/make_default_goldens.py [model_type ...]
+
+For each model_type, ``AutoConfig.for_model(model_type)`` gives the config class's defaults
+(the architecture transformers ships, e.g. MambaConfig() is mamba-2.8b-shaped). The model is
+built on the meta device; its unique parameter count and the KV bytes per token of a short
+bf16 forward are written with the config dict to tests/golden/defaults/<model_type>.json.
+These complement the Hub-fixture goldens; they are not Hub configs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+OUT = Path(__file__).with_name("defaults")
+TYPES = ["mistral", "mixtral", "qwen2_moe", "gpt2", "gpt_neox", "opt", "bloom", "phi3", "gemma",
+         "gemma2", "gemma3_text", "jamba", "mamba", "falcon_mamba", "mamba2", "llava", "qwen2_vl",
+         "starcoder2", "granite", "cohere", "stablelm", "gpt_bigcode", "gptj", "olmo", "olmoe",
+         "phimoe", "seed_oss", "llama4_text", "qwen3_next", "exaone4", "smollm3", "ernie4_5"]
+T = 8
+
+
+def measure(model_type: str) -> dict[str, object]:
+    import torch
+    import transformers
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
+
+    config = AutoConfig.for_model(model_type)
+    with torch.device("meta"):
+        try:
+            model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+        except ValueError:
+            model = AutoModelForImageTextToText.from_config(config, dtype=torch.bfloat16)
+    params = sum(p.numel() for p in model.parameters())
+    ids = torch.zeros((1, T), dtype=torch.long, device="meta")
+    with torch.no_grad():
+        cache = model(input_ids=ids, use_cache=True).past_key_values
+    per_token = 0
+    for layer in getattr(cache, "layers", []):
+        for name in ("keys", "values"):
+            tensor = getattr(layer, name, None)
+            if tensor is not None and tensor.dim() >= 3 and tensor.shape[-2] == T:
+                per_token += tensor.numel() * tensor.element_size()
+    return {
+        "model_type": model_type,
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+        "model_class": type(model).__name__,
+        "params_total": params,
+        "kv_bytes_per_token": per_token // T,
+        "config": json.loads(config.to_json_string(use_diff=False)),
+    }
+
+
+def main(argv: list[str]) -> int:
+    warnings.filterwarnings("ignore")
+    OUT.mkdir(exist_ok=True)
+    for model_type in argv or TYPES:
+        try:
+            row = measure(model_type)
+        except Exception as exc:  # record and go on: one family must not stop the rest
+            print(f"{model_type}: skipped ({type(exc).__name__}: {exc})", file=sys.stderr)
+            continue
+        path = OUT / f"{model_type}.json"
+        path.write_text(json.dumps(row, indent=1, sort_keys=True) + "\n")
+        print(f"{model_type}: {row['params_total']} params, {row['kv_bytes_per_token']} B/token")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
