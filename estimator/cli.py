@@ -504,6 +504,11 @@ def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
         lines.append(
             f"The engine reserves {_gib(est['engine_reserved_bytes'])} GiB per GPU up front"
         )
+    if est.get("engine_kv_capacity_tokens") is not None:
+        lines.append(
+            f"Its KV pool holds {est['engine_kv_capacity_tokens']:,} tokens: up to "
+            f"{est['engine_max_concurrency']:.2f} requests of {est['context']:,} tokens at once"
+        )
     rec = est.get("recommendation")
     if rec and rec.get("text"):
         lines.append(f"Recommendation: {rec['text']}")

@@ -181,6 +181,8 @@ def breakdown(
     )
     fit = None
     reserved = None
+    kv_capacity: int | None = None
+    concurrency: float | None = None
     if options.gpu is not None:
         gpu = get_gpu(options.gpu)
         usable = int(gpu.usable_bytes * (1 - options.headroom))
@@ -188,6 +190,12 @@ def breakdown(
             reserved = int(gpu.memory_bytes * options.gpu_memory_utilization)
             usable = min(usable, reserved)
         per_gpu = parallel.per_gpu_bytes
+        if reserved is not None:
+            capacity = _engine_kv_capacity(
+                spec, parallel, reserved, kv.bytes_per_token, block if paged else 1
+            )
+            if capacity is not None:
+                kv_capacity, concurrency = capacity, round(capacity / context, 2)
         fit = GpuFit(
             gpu=gpu.key,
             gpu_name=gpu.name,
@@ -273,8 +281,26 @@ def breakdown(
         fit=fit,
         recommendation=None,
         engine_reserved_bytes=reserved,
+        engine_kv_capacity_tokens=kv_capacity,
+        engine_max_concurrency=concurrency,
         warnings=tuple(warnings),
     )
+
+
+def _engine_kv_capacity(
+    spec: ModelSpec, parallel: ParallelPlan, reserved: int, bytes_per_token: int, block: int
+) -> int | None:
+    """Tokens the engine's KV pool holds: what its reservation leaves after weights,
+    activations and overhead, in whole blocks (vLLM gpu_worker determine_available_memory,
+    kv_cache_utils get_num_blocks). Only for models whose every layer caches every token:
+    sliding and recurrent layers are grouped differently by the engines."""
+    if spec.sliding_layers or spec.ssm_layers or not bytes_per_token:
+        return None
+    available = reserved - (parallel.per_gpu_bytes - parallel.kv_per_gpu_bytes)
+    per_block = bytes_per_token * parallel.kv_share * block
+    if available <= 0 or per_block <= 0:
+        return 0
+    return int(available // per_block) * block
 
 
 def _parallel_plan(
@@ -293,7 +319,7 @@ def _parallel_plan(
     gpus = max(options.gpus, tp * pp)
     if tp == 1 and pp == 1:
         per_gpu = weights + kv_attention + kv_state + activations + overhead
-        return ParallelPlan(1, 1, gpus, per_gpu, (), ())
+        return ParallelPlan(1, 1, gpus, per_gpu, (), (), (), kv_attention + kv_state, 1.0)
     notes = []
     a = spec.attention
     if a.num_heads and a.num_heads % tp:
@@ -328,6 +354,8 @@ def _parallel_plan(
         split=("weights", "kv_cache", "activations"),
         replicated=("overhead", "logits"),
         notes=tuple(notes),
+        kv_per_gpu_bytes=int(kv_gpu + state_gpu),
+        kv_share=kv_gpu / kv_attention if kv_attention else 1.0 / (tp * pp),
     )
 
 

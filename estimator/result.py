@@ -93,6 +93,8 @@ class ParallelPlan:
     split: tuple[str, ...]
     replicated: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    kv_per_gpu_bytes: int = 0  # KV cache and recurrent state held by one GPU
+    kv_share: float = 1.0  # fraction of the attention KV bytes one GPU holds
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,11 @@ class Estimate:
     recommendation: Recommendation | None
     engine_reserved_bytes: int | None  # vLLM/SGLang: what the engine grabs up front
     warnings: tuple[str, ...]
+    # vLLM/SGLang/TGI with a GPU: tokens the engine's KV pool holds per replica, and how many
+    # requests of this context fit at once (vLLM's "GPU KV cache size: N tokens" and
+    # "Maximum concurrency for N tokens per request: Xx").
+    engine_kv_capacity_tokens: int | None = None
+    engine_max_concurrency: float | None = None
 
     @property
     def params(self) -> int:
@@ -161,6 +168,8 @@ class Estimate:
             "total_bytes": self.total_bytes,
             "per_gpu_bytes": self.parallel.per_gpu_bytes,
             "engine_reserved_bytes": self.engine_reserved_bytes,
+            "engine_kv_capacity_tokens": self.engine_kv_capacity_tokens,
+            "engine_max_concurrency": self.engine_max_concurrency,
             "fits": None if self.fit is None else self.fit.fits,
             "fit": None if self.fit is None else asdict(self.fit),
             "recommendation": None if self.recommendation is None else asdict(self.recommendation),

@@ -28,6 +28,8 @@ ESTIMATE_KEYS = {
     "total_bytes",
     "per_gpu_bytes",
     "engine_reserved_bytes",
+    "engine_kv_capacity_tokens",
+    "engine_max_concurrency",
     "fits",
     "fit",
     "recommendation",

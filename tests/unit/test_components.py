@@ -230,3 +230,15 @@ def test_json_shape_has_integer_bytes() -> None:
     )
     assert data["param_source"] == "config-arithmetic"
     assert isinstance(data["fits"], bool)
+
+
+def test_vllm_kv_pool_is_what_the_reservation_leaves() -> None:
+    """KV pool = 0.9 x capacity - (weights + activations + overhead), in blocks of 16."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    est = estimate(cfg, EstimateOptions(engine="vllm", context=32768, gpu="h100-80gb"))
+    assert est.engine_reserved_bytes == int(81559 * 1024**2 * 0.9)
+    free = est.engine_reserved_bytes - (est.total_bytes - est.kv_cache_bytes)
+    assert est.engine_kv_capacity_tokens == free // (131072 * 16) * 16
+    assert est.engine_max_concurrency == round(est.engine_kv_capacity_tokens / 32768, 2)
+    two = estimate(cfg, EstimateOptions(engine="vllm", context=32768, gpu="h100-80gb", gpus=2))
+    assert two.engine_kv_capacity_tokens > 2 * est.engine_kv_capacity_tokens  # half the KV heads
