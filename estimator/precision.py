@@ -77,6 +77,8 @@ PRECISIONS: dict[str, Precision] = {
         _P("awq-int4", "AWQ 4-bit", 4 + 20 / 128, "linear"),
         # bitsandbytes NF4: 4 bits + an fp32 absmax per block of 64 (blocksize=64, no double quant).
         _P("bnb-nf4", "bitsandbytes NF4", 4 + 32 / 64, "linear"),
+        # ... with double quantization: absmax as int8 per 64, plus an fp32 per 256 absmax.
+        _P("bnb-nf4-dq", "bitsandbytes NF4 + double quant", 4 + 8 / 64 + 32 / (64 * 256), "linear"),
         # LLM.int8(): int8 weights + an fp32 scale per output row (negligible).
         _P("bnb-int8", "bitsandbytes INT8", 8, "linear"),
         # OCP MX FP4: E2M1 values with one E8M0 scale per block of 32.

@@ -776,6 +776,15 @@ def _parse_quantization(config: Mapping[str, Any]) -> QuantSpec | None:
         )
     if method == "bitsandbytes":
         if q.get("load_in_4bit") or q.get("_load_in_4bit"):
+            if q.get("bnb_4bit_use_double_quant"):
+                return QuantSpec(
+                    method,
+                    4,
+                    64,
+                    "bnb-nf4-dq",
+                    skipped,
+                    f"bitsandbytes {q.get('bnb_4bit_quant_type', 'nf4')} + double quant",
+                )
             return QuantSpec(
                 method,
                 4,
