@@ -126,6 +126,11 @@ _TRAITS: dict[str, FamilyTraits] = {
     "llama4_text": FamilyTraits(shared_expert_is_expert=True),
     "llama4": FamilyTraits(shared_expert_is_expert=True),
     "seed_oss": _LLAMA,
+    # Granite 4.0 hybrid: Mamba-2 mixers ("linear_attention" in layer_types) and a few
+    # attention blocks; every block has MoE experts plus an always-on shared MLP.
+    "granitemoehybrid": FamilyTraits(has_ssm=True),
+    # Bamba: Mamba-2 blocks with attention at attn_layer_indices; dense MLP in every block.
+    "bamba": FamilyTraits(has_ssm=True),
     # GPTNeoX: biases everywhere, untied embed_out, two LayerNorms per block.
     "gpt_neox": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
     # OPT: learned positions with an offset of 2 rows (OPTLearnedPositionalEmbedding).

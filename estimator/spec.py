@@ -553,7 +553,7 @@ def _parse_moe(r: _Reader, model_type: str) -> MoESpec | None:
     n_shared = r.opt_int("n_shared_experts", "num_shared_experts")
     if n_shared:
         shared = n_shared * expert_inter  # DeepseekV2MoE: one MLP of width moe_inter * n_shared
-    shared_inter = r.opt_int("shared_expert_intermediate_size")
+    shared_inter = r.opt_int("shared_expert_intermediate_size", "shared_intermediate_size")
     if shared_inter:
         shared = shared_inter
     traits = family_traits(model_type)
@@ -566,7 +566,8 @@ def _parse_moe(r: _Reader, model_type: str) -> MoESpec | None:
         gated=True,
         expert_bias=traits.expert_bias,
         shared_intermediate=shared,
-        shared_gate=bool(shared_inter) and model_type.startswith("qwen"),
+        shared_gate=bool(r.opt_int("shared_expert_intermediate_size"))
+        and model_type.startswith("qwen"),
         router_bias=traits.router_bias,
         router_score_bias=r.raw("topk_method") == "noaux_tc",
     )
@@ -679,6 +680,9 @@ def _layer_kinds(
             else:
                 result.append(("attention", None))
         return result
+    if model_type == "bamba":
+        attention = set(r.int_list("attn_layer_indices"))
+        return [("attention", None) if i in attention else ("ssm", None) for i in range(n)]
     if model_type == "jamba":
         period, offset = (
             r.integer("attn_layer_period", default=8),

@@ -18,10 +18,42 @@ import warnings
 from pathlib import Path
 
 OUT = Path(__file__).with_name("defaults")
-TYPES = ["mistral", "mixtral", "qwen2_moe", "gpt2", "gpt_neox", "opt", "bloom", "phi3", "gemma",
-         "gemma2", "gemma3_text", "jamba", "mamba", "falcon_mamba", "mamba2", "llava", "qwen2_vl",
-         "starcoder2", "granite", "cohere", "stablelm", "gpt_bigcode", "gptj", "olmo", "olmoe",
-         "phimoe", "seed_oss", "llama4_text", "qwen3_next", "exaone4", "smollm3", "ernie4_5"]
+TYPES = [
+    "mistral",
+    "mixtral",
+    "qwen2_moe",
+    "gpt2",
+    "gpt_neox",
+    "opt",
+    "bloom",
+    "phi3",
+    "gemma",
+    "gemma2",
+    "gemma3_text",
+    "jamba",
+    "mamba",
+    "falcon_mamba",
+    "mamba2",
+    "llava",
+    "qwen2_vl",
+    "starcoder2",
+    "granite",
+    "cohere",
+    "stablelm",
+    "gpt_bigcode",
+    "gptj",
+    "olmo",
+    "olmoe",
+    "phimoe",
+    "seed_oss",
+    "llama4_text",
+    "qwen3_next",
+    "exaone4",
+    "smollm3",
+    "ernie4_5",
+    "granitemoehybrid",
+    "bamba",
+]
 T = 8
 
 
@@ -38,13 +70,23 @@ def measure(model_type: str) -> dict[str, object]:
             model = AutoModelForImageTextToText.from_config(config, dtype=torch.bfloat16)
     params = sum(p.numel() for p in model.parameters())
     ids = torch.zeros((1, T), dtype=torch.long, device="meta")
-    with torch.no_grad():
-        cache = model(input_ids=ids, use_cache=True).past_key_values
-    per_token = 0
+    per_token: int | None = 0
+    try:
+        with torch.no_grad():
+            cache = model(input_ids=ids, use_cache=True).past_key_values
+    except (ValueError, RuntimeError):
+        # transformers 5.24 cannot run some all-Mamba default configs (a get_seq_length
+        # error in the hybrid cache); the parameter count is still worth keeping.
+        per_token, cache = None, None
     for layer in getattr(cache, "layers", []):
         for name in ("keys", "values"):
             tensor = getattr(layer, name, None)
-            if tensor is not None and tensor.dim() >= 3 and tensor.shape[-2] == T:
+            if (
+                per_token is not None
+                and tensor is not None
+                and tensor.dim() >= 3
+                and tensor.shape[-2] == T
+            ):
                 per_token += tensor.numel() * tensor.element_size()
     return {
         "model_type": model_type,
@@ -52,7 +94,7 @@ def measure(model_type: str) -> dict[str, object]:
         "torch_version": torch.__version__,
         "model_class": type(model).__name__,
         "params_total": params,
-        "kv_bytes_per_token": per_token // T,
+        "kv_bytes_per_token": None if per_token is None else per_token // T,
         "config": json.loads(config.to_json_string(use_diff=False)),
     }
 

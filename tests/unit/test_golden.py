@@ -109,4 +109,5 @@ def test_transformers_default_configs(path: Path) -> None:
     golden = json.loads(path.read_text())
     est = estimate(golden["config"], EstimateOptions(engine="transformers", precision="bf16"))
     assert est.params == golden["params_total"]
-    assert est.kv_bytes_per_token == golden["kv_bytes_per_token"]
+    if golden["kv_bytes_per_token"] is not None:  # None: transformers could not run it
+        assert est.kv_bytes_per_token == golden["kv_bytes_per_token"]
