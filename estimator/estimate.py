@@ -80,9 +80,13 @@ def _context(spec: ModelSpec, options: EstimateOptions, warnings: list[str]) -> 
     limit = spec.max_context
     context = options.context or min(limit or DEFAULT_CONTEXT, DEFAULT_CONTEXT)
     if limit and context > limit:
+        if spec.position_embeddings:
+            consequence = "it has learned positions for only that many and cannot run longer"
+        else:
+            consequence = "quality may degrade unless RoPE scaling is configured"
         warnings.append(
             f"context {context:,} is beyond the model's trained limit of {limit:,} tokens; "
-            "quality may degrade unless RoPE scaling is configured"
+            + consequence
         )
     return context
 
