@@ -65,7 +65,11 @@ def resolve_weight_precision(spec: ModelSpec, requested: str) -> tuple[Precision
     if requested == "auto":
         if spec.quantization is not None:
             q = spec.quantization
-            return PRECISIONS.get(q.precision_key, PRECISIONS["bf16"]), q.group_size
+            if q.precision_key in PRECISIONS:
+                # group_size -1 (GPTQ without grouping): one scale per input row.
+                group = q.group_size or (spec.hidden_size if q.method in ("gptq", "awq") else None)
+                return PRECISIONS[q.precision_key], group
+            return _packed_precision(spec, q.precision_key, q.bits, q.group_size), None
         dtype = (spec.checkpoint_dtype or "").lower()
         # vLLM ModelConfig dtype="auto": BF16 checkpoints stay BF16, FP32 and FP16 run as FP16.
         if dtype in ("bfloat16", "bf16"):
@@ -79,6 +83,16 @@ def resolve_weight_precision(spec: ModelSpec, requested: str) -> tuple[Precision
             f"unknown precision {requested!r}; choose one of auto, {', '.join(PRECISIONS)}"
         )
     return precision, None
+
+
+def _packed_precision(spec: ModelSpec, key: str, bits: float, group: int | None) -> Precision:
+    """GPTQ/AWQ at a width without a catalog entry (2/3-bit, or no grouping): the weights
+    plus an fp16 scale and a packed zero per group (AutoGPTQ QuantLinear); group -1 means
+    one group per input row, i.e. the hidden size."""
+    width = group if group and group > 0 else spec.hidden_size
+    return Precision(
+        key, f"{key.split('-')[0].upper()} {bits:g}-bit", bits + (16 + bits) / width, "linear"
+    )
 
 
 def _metadata_params(meta: WeightMetadata | None) -> tuple[int | None, bool]:

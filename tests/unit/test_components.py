@@ -242,3 +242,15 @@ def test_vllm_kv_pool_is_what_the_reservation_leaves() -> None:
     assert est.engine_max_concurrency == round(est.engine_kv_capacity_tokens / 32768, 2)
     two = estimate(cfg, EstimateOptions(engine="vllm", context=32768, gpu="h100-80gb", gpus=2))
     assert two.engine_kv_capacity_tokens > 2 * est.engine_kv_capacity_tokens  # half the KV heads
+
+
+def test_gptq_checkpoints_of_any_width_and_group() -> None:
+    """GPTQ: bits + (fp16 scale + packed zero) per group; group -1 is one group per row."""
+    cfg = load_config("TheBloke__Llama-2-13B-chat-GPTQ")  # 4-bit, group 128
+    est = estimate(cfg)
+    assert est.precision == "gptq-int4" and est.model.pre_quantization == "GPTQ 4-bit"
+    assert 6.7 * GIB < est.weights_bytes < 6.8 * GIB  # the Hub file: 7.26 GB
+    genz = estimate(load_config("TheBloke__Genz-70b-GPTQ"))  # 3-bit, no grouping
+    assert genz.precision == "gptq-int3"
+    linear = genz.model.params - 2 * 32000 * 8192 - (80 * 2 + 1) * 8192
+    assert genz.weights_bytes == int(linear * (3 + 19 / 8192) / 8 + (genz.model.params - linear) * 2)
