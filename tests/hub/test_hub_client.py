@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import pytest
 from fakehub import LLAMA_CONFIG, TOKEN, FakeAsyncTransport, FakeHub, FakeTransport
@@ -23,6 +25,16 @@ from estimator.errors import (
 )
 from estimator.hub import DiskCache, HfHubFiles, HubClient, MemoryCache
 from estimator.hub.http import Response
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[object, object, T]) -> T:
+    """Run a coroutine to completion on a fresh loop in its own thread: the Playwright
+    tests of the same session keep an event loop running on the main thread, where
+    asyncio.run() refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 EP = "https://hub.test"
 REPO = "meta-llama/Llama-3.1-8B"
@@ -336,11 +348,11 @@ def test_async_path(hub: FakeHub) -> None:
     hub.add(f"/{REPO}/resolve/main/model.safetensors.index.json", {"metadata": {"total_size": 5}})
     transport = FakeAsyncTransport(hub)
     c = HubClient(transport, endpoint=EP, cache=MemoryCache())
-    info = asyncio.run(c.fetch_model_async("me/lora"))
+    info = run_async(c.fetch_model_async("me/lora"))
     sync = client(hub).fetch_model("me/lora")
     assert info == sync
     assert info.weights.safetensors_total_bytes == 5 and transport.calls == 5
-    asyncio.run(c.fetch_model_async("me/lora"))
+    run_async(c.fetch_model_async("me/lora"))
     assert transport.calls == 5  # all from the memory cache
 
 
@@ -349,13 +361,13 @@ def test_async_errors_and_retries(hub: FakeHub) -> None:
     transport = FakeAsyncTransport(hub)
     c = HubClient(transport, endpoint=EP, token=TOKEN, retry_pause=0.0)
     with pytest.raises(HubNetworkError, match="502") as info:
-        asyncio.run(c.fetch_model_async(REPO))
+        run_async(c.fetch_model_async(REPO))
     assert transport.calls == 2 and TOKEN not in str(info.value)
 
 
 def test_async_path_accepts_sync_transport(hub: FakeHub) -> None:
     hub.add_model(REPO, safetensors={"BF16": 3})
-    info = asyncio.run(client(hub).fetch_model_async(REPO))
+    info = run_async(client(hub).fetch_model_async(REPO))
     assert info.weights.safetensors_parameters == {"BF16": 3}
 
 
@@ -383,7 +395,7 @@ def test_pyfetch_transport_with_injected_fetch() -> None:
 
     c = HubClient(PyfetchTransport(fake_fetch), endpoint=EP, token=TOKEN)
     with pytest.raises(RepoNotFoundError):
-        asyncio.run(c.fetch_model_async(REPO))
+        run_async(c.fetch_model_async(REPO))
     headers = seen["headers"]
     assert isinstance(headers, dict) and "User-Agent" not in headers
     assert headers["Authorization"] == f"Bearer {TOKEN}"
@@ -393,7 +405,7 @@ def test_pyfetch_transport_with_injected_fetch() -> None:
 
     c = HubClient(PyfetchTransport(broken_fetch), endpoint=EP)
     with pytest.raises(HubNetworkError, match="CORS"):
-        asyncio.run(c.fetch_model_async(REPO))
+        run_async(c.fetch_model_async(REPO))
 
     async def slow_fetch(url: str, **kw: object) -> FakeFetchResponse:
         await asyncio.sleep(5)
@@ -401,7 +413,7 @@ def test_pyfetch_transport_with_injected_fetch() -> None:
 
     c = HubClient(PyfetchTransport(slow_fetch), endpoint=EP, timeout=0.05)
     with pytest.raises(HubNetworkError, match=r"did not answer within 0\.05 s"):
-        asyncio.run(c.fetch_model_async(REPO))
+        run_async(c.fetch_model_async(REPO))
 
 
 def test_browser_module_does_not_import_pyodide() -> None:
