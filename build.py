@@ -1,0 +1,630 @@
+#!/usr/bin/env python3
+"""Build the static page into dist/ (and optionally serve it on localhost).
+
+    python build.py                 # build dist/
+    python build.py serve [--port 8000] [--host 127.0.0.1]   # build, then serve dist/
+
+Needs `npm ci` once (the Pyodide and PyScript runtimes are vendored from
+node_modules/, pinned by package-lock.json); nothing is loaded from a CDN.
+
+What ends up in dist/:
+  index.html                      the page, with the default model's estimate pre-rendered
+  assets/pyodide-<ver>-<hash>/    Pyodide core (stdlib zip trimmed, lock file emptied)
+  assets/pyscript-<ver>-<hash>/   the PyScript modules the page actually loads
+  assets/<name>.<hash>.<ext>      our CSS/JS/Python, the estimator wheel, bundled configs
+  asset-manifest.json             logical name -> {path, sha256, size} (for the service worker)
+  *.gz (and *.br when the `brotli` module is installed) precompressed copies
+
+The build is deterministic: the same sources give byte-identical output
+(sorted inputs, fixed zip timestamps, gzip mtime 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import zipfile
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+SITE = ROOT / "site"
+DIST = ROOT / "dist"
+NODE = ROOT / "node_modules"
+FIXTURE_CONFIGS = ROOT / "tests" / "fixtures" / "configs"
+PACKAGE_DIR = ROOT / "estimator"
+
+#: Model shown (and pre-rendered) when the URL names none.
+DEFAULT_MODEL = "meta-llama/Llama-3.1-8B"
+#: Popular models whose verbatim configs ship with the page (work without the Hub).
+#: Only those present in tests/fixtures/configs/ are bundled.
+BUNDLED_MODELS = (
+    "meta-llama/Llama-3.1-8B",
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Llama-3.1-70B",
+    "meta-llama/Llama-3.1-70B-Instruct",
+    "meta-llama/Llama-3.2-1B",
+    "meta-llama/Llama-3.2-3B",
+    "meta-llama/Llama-3.3-70B-Instruct",
+    "mistralai/Mistral-7B-v0.1",
+    "mistralai/Mistral-7B-Instruct-v0.3",
+    "mistralai/Mixtral-8x7B-v0.1",
+    "mistralai/Mistral-Nemo-Instruct-2407",
+    "Qwen/Qwen2.5-7B-Instruct",
+    "Qwen/Qwen2.5-72B-Instruct",
+    "Qwen/Qwen3-8B",
+    "Qwen/Qwen3-32B",
+    "Qwen/Qwen3-30B-A3B",
+    "Qwen/Qwen3-235B-A22B",
+    "google/gemma-2-9b-it",
+    "google/gemma-2-27b-it",
+    "google/gemma-3-27b-it",
+    "microsoft/Phi-3-mini-4k-instruct",
+    "microsoft/phi-4",
+    "deepseek-ai/DeepSeek-V3",
+    "deepseek-ai/DeepSeek-R1",
+    "deepseek-ai/DeepSeek-V2-Lite",
+    "openai/gpt-oss-20b",
+    "openai/gpt-oss-120b",
+    "moonshotai/Kimi-K2-Instruct",
+    "ai21labs/AI21-Jamba-Mini-1.5",
+    "tiiuae/falcon-7b",
+    "gpt2",
+)
+
+#: Pyodide files loadPyodide() fetches; nothing else from the npm package is needed.
+PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json")
+
+#: PyScript chunks the page loads (checked by tests/e2e: every request must be served).
+#: core.js pulls core-*.js, which imports its plugin stubs at start (error, donkey,
+#: deprecations manager, py-editor, py-game, py-terminal: a few KB each). The big chunks
+#: those stubs load only when a page uses them (codemirror, xterm), MicroPython, TOML
+#: (we pass a JSON config), zip and pyodide_graph are left out.
+PYSCRIPT_CHUNKS = ("core.js", "core-", "error-", "deprecations-manager-", "donkey-", "py-editor-",
+                   "py-game-", "py-terminal-")
+# (PyScript's core.css only styles its editor/terminal widgets; the one rule the page
+# needs, hiding <py-script>-style elements, is in site/app.css: one render-blocking
+# request fewer before the pre-rendered estimate paints.)
+
+#: Top-level stdlib entries that the browser never imports (tests, GUI, servers, REPL
+#: tooling, process spawning). Keep this list conservative: a missing module is an
+#: ImportError at run time. tests/e2e boots the page with the trimmed zip.
+STDLIB_DROP = frozenset({
+    "test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ensurepip", "lib2to3", "venv",
+    "pydoc_data", "pydoc.py", "doctest.py", "unittest", "_pyrepl", "multiprocessing",
+    "xmlrpc", "wsgiref", "imaplib.py", "smtplib.py", "poplib.py", "ftplib.py", "nntplib.py",
+    "mailbox.py", "curses", "dbm", "sqlite3", "pdb.py", "bdb.py", "cProfile.py", "profile.py",
+    "pstats.py", "trace.py", "tracemalloc.py", "tabnanny.py", "pyclbr.py", "zipapp.py",
+    "antigravity.py", "this.py", "__hello__.py", "__phello__", "webbrowser.py",
+    "socketserver.py", "pty.py", "tty.py", "getpass.py", "wave.py", "pickletools.py",
+    "compileall.py", "py_compile.py", "modulefinder.py", "timeit.py", "cmd.py",
+    "code.py", "codeop.py", "rlcompleter.py", "sched.py", "shelve.py", "netrc.py",
+})
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+COMPRESSIBLE = (".html", ".css", ".js", ".mjs", ".json", ".py", ".wasm", ".svg", ".whl", ".zip",
+                ".txt", ".webmanifest")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def short_hash(data: bytes) -> str:
+    return sha256(data)[:10]
+
+
+def hashed_name(name: str, data: bytes) -> str:
+    """'app.css' -> 'app.<hash>.css' (hash of the content: cache forever)."""
+    stem, dot, ext = name.partition(".")
+    return f"{stem}.{short_hash(data)}{dot}{ext}"
+
+
+def package_version(name: str) -> str:
+    meta = NODE / name / "package.json"
+    if not meta.exists():
+        sys.exit(f"build: {meta} is missing; run `npm ci` first (installs the pinned runtimes)")
+    return str(json.loads(meta.read_text())["version"])
+
+
+def expected_version(name: str) -> str:
+    return str(json.loads((ROOT / "package.json").read_text())["dependencies"][name])
+
+
+def deterministic_zip(entries: list[tuple[str, bytes]], compresslevel: int = 9) -> bytes:
+    """A zip whose bytes depend only on the (sorted) entries."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in sorted(entries):
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            zf.writestr(info, data, compresslevel=compresslevel)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# pieces
+
+
+def estimator_version() -> str:
+    text = (ROOT / "pyproject.toml").read_text()
+    match = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
+    return match.group(1) if match else "0.0.0"
+
+
+def build_wheel() -> tuple[str, bytes]:
+    """A pure-Python wheel of estimator/ (same source as the CLI), built deterministically."""
+    version = estimator_version()
+    dist_name = "llm_memory_estimator"
+    files: list[tuple[str, bytes]] = []
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
+            continue
+        rel = path.relative_to(ROOT).as_posix()
+        if path.suffix in (".py", ".json", ".typed") or path.name == "py.typed":
+            files.append((rel, path.read_bytes()))
+    info = f"{dist_name}-{version}.dist-info"
+    metadata = (
+        "Metadata-Version: 2.1\n"
+        "Name: llm-memory-estimator\n"
+        f"Version: {version}\n"
+        "Summary: Estimate the GPU memory an LLM needs for inference\n"
+        "Requires-Python: >=3.10\n"
+    ).encode()
+    wheel = b"Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    files += [(f"{info}/METADATA", metadata), (f"{info}/WHEEL", wheel)]
+    record = io.StringIO()
+    for name, data in sorted(files):
+        digest = hashlib.sha256(data).digest()
+        import base64
+
+        b64 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        record.write(f"{name},sha256={b64},{len(data)}\n")
+    record.write(f"{info}/RECORD,,\n")
+    files.append((f"{info}/RECORD", record.getvalue().encode()))
+    return f"{dist_name}-{version}-py3-none-any.whl", deterministic_zip(files)
+
+
+def _module_level_imports(source: bytes) -> set[str]:
+    """Top-level package names a module imports when it is imported (not in functions)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, (ast.If, ast.Try, ast.With)) or type(node).__name__ == "TryStar":
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                stack.extend(getattr(node, field, []) or [])
+        elif isinstance(node, ast.ExceptHandler):
+            stack.extend(node.body)
+    return names
+
+
+def trimmed_stdlib(data: bytes) -> tuple[bytes, list[str]]:
+    """python_stdlib.zip without the STDLIB_DROP modules that nothing kept imports.
+
+    A dropped entry is put back when any kept module imports it at module level
+    (repeated until stable), so trimming can only remove modules that are reached
+    through function-level imports of features the page never uses.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
+    infos = [i for i in src.infolist() if not i.is_dir()]
+
+    def top(name: str) -> str:
+        first = name.split("/", 1)[0]
+        return first[:-3] if first.endswith(".py") and "/" not in name else first
+
+    drop = {d[:-3] if d.endswith(".py") else d for d in STDLIB_DROP}
+    imports: dict[str, set[str]] = {}
+    for info in infos:
+        if info.filename.endswith(".py"):
+            imports.setdefault(top(info.filename), set()).update(
+                _module_level_imports(src.read(info)))
+    while True:
+        needed = set()
+        for module, names in imports.items():
+            if module not in drop:
+                needed |= names & drop
+        if not needed:
+            break
+        drop -= needed
+    entries = [(i.filename, src.read(i)) for i in infos if top(i.filename) not in drop]
+    return deterministic_zip(entries), sorted(drop)
+
+
+DROPPED_STDLIB: list[str] = []
+
+
+def pyodide_files() -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for name in PYODIDE_FILES:
+        data = (NODE / "pyodide" / name).read_bytes()
+        if name == "python_stdlib.zip":
+            data, dropped = trimmed_stdlib(data)
+            DROPPED_STDLIB[:] = dropped
+        elif name == "pyodide-lock.json":
+            # The page loads no Pyodide packages (the estimator is stdlib-only and comes
+            # as a wheel unpacked by PyScript): keep the header, drop the 120 KB of entries.
+            lock = json.loads(data)
+            lock["packages"] = {}
+            data = json.dumps(lock, sort_keys=True, separators=(",", ":")).encode()
+        elif name.endswith((".mjs", ".js")):
+            data = strip_source_map(data)
+        out[name] = data
+    return out
+
+
+def strip_source_map(data: bytes) -> bytes:
+    """Drop the sourceMappingURL comment (the maps are not shipped)."""
+    return re.sub(rb"\n?//# sourceMappingURL=\S+\s*$", b"\n", data)
+
+
+#: PyScript builds its *worker* hooks with ``Function(...)`` as soon as a main-thread
+#: script starts (its own fs hook is always registered), which a CSP without
+#: 'unsafe-eval' refuses, so Python never starts. The page runs no workers: drop the
+#: worker getters so the strict CSP holds. The build fails if the text is not found
+#: (a different @pyscript/core), rather than shipping an unpatched copy.
+PYSCRIPT_PATCHES = (
+    (
+        "core-",
+        b'worker:{...Bo(Eo,e),get onReady(){return jo(this,"onReady")},'
+        b'get onBeforeRun(){return jo(this,"onBeforeRun")},'
+        b'get onBeforeRunAsync(){return jo(this,"onBeforeRunAsync")},'
+        b'get onAfterRun(){return jo(this,"onAfterRun")},'
+        b'get onAfterRunAsync(){return jo(this,"onAfterRunAsync")}}',
+        b"worker:{...Bo(Eo,e)}",
+    ),
+)
+
+
+def pyscript_files() -> dict[str, bytes]:
+    src = NODE / "@pyscript" / "core" / "dist"
+    out: dict[str, bytes] = {}
+    for path in sorted(src.iterdir()):
+        if path.suffix not in (".js", ".css") or not path.name.startswith(PYSCRIPT_CHUNKS):
+            continue
+        data = path.read_bytes()
+        out[path.name] = strip_source_map(data) if path.suffix == ".js" else data
+    for prefix, old, new in PYSCRIPT_PATCHES:
+        names = [n for n in out if n.startswith(prefix) and old in out[n]]
+        if len(names) != 1:
+            sys.exit(f"build: PyScript patch for {prefix}*.js does not apply; "
+                     "check PYSCRIPT_PATCHES against this @pyscript/core version")
+        out[names[0]] = out[names[0]].replace(old, new)
+    return out
+
+
+def dir_hash(files: dict[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + sha256(files[name]).encode() + b"\0")
+    return h.hexdigest()[:10]
+
+
+def bundled_configs() -> dict[str, Any]:
+    """repo id -> verbatim config.json for the models we ship (those with a fixture)."""
+    configs: dict[str, Any] = {}
+    for repo_id in BUNDLED_MODELS:
+        path = FIXTURE_CONFIGS / (repo_id.replace("/", "__") + ".json")
+        if path.exists():
+            configs[repo_id] = json.loads(path.read_text(encoding="utf-8"))
+    if DEFAULT_MODEL not in configs:
+        sys.exit(f"build: the default model's config {DEFAULT_MODEL} is missing from "
+                 f"{FIXTURE_CONFIGS}")
+    return configs
+
+
+# ---------------------------------------------------------------------------
+# pre-rendering
+
+
+def prerender(template: str, configs: dict[str, Any]) -> str:
+    """Fill the page's result slots with the CPython estimate of the default model.
+
+    site/view.py computes the same view model in the browser, so the numbers do not
+    jump when Python takes over.
+    """
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(SITE))
+    try:
+        import view  # site/view.py
+    finally:
+        sys.path.pop(0)
+        sys.path.pop(0)
+    state = view.default_state(DEFAULT_MODEL)
+    vm = view.compute(configs[DEFAULT_MODEL], state, None, model_label=DEFAULT_MODEL)
+    return view.render_static(template, vm, state, model_ids=sorted(configs))
+
+
+# ---------------------------------------------------------------------------
+# [offline/embed] service worker
+
+
+def render_sw(template: str, assets: dict[str, Any]) -> bytes:
+    """site/sw.js with its ``/*BUILD*/ ... /*END BUILD*/`` object replaced by this build's
+    assets and version (a hash of them: a new deploy means a new SW and a new cache)."""
+    listing = json.dumps(assets, sort_keys=True, separators=(",", ":"))
+    build_info = json.dumps({"version": sha256(listing.encode())[:16], "assets": assets},
+                            sort_keys=True, separators=(",", ":"))
+    text, count = re.subn(r"/\*BUILD\*/.*?/\*END BUILD\*/", lambda _: build_info, template,
+                          count=1, flags=re.S)
+    if count != 1:
+        sys.exit("build: site/sw.js lacks its /*BUILD*/ ... /*END BUILD*/ placeholder")
+    return text.encode()
+
+
+# ---------------------------------------------------------------------------
+# the build
+
+
+class Output:
+    """Collects dist/ files and the manifest."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.manifest: dict[str, dict[str, Any]] = {}
+
+    def add(self, logical: str, path: str, data: bytes, *, manifest: bool = True) -> str:
+        self.files[path] = data
+        if manifest:
+            self.manifest[logical] = {"path": path, "sha256": sha256(data), "size": len(data)}
+        return path
+
+
+def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
+    for name in ("pyodide", "@pyscript/core"):
+        have, want = package_version(name), expected_version(name)
+        if have != want:
+            sys.exit(f"build: node_modules has {name} {have}, package.json pins {want}; "
+                     "run `npm ci`")
+    out = Output()
+
+    pyo = pyodide_files()
+    pyo_dir = f"assets/pyodide-{package_version('pyodide')}-{dir_hash(pyo)}"
+    for name, data in sorted(pyo.items()):
+        out.add(f"pyodide/{name}", f"{pyo_dir}/{name}", data)
+
+    pys = pyscript_files()
+    pys_dir = f"assets/pyscript-{package_version('@pyscript/core')}-{dir_hash(pys)}"
+    for name, data in sorted(pys.items()):
+        out.add(f"pyscript/{name}", f"{pys_dir}/{name}", data)
+
+    wheel_name, wheel = build_wheel()
+    wheel_path = out.add("estimator.whl", f"assets/wheel-{short_hash(wheel)}/{wheel_name}", wheel)
+
+    configs = bundled_configs()
+    models = json.dumps(configs, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    models_path = out.add("models.json", "assets/" + hashed_name("models.json", models), models)
+
+    own: dict[str, str] = {}
+    for name in ("app.css", "app.js", "view.py", "main.py"):
+        data = (SITE / name).read_bytes()
+        own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
+    # [offline/embed] the offline notice + SW registration, embed mode and their styles,
+    # content-hashed like the page's own files (placeholders in site/index.html).
+    for name in ("extras.css", "offline.js", "embed-frame.js"):
+        data = (SITE / name).read_bytes()
+        own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
+
+    py_config = {
+        "interpreter": f"./{pyo_dir}/pyodide.mjs",
+        "files": {
+            f"./{wheel_path}": "./*",
+            f"./{own['view.py']}": "./view.py",
+            f"./{models_path}": "./models.json",
+        },
+    }
+    template = (SITE / "index.html").read_text(encoding="utf-8")
+    replacements = {
+        "{{css}}": own["app.css"],
+        "{{app_js}}": own["app.js"],
+        "{{main_py}}": own["main.py"],
+        "{{pyscript_js}}": f"{pys_dir}/core.js",
+        "{{pyscript_chunk}}": f"{pys_dir}/" + next(n for n in pys if n.startswith("core-")),
+        "{{py_config}}": html.escape(json.dumps(py_config, sort_keys=True, separators=(",", ":"))),
+        "{{default_model}}": html.escape(DEFAULT_MODEL),
+        "{{pyodide_dir}}": pyo_dir,
+        "{{wheel}}": wheel_path,
+    }
+    # [offline/embed]
+    replacements.update({"{{extras_css}}": own["extras.css"], "{{offline_js}}": own["offline.js"],
+                         "{{embed_frame_js}}": own["embed-frame.js"]})
+    for key, value in replacements.items():
+        template = template.replace(key, value)
+    page = prerender(template, configs).encode()
+    out.add("index.html", "index.html", page)
+    # [offline/embed] embed.html: the same pre-rendered page, marked for the compact embed
+    # layout; a path of its own so that staticwebapp.config.json can let any site frame it
+    # while index.html stays frame-ancestors 'self'.
+    embed_page = page.replace(b'<html lang="en"', b'<html lang="en" data-embed', 1)
+    if embed_page == page:
+        sys.exit("build: site/index.html must start with <html lang=\"en\" (embed.html)")
+    out.add("embed.html", "embed.html", embed_page)
+
+    # Files owned by the offline/embed helper are copied verbatim when present.
+    # [offline/embed] sw.js is added after the manifest (it embeds it); embed.html is built
+    # above; staticwebapp.config.json is read by the host, never fetched by the page.
+    for extra in ("embed.js", "manifest.webmanifest", "404.html"):
+        path = SITE / extra
+        if path.exists():
+            out.add(extra, extra, path.read_bytes())
+    if (SITE / "staticwebapp.config.json").exists():
+        out.add("staticwebapp.config.json", "staticwebapp.config.json",
+                (SITE / "staticwebapp.config.json").read_bytes(), manifest=False)
+    icons = SITE / "icons"
+    if icons.is_dir():
+        for path in sorted(icons.rglob("*")):
+            if path.is_file():
+                rel = path.relative_to(SITE).as_posix()
+                out.add(rel, rel, path.read_bytes())
+
+    manifest = {
+        "version": 1,
+        "default_model": DEFAULT_MODEL,
+        "stdlib_removed": DROPPED_STDLIB,
+        "runtime": {"pyodide": package_version("pyodide"),
+                    "pyscript": package_version("@pyscript/core")},
+        "assets": dict(sorted(out.manifest.items())),
+    }
+    manifest_text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    out.files["asset-manifest.json"] = manifest_text.encode()
+    # [offline/embed] the service worker carries this build's asset list and a version
+    # derived from it: every deploy ships a byte-different sw.js (see site/sw.js).
+    if (SITE / "sw.js").exists():
+        out.add("sw.js", "sw.js", render_sw((SITE / "sw.js").read_text(encoding="utf-8"),
+                                            manifest["assets"]), manifest=False)
+
+    write_dist(dist, out.files)
+    if not quiet:
+        raw = sum(len(d) for d in out.files.values())
+        print(f"build: {len(out.files)} files, {raw / 1e6:.2f} MB raw -> {dist}")
+    return manifest
+
+
+def write_dist(dist: Path, files: dict[str, bytes]) -> None:
+    if dist.exists():
+        shutil.rmtree(dist)
+    try:
+        import brotli  # type: ignore[import-not-found]
+    except ImportError:
+        brotli = None
+    for rel, data in sorted(files.items()):
+        path = dist / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        if rel.endswith(COMPRESSIBLE) and len(data) > 1024:
+            gz = gzip.compress(data, compresslevel=9, mtime=0)
+            if len(gz) < len(data) * 0.95:
+                path.with_name(path.name + ".gz").write_bytes(gz)
+            if brotli is not None:
+                br = brotli.compress(data, quality=11)
+                if len(br) < len(data) * 0.95:
+                    path.with_name(path.name + ".br").write_bytes(br)
+
+
+# ---------------------------------------------------------------------------
+# serving
+
+
+MIME = {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".py": "text/x-python",
+    ".css": "text/css",
+    ".html": "text/html; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Static files with correct MIME types, precompressed gzip/brotli, cache headers."""
+
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME}  # noqa: RUF012
+    gzip_enabled = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if os.environ.get("BUILD_SERVE_LOG"):
+            super().log_message(format, *args)
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "index.html")
+            if not self.path.split("?", 1)[0].endswith("/"):
+                return super().send_head()
+        if not os.path.isfile(path):
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        accept = self.headers.get("Accept-Encoding", "")
+        encoding, served = None, path
+        if self.gzip_enabled:
+            for enc, suffix in (("br", ".br"), ("gzip", ".gz")):
+                if enc in accept and os.path.isfile(path + suffix):
+                    encoding, served = enc, path + suffix
+                    break
+        ctype = self.guess_type(path)
+        f = open(served, "rb")  # noqa: SIM115
+        size = os.fstat(f.fileno()).st_size
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(size))
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+            self.send_header("Vary", "Accept-Encoding")
+        rel = os.path.relpath(path, self.directory)
+        if rel.startswith("assets" + os.sep):
+            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+        else:
+            self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        return f
+
+
+def make_server(directory: Path, host: str = "127.0.0.1", port: int = 8000,
+                gzip_enabled: bool = True) -> ThreadingHTTPServer:
+    handler = type("DistHandler", (Handler,), {"gzip_enabled": gzip_enabled})
+
+    def factory(*args: Any, **kwargs: Any) -> Handler:
+        return handler(*args, directory=str(directory), **kwargs)
+
+    server = ThreadingHTTPServer((host, port), factory)
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", nargs="?", choices=("build", "serve"), default="build")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--out", type=Path, default=DIST, help="output folder (default dist/)")
+    args = parser.parse_args(argv)
+    build(args.out)
+    if args.command == "serve":
+        server = make_server(args.out, args.host, args.port)
+        where = f"http://{args.host}:{server.server_address[1]}/"
+        print(f"serving {args.out} on {where} (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

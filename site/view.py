@@ -1,0 +1,664 @@
+"""What the page shows, as plain data: the same code runs at build time (CPython,
+to pre-render the first estimate into index.html) and in the browser (Pyodide).
+
+Everything here is pure: state (strings, as in the URL and the form) in,
+a view model out. ``main.py`` copies the view model into the DOM with
+``textContent``/``setAttribute`` only; ``render_static`` fills the HTML template
+with escaped text at build time. Neither ever builds markup from data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import math
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from estimator import (
+    ENGINES,
+    GB,
+    GIB,
+    GPUS,
+    KV_DTYPES,
+    PRECISIONS,
+    EstimateOptions,
+    EstimatorError,
+    compare_precisions,
+    estimate,
+    max_batch,
+    max_context,
+    sweep,
+)
+
+# ---------------------------------------------------------------------------
+# state <-> options
+
+#: EstimateOptions fields, their annotation (as a string) and default.
+OPTION_FIELDS: dict[str, tuple[str, Any]] = {
+    f.name: (str(f.type), f.default) for f in dataclasses.fields(EstimateOptions)
+}
+
+
+def _default_gpu() -> str:
+    for key, gpu in GPUS.items():
+        if "h100" in key.lower() and round(gpu.memory_bytes / GB) == 80:
+            return key
+    for key in GPUS:
+        if "h100" in key.lower():
+            return key
+    return next(iter(GPUS), "")
+
+
+#: The page picks a GPU by default so that fit answers show at first sight.
+UI_DEFAULTS: dict[str, str] = {"gpu": _default_gpu()}
+
+#: Keys besides the options that live in the URL.
+MODEL_KEYS = ("model", "revision")
+
+SWEEP_POINTS = 64
+CONTEXT_SLIDER_MIN = 64  # tokens at the left end of the slider
+SLIDER_STEPS_PER_OCTAVE = 100
+
+
+def option_default(name: str) -> str:
+    """The form/URL string of a field's default ('' for None)."""
+    if name in UI_DEFAULTS:
+        return UI_DEFAULTS[name]
+    return to_text(OPTION_FIELDS[name][1])
+
+
+def to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def default_state(model: str) -> dict[str, str]:
+    state = {"model": model, "revision": ""}
+    for name in OPTION_FIELDS:
+        state[name] = option_default(name)
+    return state
+
+
+def state_from_query(query: str, default_model: str) -> dict[str, str]:
+    """URL query string -> state (unknown keys ignored, missing keys default)."""
+    state = default_state(default_model)
+    for key, value in parse_qsl(query.lstrip("?"), keep_blank_values=True):
+        if key in state:
+            state[key] = value.strip()
+    if not state["model"]:
+        state["model"] = default_model
+    return state
+
+
+def query_from_state(state: dict[str, str], default_model: str) -> str:
+    """State -> query string with only what differs from the defaults (short links)."""
+    pairs = []
+    if state.get("model") and state["model"] != default_model:
+        pairs.append(("model", state["model"]))
+    if state.get("revision") and state["revision"] != "main":
+        pairs.append(("revision", state["revision"]))
+    for name in OPTION_FIELDS:
+        value = state.get(name, "")
+        if value != option_default(name):
+            pairs.append((name, value))
+    return ("?" + urlencode(pairs)) if pairs else ""
+
+
+def _parse_value(name: str, text: str) -> Any:
+    annotation, default = OPTION_FIELDS[name]
+    text = text.strip()
+    optional = "None" in annotation
+    if text == "" or (text.lower() in ("auto", "default") and optional and "str" not in annotation):
+        if optional:
+            return None
+        return default
+    if annotation.startswith("bool"):
+        if text.lower() in ("true", "1", "on", "yes"):
+            return True
+        if text.lower() in ("false", "0", "off", "no"):
+            return False
+        raise EstimatorError(f"{name} must be true or false, got {text!r}")
+    if annotation.startswith("int"):
+        try:
+            return int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                raise EstimatorError(f"{name} must be a whole number, got {text!r}") from None
+            if not number.is_integer():
+                raise EstimatorError(f"{name} must be a whole number, got {text!r}") from None
+            return int(number)
+    if annotation.startswith("float"):
+        try:
+            return float(text)
+        except ValueError:
+            raise EstimatorError(f"{name} must be a number, got {text!r}") from None
+    return text
+
+
+def options_from_state(state: dict[str, str]) -> EstimateOptions:
+    """Form/URL strings -> EstimateOptions; raises EstimatorError with a readable message."""
+    values = {name: _parse_value(name, state.get(name, "")) for name in OPTION_FIELDS}
+    return EstimateOptions(**values)
+
+
+# ---------------------------------------------------------------------------
+# formatting
+
+
+def fmt_gib(n: int | float) -> str:
+    return f"{n / GIB:,.2f} GiB"
+
+
+def fmt_gb(n: int | float) -> str:
+    return f"{n / GB:,.2f} GB"
+
+
+def fmt_both(n: int | float) -> str:
+    return f"{fmt_gib(n)} ({fmt_gb(n)})"
+
+
+def fmt_count(n: int) -> str:
+    if n >= 1e12:
+        return f"{n / 1e12:.2f} T"
+    if n >= 1e9:
+        return f"{n / 1e9:.2f} B"
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} M"
+    return f"{n:,}"
+
+
+def fmt_tokens(n: int) -> str:
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)}M"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024}K"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n:,}"
+
+
+_PARAM_SOURCES = {
+    "safetensors-metadata": "exact, from the Hub's safetensors metadata",
+    "index-total-size": "exact size, from model.safetensors.index.json",
+    "gguf-file": "from the GGUF file size",
+    "config-arithmetic": "estimated from config.json",
+}
+
+COMPONENT_LABELS = {
+    "weights": "Weights",
+    "kv_cache": "KV cache",
+    "activations": "Activations",
+    "overhead": "Overhead",
+}
+COMPONENT_ORDER = ("weights", "kv_cache", "activations", "overhead")
+
+
+def precision_label(key: str) -> str:
+    p = PRECISIONS.get(key)
+    return p.label if p is not None else key
+
+
+# ---------------------------------------------------------------------------
+# context slider (log scale)
+
+
+def slider_max(model_limit: int | None) -> int:
+    """Slider reaches 4x past the model's limit (at least 1M tokens)."""
+    top = max((model_limit or 131072) * 4, 1 << 20)
+    return round(math.log2(top / CONTEXT_SLIDER_MIN) * SLIDER_STEPS_PER_OCTAVE)
+
+
+def context_to_slider(context: int) -> int:
+    return max(0, round(math.log2(max(context, 1) / CONTEXT_SLIDER_MIN) * SLIDER_STEPS_PER_OCTAVE))
+
+
+def slider_to_context(position: int) -> int:
+    """Slider position -> a round context (powers of two stay exact)."""
+    raw = CONTEXT_SLIDER_MIN * 2 ** (position / SLIDER_STEPS_PER_OCTAVE)
+    power = 2 ** round(math.log2(raw))
+    if abs(raw - power) / power < 0.03:
+        return int(power)
+    step = 256 if raw >= 4096 else 64
+    return max(1, int(round(raw / step) * step))
+
+
+# ---------------------------------------------------------------------------
+# charts (SVG geometry as attribute strings)
+
+CHART_W, CHART_H = 600, 260
+PAD_L, PAD_R, PAD_T, PAD_B = 64, 16, 14, 36  # keep in step with site/index.html
+BAR_W = 600
+Y_TICKS = 4
+X_TICKS = 6
+
+
+def _nice_ceiling(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    exp = 10 ** math.floor(math.log10(value))
+    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if m * exp >= value:
+            return m * exp
+    return 10 * exp
+
+
+def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
+               current: int) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Texts and attributes for one memory-vs-x chart (log x, linear y in GiB)."""
+    texts: dict[str, str] = {}
+    attrs: dict[str, dict[str, str]] = {}
+    pts = [p for p in points if p.x > 0]
+    if not pts:
+        attrs[f"{prefix}-line"] = {"d": ""}
+        return texts, attrs
+    xs = [p.x for p in pts]
+    ys = [p.per_gpu_bytes for p in pts]
+    x0, x1 = math.log2(min(xs)), math.log2(max(xs))
+    if x1 <= x0:
+        x1 = x0 + 1
+    # Keep the interesting region readable: past ~2.5x the capacity (or the current
+    # value) the line is clipped at the top instead of squashing everything else.
+    focus = [capacity * 2.5] if capacity else []
+    now_y = [p.per_gpu_bytes for p in pts if p.x >= current]
+    focus.append((now_y[0] if now_y else ys[-1]) * 1.3)
+    top = min(max(ys), max(focus)) * 1.05 / GIB
+    top = max(top, (capacity or 0) * 1.05 / GIB)
+    ymax = _nice_ceiling(top)
+    plot_w = CHART_W - PAD_L - PAD_R
+    plot_h = CHART_H - PAD_T - PAD_B
+
+    def sx(x: float) -> float:
+        return PAD_L + (math.log2(x) - x0) / (x1 - x0) * plot_w
+
+    def sy(b: float) -> float:
+        return max(PAD_T, PAD_T + plot_h - (b / GIB) / ymax * plot_h)
+
+    fit_d: list[str] = []
+    over_d: list[str] = []
+    prev_fits: bool | None = None
+    last_xy = ""
+    for p in pts:
+        fits = p.fits is not False
+        seg = fit_d if fits else over_d
+        cmd = "M" if (prev_fits is None or prev_fits != fits or not seg) else "L"
+        if prev_fits is not None and prev_fits != fits:
+            # join the two colours at the previous point
+            seg.append(f"M{last_xy}")
+            cmd = "L"
+        xy = f"{sx(p.x):.1f},{sy(p.per_gpu_bytes):.1f}"
+        seg.append(f"{cmd}{xy}")
+        last_xy = xy
+        prev_fits = fits
+    attrs[f"{prefix}-line"] = {"d": " ".join(fit_d)}
+    attrs[f"{prefix}-over"] = {"d": " ".join(over_d)}
+    if capacity:
+        cy = f"{sy(capacity):.1f}"
+        attrs[f"{prefix}-cap"] = {"y1": cy, "y2": cy, "visibility": "visible"}
+        attrs[f"{prefix}-cap-label"] = {"y": f"{sy(capacity) - 5:.1f}", "visibility": "visible"}
+        texts[f"{prefix}-cap-label"] = f"usable per GPU {capacity / GIB:.1f} GiB"
+    else:
+        attrs[f"{prefix}-cap"] = {"visibility": "hidden"}
+        attrs[f"{prefix}-cap-label"] = {"visibility": "hidden"}
+        texts[f"{prefix}-cap-label"] = ""
+    limit = None
+    for p in pts:
+        if p.fits is False:
+            limit = p
+            break
+    if limit is not None and limit is not pts[0]:
+        lx = f"{sx(limit.x):.1f}"
+        attrs[f"{prefix}-stop"] = {"x1": lx, "x2": lx, "visibility": "visible"}
+        label = "stops fitting near " + fmt_tokens(limit.x) if axis == "context" else (
+            f"stops fitting near batch {limit.x}")
+        texts[f"{prefix}-stop-label"] = label
+        anchor = "end" if sx(limit.x) > PAD_L + plot_w * 0.5 else "start"
+        attrs[f"{prefix}-stop-label"] = {"x": f"{sx(limit.x) + (-4 if anchor == 'end' else 4):.1f}",
+                                         "text-anchor": anchor, "visibility": "visible"}
+    else:
+        attrs[f"{prefix}-stop"] = {"visibility": "hidden"}
+        attrs[f"{prefix}-stop-label"] = {"visibility": "hidden"}
+        texts[f"{prefix}-stop-label"] = ""
+    cur = min(max(current, min(xs)), max(xs))
+    cx = f"{sx(cur):.1f}"
+    attrs[f"{prefix}-now"] = {"x1": cx, "x2": cx}
+    for i in range(Y_TICKS + 1):
+        value = ymax * i / Y_TICKS
+        y = f"{sy(value * GIB):.1f}"
+        texts[f"{prefix}-y{i}"] = f"{value:g}" if value < 100 else f"{value:.0f}"
+        attrs[f"{prefix}-y{i}"] = {"y": f"{sy(value * GIB) + 4:.1f}"}
+        attrs[f"{prefix}-g{i}"] = {"y1": y, "y2": y}
+    # x ticks at powers of two, every `step` octaves so that at most X_TICKS show
+    lo, hi = math.ceil(x0 - 1e-9), math.floor(x1 + 1e-9)
+    step = max(1, math.ceil((hi - lo + 1) / X_TICKS))
+    ticks = list(range(lo, hi + 1, step))[:X_TICKS]
+    for i in range(X_TICKS):
+        if i < len(ticks):
+            value = 2 ** ticks[i]
+            texts[f"{prefix}-x{i}"] = fmt_tokens(value) if axis == "context" else f"{value:,}"
+            attrs[f"{prefix}-x{i}"] = {"x": f"{sx(value):.1f}", "visibility": "visible"}
+        else:
+            texts[f"{prefix}-x{i}"] = ""
+            attrs[f"{prefix}-x{i}"] = {"x": "0", "visibility": "hidden"}
+    return texts, attrs
+
+
+def stacked_bar(est: Any, capacity: int | None, gpus: int) -> tuple[dict[str, str],
+                                                                     dict[str, dict[str, str]]]:
+    texts: dict[str, str] = {}
+    attrs: dict[str, dict[str, str]] = {}
+    parts = {c.name: c.bytes for c in est.components}
+    total = sum(parts.get(k, 0) for k in COMPONENT_ORDER) or 1
+    cap_total = (capacity or 0) * gpus
+    scale_max = max(total, cap_total) * 1.04
+    x = 0.0
+    for key in COMPONENT_ORDER:
+        width = parts.get(key, 0) / scale_max * BAR_W
+        attrs[f"bar-{key}"] = {"x": f"{x:.1f}", "width": f"{width:.1f}"}
+        x += width
+        texts[f"legend-{key}"] = fmt_gib(parts.get(key, 0))
+    if capacity:
+        cx = f"{cap_total / scale_max * BAR_W:.1f}"
+        attrs["bar-cap"] = {"x1": cx, "x2": cx, "visibility": "visible"}
+        what = "GPU" if gpus == 1 else f"{gpus} GPUs"
+        texts["bar-cap-text"] = f"capacity of {what}: {fmt_gib(cap_total)}"
+    else:
+        attrs["bar-cap"] = {"visibility": "hidden"}
+        texts["bar-cap-text"] = "no GPU chosen"
+    return texts, attrs
+
+
+# ---------------------------------------------------------------------------
+# view model
+
+
+def model_texts(est: Any) -> dict[str, str]:
+    m = est.model
+    t: dict[str, str] = {}
+    t["m-arch"] = f"{m.architecture} ({m.model_type})" if m.architecture else m.model_type
+    approx = "" if m.param_source != "config-arithmetic" else "≈ "
+    params = f"{approx}{fmt_count(m.params)}"
+    if m.active_params and m.active_params != m.params:
+        params += f" ({fmt_count(m.active_params)} active per token)"
+    t["m-params"] = params
+    t["m-params-source"] = _PARAM_SOURCES.get(m.param_source, m.param_source)
+    layers = f"{m.layers}"
+    if m.ssm_layers:
+        layers += f" ({m.ssm_layers} state-space / linear-attention)"
+    t["m-layers"] = layers
+    if m.attention == "none":
+        t["m-attention"] = "none"
+    elif m.attention == "MLA":
+        t["m-attention"] = f"MLA (latent KV), {m.num_attention_heads} heads"
+    else:
+        t["m-attention"] = (f"{m.attention}: {m.num_attention_heads} query heads, "
+                            f"{m.num_kv_heads} KV heads, head dim {m.head_dim}")
+    if m.sliding_window:
+        t["m-window"] = (f"{m.sliding_window:,} tokens on {m.sliding_layers} of "
+                         f"{m.layers} layers")
+    else:
+        t["m-window"] = "none (full attention)"
+    t["m-moe"] = (f"{m.experts} experts, {m.experts_per_token} per token" if m.experts
+                  else "dense (no experts)")
+    t["m-context"] = f"{m.max_context:,} tokens" if m.max_context else "not stated"
+    quant = m.pre_quantization or "none"
+    if m.checkpoint_dtype:
+        quant += f"; checkpoint dtype {m.checkpoint_dtype}"
+    t["m-quant"] = quant
+    t["m-vision"] = fmt_count(m.vision_params) if m.vision_params else "none"
+    return t
+
+
+def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
+                 *, model_label: str = "") -> dict[str, Any]:
+    """The fast part: one estimate -> headline figures, model facts, breakdown bar."""
+    options = options_from_state(state)
+    est = estimate(config, options, metadata)
+    texts: dict[str, str] = {}
+    attrs: dict[str, dict[str, str]] = {}
+    texts.update(model_texts(est))
+    texts["model-label"] = model_label
+    texts["total-gib"] = fmt_gib(est.total_bytes)
+    texts["total-gb"] = fmt_gb(est.total_bytes)
+    texts["pergpu-gib"] = fmt_gib(est.per_gpu_bytes)
+    texts["pergpu-gb"] = fmt_gb(est.per_gpu_bytes)
+    plan = est.parallel
+    texts["pergpu-plan"] = (f"{plan.gpus} GPU{'s' if plan.gpus != 1 else ''}, "
+                            f"TP {plan.tensor_parallel} × PP {plan.pipeline_parallel}")
+    texts["context-used"] = f"{est.context:,} tokens"
+    texts["precision-used"] = f"{precision_label(est.precision)}, KV cache {est.kv_dtype}"
+    texts["kv-per-token"] = f"{est.kv_bytes_per_token:,} bytes per token"
+    fit = est.fit
+    if fit is None:
+        texts["fit-text"] = "Choose a GPU to check the fit."
+        fit_state = "none"
+        capacity = None
+    else:
+        capacity = fit.capacity_bytes
+        verdict = "Fits" if fit.fits else "Does not fit"
+        texts["fit-text"] = (f"{verdict} on {plan.gpus}× {fit.gpu_name}: "
+                             f"{fit.utilization * 100:.0f}% of each GPU's "
+                             f"{fit.capacity_bytes / GIB:.1f} GiB "
+                             f"(usable with headroom: {fit.usable_bytes / GIB:.1f} GiB)")
+        fit_state = "yes" if fit.fits else "no"
+    attrs["fit"] = {"data-fit": fit_state}
+    rec = est.recommendation
+    texts["recommendation"] = rec.text if rec is not None else ""
+    if est.engine_reserved_bytes:
+        texts["reserved"] = (f"{options.engine} reserves {fmt_both(est.engine_reserved_bytes)} "
+                             f"per GPU up front (gpu_memory_utilization "
+                             f"{options.gpu_memory_utilization:g}); the rest of that "
+                             "reservation becomes extra KV cache.")
+    else:
+        texts["reserved"] = ""
+    bt, ba = stacked_bar(est, capacity, plan.gpus)
+    texts.update(bt)
+    attrs.update(ba)
+    rows = []
+    for c in est.components:
+        rows.append([COMPONENT_LABELS.get(c.name, c.name), fmt_gib(c.bytes), fmt_gb(c.bytes),
+                     c.formula])
+    # context slider follows the resolved context
+    attrs["context-slider"] = {"max": str(slider_max(est.model.max_context)),
+                               "value": str(context_to_slider(est.context))}
+    attrs["context"] = {"placeholder": f"auto {est.context}"}
+    return {"texts": texts, "attrs": attrs, "rows": {"breakdown": rows},
+            "warnings": list(est.warnings), "estimate": est, "options": options}
+
+
+def compute_compare(config: dict[str, Any], options: EstimateOptions,
+                    metadata: Any = None) -> dict[str, Any]:
+    rows = []
+    marks = []
+    for e in compare_precisions(config, options, metadata):
+        fits = "—" if e.fit is None else ("yes" if e.fit.fits else "no")
+        rows.append([precision_label(e.precision), fmt_gib(e.weights_bytes),
+                     fmt_gib(e.kv_cache_bytes), fmt_gib(e.total_bytes), fmt_gib(e.per_gpu_bytes),
+                     fits])
+        marks.append(e.precision)
+    return {"rows": {"compare": rows}, "row_keys": {"compare": marks}}
+
+
+def compute_sweep(config: dict[str, Any], options: EstimateOptions, est: Any, axis: str,
+                  metadata: Any = None) -> dict[str, Any]:
+    points = sweep(config, options, metadata, axis=axis, points=SWEEP_POINTS)
+    capacity = None if est.fit is None else est.fit.usable_bytes
+    current = est.context if axis == "context" else options.batch
+    prefix = "chart-ctx" if axis == "context" else "chart-batch"
+    texts, attrs = line_chart(prefix, points, capacity, axis, current)
+    return {"texts": texts, "attrs": attrs}
+
+
+def compute_limits(config: dict[str, Any], options: EstimateOptions, metadata: Any = None
+                   ) -> dict[str, Any]:
+    texts: dict[str, str] = {}
+    if not options.gpu:
+        texts["max-batch"] = "choose a GPU"
+        texts["max-context"] = "choose a GPU"
+        return {"texts": texts}
+    try:
+        mb = max_batch(config, options, metadata)
+    except EstimatorError as exc:
+        mb, texts["max-batch"] = None, str(exc)
+    else:
+        texts["max-batch"] = "does not fit even at batch 1" if mb is None else (
+            f"{mb:,} requests at {options.context or 'the default'} context"
+            if options.context else f"{mb:,} requests")
+    try:
+        mc = max_context(config, options, metadata)
+    except EstimatorError as exc:
+        mc, texts["max-context"] = None, str(exc)
+    else:
+        limit = _model_limit(config)
+        texts["max-context"] = "does not fit even at 1 token" if mc is None else (
+            f"{mc:,} tokens per request at batch {options.batch}"
+            + (f" (past the model's own limit of {limit:,})" if limit and mc > limit else ""))
+    return {"texts": texts}
+
+
+def _model_limit(config: dict[str, Any]) -> int | None:
+    try:
+        from estimator import parse_config
+
+        return parse_config(config).max_context
+    except EstimatorError:
+        return None
+
+
+def merge(*parts: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"texts": {}, "attrs": {}, "rows": {}, "row_keys": {}, "warnings": []}
+    for part in parts:
+        out["texts"].update(part.get("texts", {}))
+        for key, value in part.get("attrs", {}).items():
+            out["attrs"].setdefault(key, {}).update(value)
+        out["rows"].update(part.get("rows", {}))
+        out["row_keys"].update(part.get("row_keys", {}))
+        out["warnings"] += part.get("warnings", [])
+        for key in ("estimate", "options"):
+            if key in part:
+                out[key] = part[key]
+    return out
+
+
+def compute(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
+            *, model_label: str = "") -> dict[str, Any]:
+    """Everything at once (the build's pre-render; the browser does it in steps)."""
+    main = compute_main(config, state, metadata, model_label=model_label)
+    est, options = main["estimate"], main["options"]
+    return merge(main, compute_compare(config, options, metadata),
+                 compute_sweep(config, options, est, "context", metadata),
+                 compute_sweep(config, options, est, "batch", metadata),
+                 compute_limits(config, options, metadata))
+
+
+# ---------------------------------------------------------------------------
+# copy as Markdown / JSON
+
+
+def as_json(est: Any, model: str) -> str:
+    data = {"model": model, **est.to_dict()}
+    return json.dumps(data, indent=2, sort_keys=False, default=str)
+
+
+def as_markdown(est: Any, model: str, link: str = "") -> str:
+    m = est.model
+    lines = [f"### Memory estimate: {model}", ""]
+    if link:
+        lines += [f"[open in the estimator]({link})", ""]
+    lines += [
+        "| | GiB | GB |",
+        "|---|---:|---:|",
+    ]
+    for c in est.components:
+        lines.append(f"| {COMPONENT_LABELS.get(c.name, c.name)} | {c.bytes / GIB:,.2f} | "
+                     f"{c.bytes / GB:,.2f} |")
+    total = est.total_bytes
+    lines.append(f"| **Total** | **{total / GIB:,.2f}** | **{total / GB:,.2f}** |")
+    lines.append(f"| Per GPU | {est.per_gpu_bytes / GIB:,.2f} | {est.per_gpu_bytes / GB:,.2f} |")
+    lines.append("")
+    o = est.options
+    lines.append(f"Precision {precision_label(est.precision)}, KV cache {est.kv_dtype}, "
+                 f"context {est.context:,}, batch {o.batch}, engine {o.engine}, "
+                 f"{m.params:,} parameters ({m.param_source}).")
+    if est.fit is not None:
+        lines.append(f"{'Fits' if est.fit.fits else 'Does not fit'} on {o.gpus}× "
+                     f"{est.fit.gpu_name} ({est.fit.utilization * 100:.0f}% per GPU).")
+    for w in est.warnings:
+        lines.append(f"- Warning: {w}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# build-time rendering into the HTML template
+
+_SLOT_RE = re.compile(r"\{\{(text|attr|rows|list|options|checked):([^}]+)\}\}")
+
+
+def _option_html(values: list[tuple[str, str]], selected: str) -> str:
+    out = []
+    for value, label in values:
+        sel = " selected" if value == selected else ""
+        out.append(f'<option value="{html.escape(value)}"{sel}>{html.escape(label)}</option>')
+    return "".join(out)
+
+
+def select_choices(name: str) -> list[tuple[str, str]]:
+    if name == "precision":
+        return [("auto", "As published (auto)")] + [(k, p.label) for k, p in PRECISIONS.items()]
+    if name == "kv_dtype":
+        return [(k, "auto (as model)" if k == "auto" else k) for k in KV_DTYPES]
+    if name == "engine":
+        return [(k, k) for k in ENGINES]
+    if name == "gpu":
+        return [("", "none")] + [(k, g.name) for k, g in GPUS.items()]
+    if name == "paged_attention":
+        return [("", "engine default"), ("true", "on"), ("false", "off")]
+    raise KeyError(name)
+
+
+def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
+                  model_ids: list[str]) -> str:
+    """Replace {{text:id}}, {{attr:id:name}}, {{rows:id}}, {{list:warnings}},
+    {{options:name}} placeholders with escaped content."""
+
+    def fill(match: re.Match[str]) -> str:
+        kind, key = match.group(1), match.group(2)
+        if kind == "text":
+            if key.startswith("state."):
+                return html.escape(state.get(key[6:], ""))
+            return html.escape(vm["texts"].get(key, ""))
+        if kind == "attr":
+            element, _, name = key.partition(":")
+            return html.escape(vm["attrs"].get(element, {}).get(name, ""), quote=True)
+        if kind == "rows":
+            keys = vm["row_keys"].get(key, [])
+            current = state.get("precision", "")
+            out = []
+            for i, row in enumerate(vm["rows"].get(key, [])):
+                mark = ' class="current"' if i < len(keys) and keys[i] == current else ""
+                cells = "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
+                out.append(f"<tr{mark}>{cells}</tr>")
+            return "".join(out)
+        if kind == "list":
+            if key == "warnings":
+                return "".join(f"<li>{html.escape(w)}</li>" for w in vm["warnings"])
+            if key == "models":
+                return "".join(f'<option value="{html.escape(m)}"></option>' for m in model_ids)
+        if kind == "options":
+            return _option_html(select_choices(key), state.get(key, ""))
+        if kind == "checked":
+            return " checked" if state.get(key, "") == "true" else ""
+        raise KeyError(match.group(0))
+
+    out = _SLOT_RE.sub(fill, template)
+    left = re.findall(r"\{\{[^}]*\}\}", out)
+    if left:
+        raise ValueError(f"unfilled template placeholders: {left[:5]}")
+    return out

@@ -1,0 +1,208 @@
+"""Each control changes the figures in the right direction, to the CPython value.
+
+The tests of this module share one booted page and run in order: each step
+changes one more control on top of the previous ones, and the expected figures
+are computed here with the same estimator package on CPython.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import view
+from conftest import Session, load_config, open_session
+
+from estimator import GPUS, EstimateOptions, estimate
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = load_config("meta-llama__Llama-3.1-8B")
+DEFAULT_GPU = view.UI_DEFAULTS["gpu"]
+OTHER_GPU = next(k for k in GPUS if k != DEFAULT_GPU)
+
+# (control id, how to set it, value, EstimateOptions change, expected move of (total, per GPU))
+STEPS: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("precision", "select", "int4", {"precision": "int4"}, "down"),
+    ("kv_dtype", "select", "fp8", {"kv_dtype": "fp8"}, "down"),
+    ("batch", "fill", "8", {"batch": 8}, "up"),
+    ("context", "fill", "32768", {"context": 32768}, "up"),
+    ("context-slider", "slider", "", {}, "up"),
+    ("flash_attention", "uncheck", "", {"flash_attention": False}, "up-or-same"),
+    ("engine", "select", "vllm", {"engine": "vllm"}, "any"),
+    ("paged_attention", "select", "false", {"paged_attention": False}, "any"),
+    ("block_size", "fill", "32", {"block_size": 32}, "any"),
+    ("generated_tokens", "fill", "512", {"generated_tokens": 512}, "any"),
+    ("group_size", "fill", "32", {"group_size": 32}, "up-or-same"),
+    ("layers", "fill", "16", {"layers": 16}, "down"),
+    ("kv_heads", "fill", "4", {"kv_heads": 4}, "down"),
+    ("gpus", "fill", "4", {"gpus": 4}, "pergpu-down"),
+    ("tensor_parallel", "fill", "2", {"tensor_parallel": 2}, "any"),
+    ("pipeline_parallel", "fill", "2", {"pipeline_parallel": 2}, "any"),
+    ("headroom", "fill", "0.3", {"headroom": 0.3}, "same"),
+    ("gpu_memory_utilization", "fill", "0.8", {"gpu_memory_utilization": 0.8}, "any"),
+    ("max_num_batched_tokens", "fill", "4096", {"max_num_batched_tokens": 4096}, "any"),
+    ("gpu", "select", OTHER_GPU, {"gpu": OTHER_GPU}, "any"),
+]
+
+OPTIONS: dict[str, Any] = {"gpu": DEFAULT_GPU}
+HISTORY: list[dict[str, Any]] = []
+SLIDER_POSITION = view.context_to_slider(131072)
+
+
+@pytest.fixture(scope="module")
+def page_session(browser: Any, base_url: str) -> Any:
+    session = open_session(browser, base_url)
+    yield session
+    session.check_clean()
+    session.page.context.close()
+
+
+def expected(options: dict[str, Any]) -> Any:
+    return estimate(CONFIG, EstimateOptions(**options))
+
+
+def shown(session: Session) -> tuple[str, str]:
+    return session.text("#total-gib"), session.text("#pergpu-gib")
+
+
+def test_boot_matches_cpython(page_session: Session) -> None:
+    est = expected(OPTIONS)
+    assert shown(page_session) == (view.fmt_gib(est.total_bytes), view.fmt_gib(est.per_gpu_bytes))
+    assert page_session.text("#m-arch").startswith("LlamaForCausalLM")
+    assert "GQA" in page_session.text("#m-attention")
+    HISTORY.append(dict(OPTIONS))
+
+
+@pytest.mark.parametrize(
+    ("control", "how", "value", "change", "move"), STEPS, ids=[s[0] for s in STEPS]
+)
+def test_control(
+    page_session: Session, control: str, how: str, value: str, change: dict[str, Any], move: str
+) -> None:
+    page = page_session.page
+    if page.locator(f"#{control}").is_hidden():
+        page.click("details.advanced summary")
+    before = expected(OPTIONS)
+
+    def act() -> None:
+        if how == "select":
+            page.select_option(f"#{control}", value)
+        elif how == "fill":
+            page.fill(f"#{control}", value)
+            page.press(f"#{control}", "Tab")
+        elif how == "uncheck":
+            page.uncheck(f"#{control}")
+        elif how == "slider":
+            page.eval_on_selector(
+                "#context-slider",
+                "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true}));"
+                " el.dispatchEvent(new Event('change', {bubbles: true})); }",
+                str(SLIDER_POSITION),
+            )
+
+    page_session.change(act)
+    if how == "slider":
+        context = view.slider_to_context(SLIDER_POSITION)
+        change = {"context": context}
+        assert page.input_value("#context") == str(context)
+    OPTIONS.update(change)
+    HISTORY.append(dict(OPTIONS))
+    after = expected(OPTIONS)
+    assert shown(page_session) == (
+        view.fmt_gib(after.total_bytes),
+        view.fmt_gib(after.per_gpu_bytes),
+    ), control
+    b, a = before.total_bytes, after.total_bytes
+    if move == "down":
+        assert a < b
+    elif move == "up":
+        assert a > b
+    elif move == "up-or-same":
+        assert a >= b
+    elif move == "same":
+        assert a == b
+    elif move == "pergpu-down":
+        assert after.per_gpu_bytes < before.per_gpu_bytes
+    # the URL carries the state
+    query = urlsplit(page.url).query
+    key = "context" if control == "context-slider" else control
+    assert f"{key}=" in query, query
+
+
+def test_invalid_option_shows_message_and_keeps_figures(page_session: Session) -> None:
+    page = page_session.page
+    figures = shown(page_session)
+    page_session.change(
+        lambda: (page.fill("#tensor_parallel", "64"), page.press("#tensor_parallel", "Tab"))
+    )
+    error = page.locator("#options-error")
+    assert error.is_visible()
+    assert "tensor_parallel" in error.text_content()
+    assert shown(page_session) == figures
+    page_session.change(
+        lambda: (page.fill("#tensor_parallel", "2"), page.press("#tensor_parallel", "Tab"))
+    )
+    assert error.is_hidden()
+    page.go_back()  # drop the two history entries the detour added
+    page.go_back()
+    page_session.settle()
+
+
+def test_fit_answers_and_charts(page_session: Session) -> None:
+    page = page_session.page
+    est = expected(OPTIONS)
+    assert GPUS[OPTIONS["gpu"]].name in page_session.text("#fit-text")
+    assert page.get_attribute("#fit", "data-fit") == ("yes" if est.fit.fits else "no")
+    for chart in ("chart-ctx", "chart-batch"):
+        d = (page.get_attribute(f"#{chart}-line", "d") or "") + (
+            page.get_attribute(f"#{chart}-over", "d") or ""
+        )
+        assert d.count("L") > 10, chart
+        assert page.get_attribute(f"#{chart}-cap", "visibility") == "visible"
+        y = float(page.get_attribute(f"#{chart}-cap", "y1") or "nan")
+        assert 0 <= y <= 260
+    assert page_session.text("#max-batch")
+    assert page_session.text("#max-context")
+    rows = page.locator("#rows-compare tr")
+    assert rows.count() >= 20
+    assert page.locator("#rows-compare tr.current").count() <= 1
+
+
+def test_copy_json_and_markdown(page_session: Session) -> None:
+    page = page_session.page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("#copy-json")
+    page.wait_for_function("() => (document.documentElement.dataset.copied || '').startsWith('{')")
+    data = json.loads(page.evaluate("document.documentElement.dataset.copied"))
+    assert data["total_bytes"] == expected(OPTIONS).total_bytes
+    page.click("#copy-md")
+    page.wait_for_function("() => (document.documentElement.dataset.copied || '').startsWith('#')")
+    md = page.evaluate("document.documentElement.dataset.copied")
+    assert "| **Total** |" in md
+
+
+def test_url_round_trip(page_session: Session, browser: Any, base_url: str) -> None:
+    query = "?" + urlsplit(page_session.page.url).query
+    other = open_session(browser, base_url, query)
+    try:
+        est = expected(OPTIONS)
+        assert shown(other) == (view.fmt_gib(est.total_bytes), view.fmt_gib(est.per_gpu_bytes))
+        assert other.page.input_value("#precision") == "int4"
+        assert other.page.input_value("#batch") == "8"
+        assert other.page.input_value("#gpu") == OPTIONS["gpu"]
+        assert not other.page.is_checked("#flash_attention")
+        other.check_clean()
+    finally:
+        other.page.context.close()
+
+
+def test_back_button_restores_previous_state(page_session: Session) -> None:
+    page = page_session.page
+    page_session.change(page.go_back)
+    previous = HISTORY[-2]
+    est = expected(previous)
+    assert shown(page_session) == (view.fmt_gib(est.total_bytes), view.fmt_gib(est.per_gpu_bytes))
+    assert page.input_value("#gpu") == previous["gpu"]
