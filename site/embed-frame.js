@@ -1,0 +1,117 @@
+// Embed mode of the page (embed.html, or index.html?embed=1): a compact layout for
+// iframes in docs sites. Does nothing on the full page.
+//
+// URL parameters (besides the estimator's own: model, precision, context, batch, gpu, ...):
+//   controls=precision,context,gpu   which controls stay visible ("none" hides all)
+//   theme=light|dark|auto            colour scheme (auto: follow the OS, the default)
+//   frame=<id>                       echoed in every message, for hosts without embed.js
+//
+// Messages (window.postMessage, JSON-like objects):
+//   to the parent   {type: "llm-memory:resize", height, frame}   whenever the height changes
+//                   {type: "llm-memory:ready", frame}             once Python has computed
+//   from the parent {type: "llm-memory:theme", theme: "light"|"dark"|"auto"}
+const root = document.documentElement;
+const params = new URLSearchParams(location.search);
+const EMBED_KEYS = ["embed", "controls", "theme", "frame"];
+const DEFAULT_CONTROLS = ["precision", "context", "gpu"];
+const embedded = root.hasAttribute("data-embed") || ["1", "true"].includes(params.get("embed"));
+
+function applyTheme(theme) {
+  if (theme === "dark" || theme === "light") {
+    root.dataset.theme = theme;
+    root.style.colorScheme = theme; // CSSOM, allowed by the CSP (no inline style attribute)
+  } else {
+    delete root.dataset.theme;
+    root.style.colorScheme = "";
+  }
+}
+
+function fullToolUrl() {
+  const query = new URLSearchParams(location.search);
+  for (const key of EMBED_KEYS) query.delete(key);
+  const url = new URL("./", location.href);
+  url.search = query.toString();
+  return url.href;
+}
+
+function markControls() {
+  const chosen = (params.get("controls") ?? DEFAULT_CONTROLS.join(","))
+    .split(",").map((s) => s.trim()).filter((s) => s && s !== "none");
+  const form = document.getElementById("controls");
+  if (!form) return;
+  const keep = (node, whole) => {
+    if (!node) return;
+    node.dataset[whole ? "embedField" : "embedShow"] = "";
+    for (let up = node.parentElement; up && up !== form; up = up.parentElement) {
+      up.dataset.embedShow = "";
+      if (up.tagName === "DETAILS") up.open = true;
+    }
+  };
+  for (const name of chosen) {
+    const control = document.getElementById(name);
+    if (control && form.contains(control)) keep(control.closest(".field, .checks") || control, true);
+  }
+  // always visible: which model, and any error or status about it or the options
+  for (const id of ["model-label", "model-error", "model-status", "options-error"]) {
+    keep(document.getElementById(id), true);
+  }
+}
+
+function addFooter() {
+  const foot = document.createElement("p");
+  foot.className = "embed-foot";
+  const link = document.createElement("a");
+  link.id = "embed-open";
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.textContent = "Open the full estimator ↗";
+  link.href = fullToolUrl();
+  // the page rewrites the query as settings change: refresh the link when it is used
+  for (const ev of ["pointerdown", "focus", "mouseenter"]) {
+    link.addEventListener(ev, () => { link.href = fullToolUrl(); });
+  }
+  foot.append(link, document.createTextNode(" · LLM inference memory estimator"));
+  document.body.appendChild(foot);
+}
+
+function startResizeMessages() {
+  if (window.parent === window) return;
+  const frame = params.get("frame") || "";
+  let last = 0;
+  const send = () => {
+    const height = Math.ceil(document.body.getBoundingClientRect().height);
+    if (height !== last) {
+      last = height;
+      window.parent.postMessage({ type: "llm-memory:resize", height, frame }, "*");
+    }
+  };
+  new ResizeObserver(send).observe(document.body);
+  window.addEventListener("load", send);
+  const ready = () => window.parent.postMessage({ type: "llm-memory:ready", frame }, "*");
+  if (root.hasAttribute("data-ready")) ready();
+  else {
+    new MutationObserver((_, observer) => {
+      if (root.hasAttribute("data-ready")) { observer.disconnect(); send(); ready(); }
+    }).observe(root, { attributes: true, attributeFilter: ["data-ready"] });
+  }
+}
+
+if (embedded) {
+  root.dataset.embed = "";
+  applyTheme(params.get("theme"));
+  window.addEventListener("message", (event) => {
+    const data = event.data;
+    if (event.source === window.parent && data && data.type === "llm-memory:theme") {
+      applyTheme(data.theme);
+    }
+  });
+  // Settings changes must not add entries to the host page's back-button history.
+  const replace = history.replaceState.bind(history);
+  history.pushState = (state, title, url) => replace(state, title, url);
+  const setup = () => { markControls(); addFooter(); startResizeMessages(); };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setup, { once: true });
+  } else {
+    setup();
+  }
+}

@@ -1,0 +1,76 @@
+// Offline support on the page side: registers the service worker (sw.js), asks it to
+// keep the runtime once Python is up, and tells the visitor when the connection is
+// gone and what still works. No inline scripts or styles (CSP); styles in extras.css.
+const root = document.documentElement;
+
+function notice() {
+  let box = document.getElementById("offline-notice");
+  if (!box) {
+    box = document.createElement("p");
+    box.id = "offline-notice";
+    box.className = "offline-notice";
+    box.setAttribute("role", "status");
+    box.setAttribute("aria-live", "polite");
+    box.hidden = true;
+    const header = document.querySelector("header") || document.body;
+    header.appendChild(box);
+  }
+  return box;
+}
+
+function showConnection() {
+  const box = notice();
+  if (navigator.onLine) {
+    delete root.dataset.offline;
+    box.hidden = true;
+    box.textContent = "";
+  } else {
+    root.dataset.offline = "";
+    box.textContent = "You are offline. Bundled models, uploaded configs and models you " +
+      "looked at before still work; other Hub models need a connection.";
+    box.hidden = false;
+  }
+}
+
+window.addEventListener("online", showConnection);
+window.addEventListener("offline", showConnection);
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", showConnection, { once: true });
+} else {
+  showConnection();
+}
+
+function whenReady(callback) {
+  if (root.hasAttribute("data-ready")) return callback();
+  new MutationObserver((_, observer) => {
+    if (root.hasAttribute("data-ready")) {
+      observer.disconnect();
+      callback();
+    }
+  }).observe(root, { attributes: true, attributeFilter: ["data-ready"] });
+}
+
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    const data = event.data || {};
+    if (data.type === "sw:filled") {
+      root.dataset.offlineVersion = data.version || "";
+      if (data.complete) root.dataset.offlineReady = "";
+    }
+  });
+  const register = () => navigator.serviceWorker.register("./sw.js", { scope: "./" })
+    .catch((err) => { root.dataset.swError = String(err && err.message || err); });
+  // Register early (the precache is small), fill the big runtime files once Python is up:
+  // by then the page itself has downloaded them and the SW copies them from the HTTP cache.
+  register();
+  let pythonUp = false;
+  const askFill = (worker) => { if (worker) worker.postMessage({ type: "fill" }); };
+  // a new deploy's SW takes over while (or after) the page starts: ask it too
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (pythonUp) askFill(navigator.serviceWorker.controller);
+  });
+  whenReady(() => {
+    pythonUp = true;
+    navigator.serviceWorker.ready.then((registration) => askFill(registration.active));
+  });
+}
