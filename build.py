@@ -466,6 +466,14 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     if embed_page == page:
         sys.exit("build: site/index.html must start with <html lang=\"en\" (embed.html)")
     out.add("embed.html", "embed.html", embed_page)
+    # The Accuracy page: the validation run against published measurements
+    # (tests/validation/validate.py), rendered as static text, styled by the page's CSS.
+    from tests.validation.accuracy_page import render as render_accuracy
+
+    css = (SITE / "accuracy.css").read_bytes()
+    css_path = out.add("accuracy.css", "assets/" + hashed_name("accuracy.css", css), css)
+    accuracy = render_accuracy(css_href=css_path, icon_href="icons/icon.svg").encode()
+    out.add("accuracy.html", "accuracy.html", accuracy)
 
     # Files owned by the offline/embed helper are copied verbatim when present.
     # [offline/embed] sw.js is added after the manifest (it embeds it); embed.html is built

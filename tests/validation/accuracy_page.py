@@ -28,11 +28,12 @@ _NOT_MODELLED = [
 ]
 
 
-def _cell(text: object) -> str:
-    return f"<td>{html.escape(str(text))}</td>"
+def _cell(text: object, numeric: bool = False) -> str:
+    cls = ' class="num"' if numeric else ""
+    return f"<td{cls}>{html.escape(str(text))}</td>"
 
 
-def render(rows: list[Row] | None = None, *, css_href: str = "") -> str:
+def render(rows: list[Row] | None = None, *, css_href: str = "", icon_href: str = "") -> str:
     """The whole page as an HTML string."""
     rows = run() if rows is None else rows
     compared = [r for r in rows if r.status == "compared"]
@@ -41,8 +42,8 @@ def render(rows: list[Row] | None = None, *, css_href: str = "") -> str:
         if r.error_pct is not None:
             by_component[r.component].append(abs(r.error_pct))
     summary = "".join(
-        f"<tr>{_cell(name)}{_cell(len(v))}{_cell(f'{sorted(v)[len(v) // 2]:.2f}')}"
-        f"{_cell(f'{max(v):.2f}')}</tr>"
+        f"<tr>{_cell(name)}{_cell(len(v), True)}{_cell(f'{sorted(v)[len(v) // 2]:.2f}', True)}"
+        f"{_cell(f'{max(v):.2f}', True)}</tr>"
         for name, v in sorted(by_component.items())
     )
     body = []
@@ -55,12 +56,15 @@ def render(rows: list[Row] | None = None, *, css_href: str = "") -> str:
         est = "" if r.estimated is None else f"{r.estimated:.4g}"
         err = "" if r.error_pct is None else f"{r.error_pct:+.2f}"
         body.append(
-            f"<tr>{_cell(r.model)}{_cell(r.engine)}{_cell(r.component)}{_cell(r.measured)}"
-            f"{_cell(est)}{_cell(r.unit)}{_cell(err)}"
+            f"<tr>{_cell(r.model)}{_cell(r.engine)}{_cell(r.component)}"
+            f"{_cell(r.measured, True)}{_cell(est, True)}{_cell(r.unit)}{_cell(err, True)}"
             f"{_cell(r.status + (': ' + r.note if r.note else ''))}"
             f"<td>{link}</td></tr>"
         )
     css = f'<link rel="stylesheet" href="{html.escape(css_href, quote=True)}">' if css_href else ""
+    if icon_href:
+        css += f'<link rel="icon" href="{html.escape(icon_href, quote=True)}" type="image/svg+xml">'
+
     items = lambda xs: "".join(f"<li>{html.escape(x)}</li>" for x in xs)  # noqa: E731
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -72,13 +76,14 @@ def render(rows: list[Row] | None = None, *, css_href: str = "") -> str:
 measurement's stated settings; {len(compared)} of {len(rows)} measurements could be compared
 (the others lack a verbatim config fixture, or the source leaves a setting unstated).</p>
 <h2>Error by component (absolute %)</h2>
-<table><thead><tr><th>component</th><th>n</th><th>median</th><th>max</th></tr></thead>
-<tbody>{summary}</tbody></table>
+<div class="table-wrap"><table><thead>
+<tr><th>component</th><th>n</th><th>median</th><th>max</th></tr></thead>
+<tbody>{summary}</tbody></table></div>
 <h2>Modelled</h2><ul>{items(_MODELLED)}</ul>
 <h2>Not (yet) modelled</h2><ul>{items(_NOT_MODELLED)}</ul>
 <h2>Every measurement</h2>
-<table><thead><tr><th>model</th><th>engine</th><th>component</th><th>measured</th>
-<th>estimated</th><th>unit</th><th>error %</th><th>status</th><th></th></tr></thead>
-<tbody>{"".join(body)}</tbody></table>
+<div class="table-wrap"><table><thead><tr><th>model</th><th>engine</th><th>component</th>
+<th>measured</th><th>estimated</th><th>unit</th><th>error %</th><th>status</th><th></th></tr></thead>
+<tbody>{"".join(body)}</tbody></table></div>
 </main></body></html>
 """

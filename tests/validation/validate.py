@@ -108,9 +108,16 @@ def _estimate_component(
     if est.model.attention != "MLA":
         per_token = per_token * max(1, -(-est.model.num_kv_heads // tp)) // est.model.num_kv_heads
     if comp == "weights":
+        weights, params, note = est.weights_bytes, est.params, "per GPU" if tp > 1 else ""
+        if record["engine"] == "llama.cpp" and est.model.vision_params:
+            # llama.cpp loads the vision tower from its own mmproj file (F16): the model
+            # buffer and BPW lines cover the language model only.
+            weights -= est.model.vision_params * 2
+            params -= est.model.vision_params
+            note = "language model only (the mmproj file is separate)"
         if unit == "BPW":
-            return est.weights_bytes * 8 / est.params, ""
-        return est.weights_bytes / tp / UNITS[unit], "per GPU" if tp > 1 else ""
+            return weights * 8 / params, note
+        return weights / tp / UNITS[unit], note
     if comp in ("kv_cache", "kv_cache_k", "kv_cache_v") and record["engine"] == "llama.cpp":
         share = 0.5 if comp != "kv_cache" else 1.0
         return est.kv_cache_bytes * share / UNITS[unit], ""
