@@ -36,6 +36,7 @@ class EngineProfile:
     cuda_graph_bytes: int
     reserves_fraction: bool  # grabs gpu_memory_utilization x capacity up front
     rope_cache: bool = False  # a (max_position x rotary_dim) cos/sin buffer counted with weights
+    input_embedding_on_cpu: bool = False  # token embeddings stay in host memory
     max_num_seqs: int = 256
 
 
@@ -159,6 +160,9 @@ ENGINE_PROFILES: dict[str, EngineProfile] = {
     # (llama-context.cpp), SWA layers in their own cache of min(n_ctx, n_swa*n_seq + n_ubatch)
     # cells (llama-kv-cache-iswa.cpp), recurrent r/s states in F32 (llama-memory-recurrent.cpp),
     # graph for n_ubatch=512 tokens; MLA caches the latent (DeepSeek2 path, kv_lora_rank+rope).
+    # The input layer always lives on the CPU (llama-model.cpp: dev_input is the CPU), so
+    # token_embd is not in the GPU's model buffer ("CPU buffer size = 70.31 MiB" for
+    # Llama-2-7B Q4_K_M); a tied output keeps a duplicate on the GPU.
     "llama.cpp": EngineProfile(
         key="llama.cpp",
         label="llama.cpp",
@@ -176,5 +180,6 @@ ENGINE_PROFILES: dict[str, EngineProfile] = {
         cuda_context_bytes=300 * MIB,
         cuda_graph_bytes=0,
         reserves_fraction=False,
+        input_embedding_on_cpu=True,
     ),
 }

@@ -14,6 +14,7 @@ from typing import Any
 from .activations import estimate_activations
 from .engines import ENGINE_PROFILES
 from .errors import OptionError
+from .gguf import GGUF_BASE_TYPE, gguf_token_embd_bytes
 from .gpus import get_gpu
 from .kv_cache import estimate_kv
 from .options import EstimateOptions
@@ -122,6 +123,11 @@ def breakdown(
     if profile.rope_cache and spec.rotary_dim and spec.max_context:
         rope_bytes = spec.max_context * spec.rotary_dim * act_bytes
     weights_bytes = weights.bytes + rope_bytes
+    cpu_bytes = 0
+    if profile.input_embedding_on_cpu:
+        cpu_bytes = _token_embedding_bytes(spec, counts, weights.precision.key)
+        if not spec.tied_embeddings:  # tied: the output copy stays on the GPU
+            weights_bytes -= cpu_bytes
     kv_dtype = _kv_dtype(options.kv_dtype, act_bytes, precision.key, options.engine, warnings)
     element = KV_BYTES[kv_dtype]
 
@@ -221,6 +227,7 @@ def breakdown(
                 "params": weights.params,
                 "precision": precision.key,
                 "rope_cache_bytes": rope_bytes,
+                "cpu_bytes": cpu_bytes,
                 "bits_per_weight": round(weights.bytes * 8 / max(weights.params, 1), 4),
                 "source": weights.bytes_source,
             },
@@ -289,6 +296,14 @@ def breakdown(
         engine_max_concurrency=concurrency,
         warnings=tuple(warnings),
     )
+
+
+def _token_embedding_bytes(spec: ModelSpec, counts: ParamCounts, precision_key: str) -> int:
+    """Bytes of the input embedding table at the weights' storage type."""
+    if precision_key in GGUF_BASE_TYPE:
+        return gguf_token_embd_bytes(spec, counts, precision_key)
+    rows = counts.embedding
+    return rows * 4 if precision_key == "fp32" else rows * 2  # F16/BF16 (quantizers skip it)
 
 
 def _engine_kv_capacity(

@@ -224,10 +224,18 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     # GPT2Config defaults
     "gpt2": {"vocab_size": 50257, "n_positions": 1024, "n_embd": 768, "n_layer": 12, "n_head": 12},
     # Gemma3TextConfig defaults (gemma-3 multimodal repos omit vocab_size and friends).
-    "gemma3_text": {"vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216,
-                    "num_hidden_layers": 26, "num_attention_heads": 8, "num_key_value_heads": 4,
-                    "head_dim": 256, "max_position_embeddings": 131072, "sliding_window": 4096,
-                    "sliding_window_pattern": 6},
+    "gemma3_text": {
+        "vocab_size": 262208,
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "num_hidden_layers": 26,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "max_position_embeddings": 131072,
+        "sliding_window": 4096,
+        "sliding_window_pattern": 6,
+    },
     # Outer multimodal types: which text family their text_config defaults to.
     "llava": {"_text_model_type": "llama"},
     "mllama": {"_text_model_type": "mllama_text_model"},

@@ -16,7 +16,7 @@ from .params import LayerParams, ParamCounts
 from .precision import GGUF_TYPE_BITS
 from .spec import ModelSpec
 
-__all__ = ["GGUF_BASE_TYPE", "gguf_weight_bytes"]
+__all__ = ["GGUF_BASE_TYPE", "gguf_token_embd_bytes", "gguf_weight_bytes"]
 
 # LLAMA_FTYPE_* -> its default tensor type (llama_model_quantize_impl).
 GGUF_BASE_TYPE = {
@@ -97,6 +97,14 @@ def _attn_output_type(ftype: str, base: str, experts: int) -> str:
     if ftype == "Q3_K_M":
         return "Q4_K"
     return base
+
+
+def gguf_token_embd_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> int:
+    """Bytes of token_embd.weight alone (the input embedding llama.cpp keeps on the CPU)."""
+    base = GGUF_BASE_TYPE[ftype]
+    out_type = "Q8_0" if base == "Q8_0" or spec.model_type == "falcon" else "Q6_K"
+    kind = out_type if spec.tied_embeddings else base
+    return int(counts.embedding * _BITS[_fit_row(kind, spec.hidden_size)] / 8)
 
 
 def gguf_weight_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> int:

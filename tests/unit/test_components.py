@@ -255,3 +255,17 @@ def test_gptq_checkpoints_of_any_width_and_group() -> None:
     linear = genz.model.params - 2 * 32000 * 8192 - (80 * 2 + 1) * 8192
     kept = genz.model.params - linear
     assert genz.weights_bytes == int(linear * (3 + 19 / 8192) / 8 + kept * 2)
+
+
+def test_llama_cpp_keeps_input_embeddings_on_the_cpu() -> None:
+    """Llama-2-7B Q4_K_M: CUDA0 buffer 3820.94 MiB + CPU buffer 70.31 MiB (token_embd at Q4_K)."""
+    cfg = load_config("meta-llama__Llama-2-7b-hf")
+    est = estimate(cfg, EstimateOptions(engine="llama.cpp", precision="Q4_K_M", context=2048))
+    weights = est.components[0]
+    assert weights.inputs["cpu_bytes"] == 32000 * 4096 * 144 // 256  # 70.31 MiB
+    assert round(est.weights_bytes / 1024**2) == 3821
+    tied = estimate(load_config("meta-llama__Llama-3.2-1B-Instruct"),
+                    EstimateOptions(engine="llama.cpp", precision="Q4_K_M"))
+    plain = estimate(load_config("meta-llama__Llama-3.2-1B-Instruct"),
+                     EstimateOptions(engine="generic", precision="Q4_K_M"))
+    assert tied.weights_bytes == plain.weights_bytes  # the tied output stays on the GPU

@@ -70,6 +70,8 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
     if engine == "vllm" and not _is_v1(record):
         chunk = max(int(s.get("max_model_len") or 2048), 2048)  # V0: max(max_model_len, 2048)
     flash = s.get("flash_attn")
+    if flash is None and engine == "llama.cpp":
+        flash = False  # llama.cpp's default until 2025 (-fa was opt-in); these logs predate it
     return EstimateOptions(
         engine=engine
         if engine in ("vllm", "llama.cpp", "transformers", "sglang", "tgi")
@@ -109,6 +111,10 @@ def _estimate_component(
         per_token = per_token * max(1, -(-est.model.num_kv_heads // tp)) // est.model.num_kv_heads
     if comp == "weights":
         weights, params, note = est.weights_bytes, est.params, "per GPU" if tp > 1 else ""
+        inputs = est.components[0].inputs
+        on_gpu = any(word in m["quote"] for word in ("CUDA", "Metal", "ROCm", "VRAM"))
+        if not on_gpu and not est.model.tied_embeddings:
+            weights += inputs["cpu_bytes"]  # "model size" and CPU buffers hold every tensor
         if record["engine"] == "llama.cpp" and est.model.vision_params:
             # llama.cpp loads the vision tower from its own mmproj file (F16): the model
             # buffer and BPW lines cover the language model only.
