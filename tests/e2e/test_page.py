@@ -239,3 +239,26 @@ def test_markup_in_config_is_shown_as_text(fresh: Any) -> None:
     assert payload in arch and "<b>bold</b>" in arch
     assert page.locator("main img, main b").count() == 0
     assert page.evaluate("document.querySelectorAll('img').length") == 0
+
+
+# ---------------------------------------------------------------------------
+# the Accuracy page
+
+
+def test_accuracy_page_is_linked_and_shows_the_validation_run(fresh: Any) -> None:
+    """The footer links to accuracy.html, which lists every measurement and its error."""
+    from tests.validation.validate import run
+
+    session = fresh()
+    page = session.page
+    page.click("footer a[href='accuracy.html']")
+    page.wait_for_selector("h1")
+    assert page.text_content("h1") == "How far to trust the numbers"
+    rows = run()
+    assert page.locator("tbody tr").count() >= len(rows)
+    compared = sum(r.status == "compared" for r in rows)
+    assert f"{compared} of {len(rows)} measurements" in (page.text_content("main") or "")
+    first = next(r for r in rows if r.status == "compared")
+    assert page.locator("td", has_text=first.model).count() >= 1
+    assert page.locator("a[href^='https://github.com/']").count() >= 10
+    assert page.locator("script").count() == 0
