@@ -22,8 +22,6 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from . import (
     ENGINES,
-    GB,
-    GIB,
     GPUS,
     KV_DTYPES,
     PRECISIONS,
@@ -33,6 +31,7 @@ from . import (
     OptionError,
     WeightMetadata,
 )
+from .units import format_count, format_gb, format_gib
 
 if TYPE_CHECKING:
     from .hub import HubModelInfo
@@ -427,20 +426,9 @@ def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
 # -- output ------------------------------------------------------------------------------
 
 
-def _gib(n: int | float) -> str:
-    return f"{n / GIB:,.2f}"
-
-
-def _gb(n: int | float) -> str:
-    return f"{n / GB:,.2f}"
-
-
-def _params(n: int) -> str:
-    if n >= 1e9:
-        return f"{n / 1e9:,.2f} B"
-    if n >= 1e6:
-        return f"{n / 1e6:,.1f} M"
-    return f"{n:,}"
+_gib = format_gib
+_gb = format_gb
+_params = format_count
 
 
 def _table(

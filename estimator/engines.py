@@ -6,7 +6,7 @@ code reads only these profiles, so an engine's behaviour lives in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["ENGINE_PROFILES", "GIB_BYTES", "MIB", "EngineProfile"]
 
@@ -46,140 +46,67 @@ class EngineProfile:
 # for all CUDA engines; llama.cpp loads fewer kernels (ggml-cuda), seen ~300 MiB.
 _CUDA_CONTEXT = 512 * MIB
 
+# The seed's view done right: weights + KV for every token + one layer's transient
+# activations for the whole prompt + a CUDA context.
+_GENERIC = EngineProfile(
+    key="generic", label="Generic", paged=False, block_size=1, mla_latent=True,
+    window_keep="window", ssm_conv_width="d_conv", ssm_state_fp32=False, kv_pad=1,
+    chunk_tokens=None, honours_flash_toggle=True, logits_rows="last", logits_fp32_copies=1,
+    cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=0, reserves_fraction=False,
+)
+
+# transformers generate(): DynamicCache grows by token (cache_utils.py); sliding layers
+# (DynamicSlidingWindowLayer) keep sliding_window - 1 tokens; generate passes
+# logits_to_keep=1 on prefill and upcasts the last logits to fp32
+# (generation/utils.py _sample: outputs.logits[:, -1, :].to(dtype=torch.float32)).
+_TRANSFORMERS = replace(
+    _GENERIC, key="transformers", label="transformers", window_keep="window-1",
+    logits_fp32_copies=2,
+)
+
+# vLLM V1: block_size 16 (vllm/config/cache.py), MLA caches kv_lora_rank + rope dims
+# (vllm/attention/backends/mla), SlidingWindowSpec.max_memory_usage_bytes keeps
+# window - 1 + max_num_batched_tokens tokens, profile_run at max_num_batched_tokens
+# (default 8192 for the LLM class, arg_utils.py), RotaryEmbedding registers a
+# cos_sin_cache buffer of max_position x rotary_dim in the model dtype
+# (model_executor/layers/rotary_embedding.py), counted in "Loading model weights took"
+# (Llama-3.1-8B: 131072 x 128 x 2 B = 0.03125 GiB), sampler profiled with max_num_seqs=256
+# rows of fp32 logits; CUDA graphs: "Graph capturing finished ... took 0.xx GiB".
+_VLLM = EngineProfile(
+    key="vllm", label="vLLM", paged=True, block_size=16, mla_latent=True,
+    window_keep="window+chunk", ssm_conv_width="d_conv-1", ssm_state_fp32=False, kv_pad=1,
+    chunk_tokens=8192, honours_flash_toggle=False, logits_rows="max_num_seqs",
+    logits_fp32_copies=2, cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=512 * MIB,
+    reserves_fraction=True, rope_cache=True,
+)
+
+# SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
+# chunked_prefill_size 8192 default, mem_fraction_static reservation, CUDA graphs.
+_SGLANG = replace(_VLLM, key="sglang", label="SGLang", block_size=1, rope_cache=False)
+
+# TGI v3: paged KV (block 16 with flash-attention backends), warmup at
+# max_batch_prefill_tokens (default 4096), cuda_memory_fraction reservation (1.0 default).
+_TGI = replace(
+    _VLLM, key="tgi", label="TGI", mla_latent=False, window_keep="window",
+    ssm_conv_width="d_conv", chunk_tokens=4096, logits_rows="last", rope_cache=False,
+)
+
+# llama.cpp: K/V of type -ctk/-ctv (f16 default), n_ctx padded to 256 cells
+# (llama-context.cpp), SWA layers in their own cache of min(n_ctx, n_swa*n_seq + n_ubatch)
+# cells (llama-kv-cache-iswa.cpp), recurrent r/s states in F32 (llama-memory-recurrent.cpp),
+# graph for n_ubatch=512 tokens; MLA caches the latent (DeepSeek2 path, kv_lora_rank+rope).
+# The input layer always lives on the CPU (llama-model.cpp: dev_input is the CPU), so
+# token_embd is not in the GPU's model buffer ("CPU buffer size = 70.31 MiB" for
+# Llama-2-7B Q4_K_M); a tied output keeps a duplicate on the GPU.
+_LLAMA_CPP = EngineProfile(
+    key="llama.cpp", label="llama.cpp", paged=False, block_size=1, mla_latent=True,
+    window_keep="llama.cpp", ssm_conv_width="d_conv-1", ssm_state_fp32=True, kv_pad=256,
+    chunk_tokens=512, honours_flash_toggle=True, logits_rows="ubatch", logits_fp32_copies=1,
+    cuda_context_bytes=300 * MIB, cuda_graph_bytes=0, reserves_fraction=False,
+    input_embedding_on_cpu=True,
+)
+
 ENGINE_PROFILES: dict[str, EngineProfile] = {
-    # The seed's view done right: weights + KV for every token + one layer's transient
-    # activations for the whole prompt + a CUDA context.
-    "generic": EngineProfile(
-        key="generic",
-        label="Generic",
-        paged=False,
-        block_size=1,
-        mla_latent=True,
-        window_keep="window",
-        ssm_conv_width="d_conv",
-        ssm_state_fp32=False,
-        kv_pad=1,
-        chunk_tokens=None,
-        honours_flash_toggle=True,
-        logits_rows="last",
-        logits_fp32_copies=1,
-        cuda_context_bytes=_CUDA_CONTEXT,
-        cuda_graph_bytes=0,
-        reserves_fraction=False,
-    ),
-    # transformers generate(): DynamicCache grows by token (cache_utils.py); sliding layers
-    # (DynamicSlidingWindowLayer) keep sliding_window - 1 tokens; generate passes
-    # logits_to_keep=1 on prefill and upcasts the last logits to fp32
-    # (generation/utils.py _sample: outputs.logits[:, -1, :].to(dtype=torch.float32)).
-    "transformers": EngineProfile(
-        key="transformers",
-        label="transformers",
-        paged=False,
-        block_size=1,
-        mla_latent=True,
-        window_keep="window-1",
-        ssm_conv_width="d_conv",
-        ssm_state_fp32=False,
-        kv_pad=1,
-        chunk_tokens=None,
-        honours_flash_toggle=True,
-        logits_rows="last",
-        logits_fp32_copies=2,
-        cuda_context_bytes=_CUDA_CONTEXT,
-        cuda_graph_bytes=0,
-        reserves_fraction=False,
-    ),
-    # vLLM V1: block_size 16 (vllm/config/cache.py), MLA caches kv_lora_rank + rope dims
-    # (vllm/attention/backends/mla), SlidingWindowSpec.max_memory_usage_bytes keeps
-    # window - 1 + max_num_batched_tokens tokens, profile_run at max_num_batched_tokens
-    # (default 8192 for the LLM class, arg_utils.py), RotaryEmbedding registers a
-    # cos_sin_cache buffer of max_position x rotary_dim in the model dtype
-    # (model_executor/layers/rotary_embedding.py), counted in "Loading model weights took"
-    # (Llama-3.1-8B: 131072 x 128 x 2 B = 0.03125 GiB), sampler profiled with max_num_seqs=256
-    # rows of fp32 logits; CUDA graphs: "Graph capturing finished ... took 0.xx GiB".
-    "vllm": EngineProfile(
-        key="vllm",
-        label="vLLM",
-        paged=True,
-        block_size=16,
-        mla_latent=True,
-        window_keep="window+chunk",
-        ssm_conv_width="d_conv-1",
-        ssm_state_fp32=False,
-        kv_pad=1,
-        chunk_tokens=8192,
-        honours_flash_toggle=False,
-        logits_rows="max_num_seqs",
-        logits_fp32_copies=2,
-        cuda_context_bytes=_CUDA_CONTEXT,
-        cuda_graph_bytes=512 * MIB,
-        reserves_fraction=True,
-        rope_cache=True,
-    ),
-    # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
-    # chunked_prefill_size 8192 default, mem_fraction_static reservation, CUDA graphs.
-    "sglang": EngineProfile(
-        key="sglang",
-        label="SGLang",
-        paged=True,
-        block_size=1,
-        mla_latent=True,
-        window_keep="window+chunk",
-        ssm_conv_width="d_conv-1",
-        ssm_state_fp32=False,
-        kv_pad=1,
-        chunk_tokens=8192,
-        honours_flash_toggle=False,
-        logits_rows="max_num_seqs",
-        logits_fp32_copies=2,
-        cuda_context_bytes=_CUDA_CONTEXT,
-        cuda_graph_bytes=512 * MIB,
-        reserves_fraction=True,
-    ),
-    # TGI v3: paged KV (block 16 with flash-attention backends), warmup at
-    # max_batch_prefill_tokens (default 4096), cuda_memory_fraction reservation (1.0 default).
-    "tgi": EngineProfile(
-        key="tgi",
-        label="TGI",
-        paged=True,
-        block_size=16,
-        mla_latent=False,
-        window_keep="window",
-        ssm_conv_width="d_conv",
-        ssm_state_fp32=False,
-        kv_pad=1,
-        chunk_tokens=4096,
-        honours_flash_toggle=False,
-        logits_rows="last",
-        logits_fp32_copies=2,
-        cuda_context_bytes=_CUDA_CONTEXT,
-        cuda_graph_bytes=512 * MIB,
-        reserves_fraction=True,
-    ),
-    # llama.cpp: K/V of type -ctk/-ctv (f16 default), n_ctx padded to 256 cells
-    # (llama-context.cpp), SWA layers in their own cache of min(n_ctx, n_swa*n_seq + n_ubatch)
-    # cells (llama-kv-cache-iswa.cpp), recurrent r/s states in F32 (llama-memory-recurrent.cpp),
-    # graph for n_ubatch=512 tokens; MLA caches the latent (DeepSeek2 path, kv_lora_rank+rope).
-    # The input layer always lives on the CPU (llama-model.cpp: dev_input is the CPU), so
-    # token_embd is not in the GPU's model buffer ("CPU buffer size = 70.31 MiB" for
-    # Llama-2-7B Q4_K_M); a tied output keeps a duplicate on the GPU.
-    "llama.cpp": EngineProfile(
-        key="llama.cpp",
-        label="llama.cpp",
-        paged=False,
-        block_size=1,
-        mla_latent=True,
-        window_keep="llama.cpp",
-        ssm_conv_width="d_conv-1",
-        ssm_state_fp32=True,
-        kv_pad=256,
-        chunk_tokens=512,
-        honours_flash_toggle=True,
-        logits_rows="ubatch",
-        logits_fp32_copies=1,
-        cuda_context_bytes=300 * MIB,
-        cuda_graph_bytes=0,
-        reserves_fraction=False,
-        input_embedding_on_cpu=True,
-    ),
+    profile.key: profile
+    for profile in (_GENERIC, _TRANSFORMERS, _VLLM, _SGLANG, _TGI, _LLAMA_CPP)
 }

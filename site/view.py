@@ -32,6 +32,7 @@ from estimator import (
     max_context,
     sweep,
 )
+from estimator.units import format_count, format_gb, format_gib
 
 # ---------------------------------------------------------------------------
 # state <-> options
@@ -154,25 +155,18 @@ def options_from_state(state: dict[str, str]) -> EstimateOptions:
 
 
 def fmt_gib(n: int | float) -> str:
-    return f"{n / GIB:,.2f} GiB"
+    return f"{format_gib(n)} GiB"
 
 
 def fmt_gb(n: int | float) -> str:
-    return f"{n / GB:,.2f} GB"
+    return f"{format_gb(n)} GB"
 
 
 def fmt_both(n: int | float) -> str:
     return f"{fmt_gib(n)} ({fmt_gb(n)})"
 
 
-def fmt_count(n: int) -> str:
-    if n >= 1e12:
-        return f"{n / 1e12:.2f} T"
-    if n >= 1e9:
-        return f"{n / 1e9:.2f} B"
-    if n >= 1e6:
-        return f"{n / 1e6:.1f} M"
-    return f"{n:,}"
+fmt_count = format_count
 
 
 def fmt_tokens(n: int) -> str:
