@@ -167,6 +167,7 @@ _TRAITS: dict[str, FamilyTraits] = {
     "qwen2_vl_text": FamilyTraits(qkv_bias_only=True),
     "qwen2_5_vl_text": FamilyTraits(qkv_bias_only=True),
     "llava": _LLAMA,
+    "mistral3": _LLAMA,
     "starcoder2": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
     # Cohere: one LayerNorm (weight only) per parallel block.
     "cohere": FamilyTraits(norms_per_layer_fn=_one),
@@ -238,6 +239,7 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     # Outer multimodal types: which text family their text_config defaults to.
     "llava": {"_text_model_type": "llama"},
+    "mistral3": {"_text_model_type": "mistral"},
     "mllama": {"_text_model_type": "mllama_text_model"},
     "gemma3": {"_text_model_type": "gemma3_text"},
 }

@@ -63,7 +63,12 @@ def _clip_like(v: Mapping[str, Any], siglip: bool) -> int:
         embed = channels * patch * patch * h + h + (patches + 1) * h
         pre = 2 * h
     post = 2 * h
-    return embed + pre + layers * _vit_layer(h, inter) + post
+    head = 0
+    if siglip and v.get("vision_use_head", True):
+        # SiglipMultiheadAttentionPoolingHead: probe, nn.MultiheadAttention (in/out proj with
+        # biases), LayerNorm, MLP.
+        head = h + (4 * h * h + 4 * h) + 2 * h + (2 * h * inter + inter + h)
+    return embed + pre + layers * _vit_layer(h, inter) + post + head
 
 
 def _qwen2_vl(v: Mapping[str, Any], text_hidden: int) -> int:
@@ -125,6 +130,30 @@ def _qwen3_vl(v: Mapping[str, Any], text_hidden: int) -> int:
     return embed + depth * block + merger + deep
 
 
+def _pixtral(v: Mapping[str, Any], config: Mapping[str, Any], text_hidden: int) -> int:
+    # PixtralVisionModel (modeling_pixtral.py): bias-free conv, RMSNorms, gated MLP, 2D RoPE
+    # (no position table); Mistral3MultiModalProjector / LlavaMultiModalProjector after it.
+    h = _get(v, 1024, "hidden_size")
+    inter = _get(v, 4096, "intermediate_size")
+    layers = _get(v, 24, "num_hidden_layers")
+    patch = _get(v, 16, "patch_size")
+    channels = _get(v, 3, "num_channels")
+    tower = channels * patch * patch * h + h + layers * (4 * h * h + 3 * h * inter + 2 * h)
+    bias = bool(config.get("multimodal_projector_bias", True))
+    layers_used = config.get("vision_feature_layer", -1)
+    feature_layers = len(layers_used) if isinstance(layers_used, list) else 1
+    projector = (
+        feature_layers * h * text_hidden
+        + (text_hidden if bias else 0)
+        + text_hidden * text_hidden
+        + (text_hidden if bias else 0)
+    )
+    if str(config.get("model_type", "")) == "mistral3":
+        merge = _get(config, 2, "spatial_merge_size")
+        projector += h + h * merge * merge * h  # RMSNorm + patch merger (bias-free)
+    return tower + projector
+
+
 def _mllama(v: Mapping[str, Any], text_hidden: int) -> int:
     # MllamaVisionModel (modeling_mllama.py): local + gated global encoders, tile embeddings.
     h = _get(v, 1280, "hidden_size")
@@ -171,6 +200,8 @@ def parse_vision(config: Mapping[str, Any], text_hidden: int) -> VisionSpec | No
         return VisionSpec("qwen2_5_vl", _qwen2_5_vl(v, text_hidden), True)
     if outer.startswith(("qwen3_vl", "qwen3_5")) or vtype.startswith(("qwen3_vl", "qwen3_5")):
         return VisionSpec(outer or vtype, _qwen3_vl(v, text_hidden), True)
+    if vtype == "pixtral":
+        return VisionSpec("pixtral", _pixtral(v, config, text_hidden), True)
     if outer == "mllama" or vtype == "mllama_vision_model":
         return VisionSpec("mllama", _mllama(v, text_hidden), True)
     if vtype in ("clip_vision_model", "siglip_vision_model") or outer in ("llava", "gemma3"):

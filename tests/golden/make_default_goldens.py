@@ -53,6 +53,8 @@ TYPES = [
     "ernie4_5",
     "granitemoehybrid",
     "bamba",
+    "gemma3",
+    "mistral3",
 ]
 T = 8
 
