@@ -206,6 +206,14 @@ def breakdown(
             )
             if capacity is not None:
                 kv_capacity, concurrency = capacity, round(capacity / context, 2)
+                if capacity < context:
+                    # vLLM checks this at start-up (kv_cache_utils check_enough_kv_cache_memory:
+                    # "To serve at least one request with the models's max seq len ...").
+                    warnings.append(
+                        f"{profile.label} would refuse to start: its KV pool holds "
+                        f"{capacity:,} tokens, less than one request of {context:,}; lower the "
+                        "context (max_model_len), raise gpu_memory_utilization or add GPUs"
+                    )
         fit = GpuFit(
             gpu=gpu.key,
             gpu_name=gpu.name,

@@ -269,3 +269,14 @@ def test_llama_cpp_keeps_input_embeddings_on_the_cpu() -> None:
     plain = estimate(load_config("meta-llama__Llama-3.2-1B-Instruct"),
                      EstimateOptions(engine="generic", precision="Q4_K_M"))
     assert tied.weights_bytes == plain.weights_bytes  # the tied output stays on the GPU
+
+
+def test_vllm_start_up_check_for_one_full_request() -> None:
+    """vLLM refuses to start when one max_model_len request does not fit its KV pool."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    tight = estimate(cfg, EstimateOptions(engine="vllm", context=131072, gpu="l4"))
+    assert tight.engine_kv_capacity_tokens is not None
+    assert tight.engine_kv_capacity_tokens < 131072
+    assert any("would refuse to start" in w for w in tight.warnings)
+    roomy = estimate(cfg, EstimateOptions(engine="vllm", context=8192, gpu="h100-80gb"))
+    assert not any("refuse" in w for w in roomy.warnings)
