@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "deploy"))
 
-from deploy_support import CHROMIUM, CHROMIUM_ARGS, build_dist, swa_server  # noqa: E402
+from deploy_support import build_dist, launch_options, swa_server  # noqa: E402
 
 READY_CLOCK = """
 new MutationObserver((_, o) => {
@@ -96,10 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         server, url = swa_server.serve_in_thread(dist)
         rounds = []
         with sync_playwright() as p:
-            launch: dict[str, Any] = {"args": CHROMIUM_ARGS}
-            if Path(CHROMIUM).exists():
-                launch["executable_path"] = CHROMIUM
-            browser = p.chromium.launch(**launch)
+            browser = p.chromium.launch(**launch_options())
             one_round(browser, url + "/", args.throttle)  # warm-up (disk, JIT), discarded
             for _ in range(args.runs):
                 rounds.append(one_round(browser, url + "/", args.throttle))

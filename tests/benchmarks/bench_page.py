@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -33,15 +32,8 @@ import build  # noqa: E402
 
 README = ROOT / "tests" / "benchmarks" / "README.md"
 BEGIN, END = "<!-- bench_page:begin -->", "<!-- bench_page:end -->"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser import launch_options  # noqa: E402
+
 TARGETS = {"ready_ratio": 1.15, "bytes_ratio": 1.10, "change_ms": 16.0, "prerender_ms": 300.0}
 
 # Recorded from the start of the document (Playwright's init script: not subject to CSP).
@@ -66,13 +58,6 @@ const py = await loadPyodide({ indexURL: "%s" });
 document.getElementById("out").textContent = String(py.runPython("1 + 1"));
 document.documentElement.setAttribute("data-ready", "");
 """
-
-
-def chromium() -> str | None:
-    for c in ("/usr/bin/chromium", shutil.which("chromium")):
-        if c and os.path.exists(c):
-            return c
-    return None
 
 
 def prepare(dist: Path, tmp: Path) -> Path:
@@ -169,9 +154,7 @@ def run(runs: int, changes: int, do_build: bool) -> dict[str, dict[str, float]]:
         server = build.make_server(root, "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/"
-        launch: dict[str, Any] = {"args": FLAGS}
-        if chromium():
-            launch["executable_path"] = chromium()
+        launch = launch_options()
         out: dict[str, dict[str, float]] = {}
         with sync_playwright() as p:
             browser = p.chromium.launch(**launch)

@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from clifixtures import config_path
 
+from tests.conftest import isolate_hub_env
+
 
 @pytest.fixture
 def llama_config() -> Path:
@@ -22,15 +24,4 @@ def llama_config() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in (
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HF_TOKEN_PATH",
-        "HF_ENDPOINT",
-        "HF_HUB_OFFLINE",
-        "HF_HUB_CACHE",
-        "XDG_CACHE_HOME",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
-    monkeypatch.setenv("LLM_MEM_CACHE", str(tmp_path / "llm_mem_cache"))
+    isolate_hub_env(monkeypatch, tmp_path)

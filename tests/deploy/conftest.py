@@ -12,16 +12,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deploy_support import CHROMIUM, CHROMIUM_ARGS, ROOT, build_dist, swa_server
+from deploy_support import ROOT, build_dist, launch_options, swa_server
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    args = dict(browser_type_launch_args)
-    if Path(CHROMIUM).exists():
-        args["executable_path"] = CHROMIUM
-    args["args"] = [*args.get("args", []), *CHROMIUM_ARGS]
-    return args
+    return {**browser_type_launch_args, **launch_options()}
 
 
 @pytest.fixture(scope="session")

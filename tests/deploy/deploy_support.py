@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import swa_server  # noqa: E402  (re-exported for the tests)
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "CONFIGS", "CSP_WATCH", "HUB_MODEL", "NEVER_FETCHED",
-           "ROOT", "build_dist", "csp_violations", "hub_config", "mock_hub", "swa_server",
-           "watch_csp"]
+__all__ = [
+    "CONFIGS",
+    "CSP_WATCH",
+    "HUB_MODEL",
+    "NEVER_FETCHED",
+    "ROOT",
+    "build_dist",
+    "csp_violations",
+    "hub_config",
+    "launch_options",
+    "mock_hub",
+    "swa_server",
+    "watch_csp",
+]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from tests.browser import launch_options  # noqa: E402
+
 CONFIGS = ROOT / "tests" / "fixtures" / "configs"
 _ABSENT = object()
 

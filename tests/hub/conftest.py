@@ -11,6 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakehub import FakeHub
 
+from tests.conftest import isolate_hub_env
+
 
 @pytest.fixture
 def hub() -> FakeHub:
@@ -20,15 +22,4 @@ def hub() -> FakeHub:
 @pytest.fixture(autouse=True)
 def _no_hf_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never see the developer's token, cache or endpoint."""
-    for name in (
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HF_TOKEN_PATH",
-        "HF_ENDPOINT",
-        "HF_HUB_OFFLINE",
-        "HF_HUB_CACHE",
-        "LLM_MEM_CACHE",
-        "XDG_CACHE_HOME",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    isolate_hub_env(monkeypatch, tmp_path)
