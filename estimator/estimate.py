@@ -201,19 +201,25 @@ def breakdown(
             usable = min(usable, reserved)
         per_gpu = parallel.per_gpu_bytes
         if reserved is not None:
+            available = reserved - (parallel.per_gpu_bytes - parallel.kv_per_gpu_bytes)
             capacity = _engine_kv_capacity(
-                spec, parallel, reserved, kv.bytes_per_token, block if paged else 1
+                spec, parallel, available, kv.bytes_per_token, block if paged else 1
             )
             if capacity is not None:
                 kv_capacity, concurrency = capacity, round(capacity / context, 2)
-                if capacity < context:
-                    # vLLM checks this at start-up (kv_cache_utils check_enough_kv_cache_memory:
-                    # "To serve at least one request with the models's max seq len ...").
-                    warnings.append(
-                        f"{profile.label} would refuse to start: its KV pool holds "
-                        f"{capacity:,} tokens, less than one request of {context:,}; lower the "
-                        "context (max_model_len), raise gpu_memory_utilization or add GPUs"
-                    )
+            elif parallel.kv_per_gpu_bytes:
+                # Sliding and recurrent layers: a request costs what it keeps (window, state),
+                # so count whole requests of this context in the pool.
+                per_request = parallel.kv_per_gpu_bytes / options.batch
+                concurrency = round(max(available, 0) / per_request, 2)
+            if concurrency is not None and concurrency < 1:
+                # vLLM checks this at start-up (kv_cache_utils check_enough_kv_cache_memory:
+                # "To serve at least one request with the models's max seq len ...").
+                warnings.append(
+                    f"{profile.label} would refuse to start: its KV pool holds less than one "
+                    f"request of {context:,} tokens; lower the context (max_model_len), raise "
+                    "gpu_memory_utilization or add GPUs"
+                )
         fit = GpuFit(
             gpu=gpu.key,
             gpu_name=gpu.name,
@@ -315,15 +321,14 @@ def _token_embedding_bytes(spec: ModelSpec, counts: ParamCounts, precision_key: 
 
 
 def _engine_kv_capacity(
-    spec: ModelSpec, parallel: ParallelPlan, reserved: int, bytes_per_token: int, block: int
+    spec: ModelSpec, parallel: ParallelPlan, available: int, bytes_per_token: int, block: int
 ) -> int | None:
-    """Tokens the engine's KV pool holds: what its reservation leaves after weights,
-    activations and overhead, in whole blocks (vLLM gpu_worker determine_available_memory,
-    kv_cache_utils get_num_blocks). Only for models whose every layer caches every token:
-    sliding and recurrent layers are grouped differently by the engines."""
+    """Tokens the engine's KV pool holds: ``available`` is what its reservation leaves after
+    weights, activations and overhead; it is cut in whole blocks (vLLM gpu_worker
+    determine_available_memory, kv_cache_utils get_num_blocks). Only for models whose every
+    layer caches every token: sliding and recurrent layers are grouped differently."""
     if spec.sliding_layers or spec.ssm_layers or not bytes_per_token:
         return None
-    available = reserved - (parallel.per_gpu_bytes - parallel.kv_per_gpu_bytes)
     per_block = bytes_per_token * parallel.kv_share * block
     if available <= 0 or per_block <= 0:
         return 0

@@ -280,3 +280,13 @@ def test_vllm_start_up_check_for_one_full_request() -> None:
     assert any("would refuse to start" in w for w in tight.warnings)
     roomy = estimate(cfg, EstimateOptions(engine="vllm", context=8192, gpu="h100-80gb"))
     assert not any("refuse" in w for w in roomy.warnings)
+
+
+def test_engine_concurrency_for_sliding_window_models() -> None:
+    """gpt-oss: a request keeps full layers' context and sliding layers' window + chunk."""
+    cfg = load_config("openai__gpt-oss-120b")
+    est = estimate(cfg, EstimateOptions(engine="vllm", context=32768, gpu="h100-80gb"))
+    assert est.engine_kv_capacity_tokens is None  # no single token figure for mixed layers
+    free = est.engine_reserved_bytes - (est.total_bytes - est.kv_cache_bytes)
+    assert est.engine_max_concurrency == round(free / est.kv_cache_bytes, 2)
+    assert est.engine_max_concurrency > 1
