@@ -23,7 +23,8 @@ _NOT_MODELLED = [
     "vLLM's MXFP4 MoE weight padding on Hopper (gpt-oss weights read ~8% low).",
     "The CUDA context and NCCL buffers vary by driver and GPU: a 512 MiB constant is used "
     "(0.03-0.35 GiB seen in logs).",
-    "Activation peaks depend on the engine version's profiling run: within 70% in the records.",
+    "Activation peaks depend on the engine version's profiling run (vLLM within 2% in the "
+    "records; llama.cpp's compute buffer within 5%).",
     "Vision-token KV in cross-attention layers, image encoder activations, CPU offload.",
 ]
 

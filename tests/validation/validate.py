@@ -138,7 +138,9 @@ def _estimate_component(
         ), "tokens = measured KV memory / estimated bytes per token"
     if comp == "activation_peak" and record["engine"] == "vllm":
         act = next(c for c in est.components if c.name == "activations")
-        return (act.inputs["block_bytes"] / tp) / UNITS[unit], "profiled block peak per GPU"
+        logits = act.inputs["logits_bytes"]
+        per_gpu = (est.activation_bytes - logits) / tp + logits  # logits are not split by TP
+        return per_gpu / UNITS[unit], "profiled peak per GPU: one block's tokens + sampler logits"
     if comp == "compute_buffer" and record["engine"] == "llama.cpp":
         return est.activation_bytes / UNITS[unit], ""
     if comp == "non_torch":
