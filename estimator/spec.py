@@ -643,7 +643,6 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
 def _parse_layers(
     r: _Reader, model_type: str, num_layers: int, moe: MoESpec | None, has_ssm: bool
 ) -> tuple[LayerSpec, ...]:
-    traits = family_traits(model_type)
     window = r.opt_int("sliding_window", "attention_window_size")
     kinds = _layer_kinds(r, model_type, num_layers, window, has_ssm)
     moe_flags = _moe_layers(r, model_type, num_layers, moe)
@@ -658,7 +657,6 @@ def _parse_layers(
         if i in cross:
             mixer = "cross_attention"
         layers.append(LayerSpec(mixer=mixer, window=layer_window, moe=moe_flags[i]))
-    del traits
     return tuple(layers)
 
 
