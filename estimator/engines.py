@@ -37,6 +37,7 @@ class EngineProfile:
     reserves_fraction: bool  # grabs gpu_memory_utilization x capacity up front
     rope_cache: bool = False  # a (max_position x rotary_dim) cos/sin buffer counted with weights
     input_embedding_on_cpu: bool = False  # token embeddings stay in host memory
+    ssm_recurrent_fp32: bool = False  # the SSM recurrent state is kept in fp32 (conv state not)
     max_num_seqs: int = 256
 
 
@@ -49,19 +50,38 @@ _CUDA_CONTEXT = 512 * MIB
 # The seed's view done right: weights + KV for every token + one layer's transient
 # activations for the whole prompt + a CUDA context.
 _GENERIC = EngineProfile(
-    key="generic", label="Generic", paged=False, block_size=1, mla_latent=True,
-    window_keep="window", ssm_conv_width="d_conv", ssm_state_fp32=False, kv_pad=1,
-    chunk_tokens=None, honours_flash_toggle=True, logits_rows="last", logits_fp32_copies=1,
-    cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=0, reserves_fraction=False,
+    key="generic",
+    label="Generic",
+    paged=False,
+    block_size=1,
+    mla_latent=True,
+    window_keep="window",
+    ssm_conv_width="d_conv",
+    ssm_state_fp32=False,
+    kv_pad=1,
+    chunk_tokens=None,
+    honours_flash_toggle=True,
+    logits_rows="last",
+    logits_fp32_copies=1,
+    cuda_context_bytes=_CUDA_CONTEXT,
+    cuda_graph_bytes=0,
+    reserves_fraction=False,
 )
 
 # transformers generate(): DynamicCache grows by token (cache_utils.py); sliding layers
 # (DynamicSlidingWindowLayer) keep sliding_window - 1 tokens; generate passes
 # logits_to_keep=1 on prefill and upcasts the last logits to fp32
 # (generation/utils.py _sample: outputs.logits[:, -1, :].to(dtype=torch.float32)).
+# The SSM scan runs in float32 and its final state is cached as such (modeling_mamba.py
+# slow_forward: discrete_A in float32; measured on the meta device for Mamba, Mamba-2, Jamba,
+# Nemotron-H and Qwen3.5, see tests/golden).
 _TRANSFORMERS = replace(
-    _GENERIC, key="transformers", label="transformers", window_keep="window-1",
+    _GENERIC,
+    key="transformers",
+    label="transformers",
+    window_keep="window-1",
     logits_fp32_copies=2,
+    ssm_recurrent_fp32=True,
 )
 
 # vLLM V1: block_size 16 (vllm/config/cache.py), MLA caches kv_lora_rank + rope dims
@@ -73,11 +93,23 @@ _TRANSFORMERS = replace(
 # (Llama-3.1-8B: 131072 x 128 x 2 B = 0.03125 GiB), sampler profiled with max_num_seqs=256
 # rows of fp32 logits; CUDA graphs: "Graph capturing finished ... took 0.xx GiB".
 _VLLM = EngineProfile(
-    key="vllm", label="vLLM", paged=True, block_size=16, mla_latent=True,
-    window_keep="window+chunk", ssm_conv_width="d_conv-1", ssm_state_fp32=False, kv_pad=1,
-    chunk_tokens=8192, honours_flash_toggle=False, logits_rows="max_num_seqs",
-    logits_fp32_copies=2, cuda_context_bytes=_CUDA_CONTEXT, cuda_graph_bytes=512 * MIB,
-    reserves_fraction=True, rope_cache=True,
+    key="vllm",
+    label="vLLM",
+    paged=True,
+    block_size=16,
+    mla_latent=True,
+    window_keep="window+chunk",
+    ssm_conv_width="d_conv-1",
+    ssm_state_fp32=False,
+    kv_pad=1,
+    chunk_tokens=8192,
+    honours_flash_toggle=False,
+    logits_rows="max_num_seqs",
+    logits_fp32_copies=2,
+    cuda_context_bytes=_CUDA_CONTEXT,
+    cuda_graph_bytes=512 * MIB,
+    reserves_fraction=True,
+    rope_cache=True,
 )
 
 # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
@@ -87,8 +119,15 @@ _SGLANG = replace(_VLLM, key="sglang", label="SGLang", block_size=1, rope_cache=
 # TGI v3: paged KV (block 16 with flash-attention backends), warmup at
 # max_batch_prefill_tokens (default 4096), cuda_memory_fraction reservation (1.0 default).
 _TGI = replace(
-    _VLLM, key="tgi", label="TGI", mla_latent=False, window_keep="window",
-    ssm_conv_width="d_conv", chunk_tokens=4096, logits_rows="last", rope_cache=False,
+    _VLLM,
+    key="tgi",
+    label="TGI",
+    mla_latent=False,
+    window_keep="window",
+    ssm_conv_width="d_conv",
+    chunk_tokens=4096,
+    logits_rows="last",
+    rope_cache=False,
 )
 
 # llama.cpp: K/V of type -ctk/-ctv (f16 default), n_ctx padded to 256 cells
@@ -99,14 +138,25 @@ _TGI = replace(
 # token_embd is not in the GPU's model buffer ("CPU buffer size = 70.31 MiB" for
 # Llama-2-7B Q4_K_M); a tied output keeps a duplicate on the GPU.
 _LLAMA_CPP = EngineProfile(
-    key="llama.cpp", label="llama.cpp", paged=False, block_size=1, mla_latent=True,
-    window_keep="llama.cpp", ssm_conv_width="d_conv-1", ssm_state_fp32=True, kv_pad=256,
-    chunk_tokens=512, honours_flash_toggle=True, logits_rows="ubatch", logits_fp32_copies=1,
-    cuda_context_bytes=300 * MIB, cuda_graph_bytes=0, reserves_fraction=False,
+    key="llama.cpp",
+    label="llama.cpp",
+    paged=False,
+    block_size=1,
+    mla_latent=True,
+    window_keep="llama.cpp",
+    ssm_conv_width="d_conv-1",
+    ssm_state_fp32=True,
+    kv_pad=256,
+    chunk_tokens=512,
+    honours_flash_toggle=True,
+    logits_rows="ubatch",
+    logits_fp32_copies=1,
+    cuda_context_bytes=300 * MIB,
+    cuda_graph_bytes=0,
+    reserves_fraction=False,
     input_embedding_on_cpu=True,
 )
 
 ENGINE_PROFILES: dict[str, EngineProfile] = {
-    profile.key: profile
-    for profile in (_GENERIC, _TRANSFORMERS, _VLLM, _SGLANG, _TGI, _LLAMA_CPP)
+    profile.key: profile for profile in (_GENERIC, _TRANSFORMERS, _VLLM, _SGLANG, _TGI, _LLAMA_CPP)
 }

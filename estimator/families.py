@@ -59,6 +59,7 @@ class FamilyTraits:
     has_ssm: bool = False
     lm_head_bias: bool = False
     output_gate_default: bool = False
+    moe_gated: bool = True
     shared_expert_is_expert: bool = False
     is_ssm_only: bool = False
 
@@ -131,6 +132,11 @@ _TRAITS: dict[str, FamilyTraits] = {
     "granitemoehybrid": FamilyTraits(has_ssm=True),
     # Bamba: Mamba-2 blocks with attention at attn_layer_indices; dense MLP in every block.
     "bamba": FamilyTraits(has_ssm=True),
+    # Nemotron-H: single-purpose blocks (Mamba-2, attention, ReLU^2 MLP or MoE), one RMSNorm
+    # each; experts and the shared expert are up/down only (NemotronHMoE, NemotronHMLP).
+    "nemotron_h": FamilyTraits(
+        has_ssm=True, mlp_gated=False, moe_gated=False, norms_per_layer_fn=_one
+    ),
     # GPTNeoX: biases everywhere, untied embed_out, two LayerNorms per block.
     "gpt_neox": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
     # OPT: learned positions with an offset of 2 rows (OPTLearnedPositionalEmbedding).

@@ -218,16 +218,19 @@ def count_params(spec: ModelSpec) -> ParamCounts:
     h = spec.hidden_size
     norm = {"rms": h, "layer": 2 * h, "none": 0}[spec.norm]
     block_norms = LayerParams(small=spec.norms_per_layer * norm)
-    cache: dict[tuple[str, bool], LayerParams] = {}
+    cache: dict[tuple[str, bool, bool], LayerParams] = {}
     layers = []
     for layer in spec.layers:
-        key = (layer.mixer, layer.moe)
+        key = (layer.mixer, layer.moe, layer.ffn)
         if key not in cache:
             if layer.mixer == "ssm":
                 mixer = _ssm(spec)
+            elif layer.mixer == "none":
+                mixer = LayerParams()
             else:
                 mixer = _attention(spec.attention, h, cross=layer.mixer == "cross_attention")
-            cache[key] = _add(_add(mixer, _ffn(spec, layer)), block_norms)
+            ffn = _ffn(spec, layer) if layer.ffn else LayerParams()
+            cache[key] = _add(_add(mixer, ffn), block_norms)
         layers.append(cache[key])
     embedding = (spec.vocab_size + spec.embed_rows_extra + spec.position_embeddings) * h
     lm_head = 0 if spec.tied_embeddings else spec.vocab_size * h

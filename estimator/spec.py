@@ -139,9 +139,10 @@ class QuantSpec:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    mixer: str  # attention | ssm | cross_attention
+    mixer: str  # attention | ssm | cross_attention | none (an FFN-only block, Nemotron-H)
     window: int | None = None  # sliding-window size; None: sees the whole context
     moe: bool = False
+    ffn: bool = True  # False for mixer-only blocks (Nemotron-H's Mamba and attention blocks)
 
 
 @dataclass(frozen=True)
@@ -353,9 +354,14 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
     hidden = _positive(
         "hidden_size", r.integer("hidden_size", "n_embd", "d_model", "n_embed", "dim")
     )
-    num_layers = _positive(
-        "num_hidden_layers", r.integer("num_hidden_layers", "n_layer", "num_layers", "n_layers")
-    )
+    block_pattern = _block_pattern(r)
+    if block_pattern:
+        num_layers = len(block_pattern)
+    else:
+        num_layers = _positive(
+            "num_hidden_layers",
+            r.integer("num_hidden_layers", "n_layer", "num_layers", "n_layers"),
+        )
     if num_layers > _MAX_LAYERS:
         raise ConfigError(
             f"config.json key 'num_hidden_layers' is implausibly large ({num_layers})"
@@ -553,7 +559,11 @@ def _parse_moe(r: _Reader, model_type: str) -> MoESpec | None:
     n_shared = r.opt_int("n_shared_experts", "num_shared_experts")
     if n_shared:
         shared = n_shared * expert_inter  # DeepseekV2MoE: one MLP of width moe_inter * n_shared
-    shared_inter = r.opt_int("shared_expert_intermediate_size", "shared_intermediate_size")
+    shared_inter = r.opt_int(
+        "shared_expert_intermediate_size",
+        "shared_intermediate_size",
+        "moe_shared_expert_intermediate_size",
+    )
     if shared_inter:
         shared = shared_inter
     traits = family_traits(model_type)
@@ -563,7 +573,7 @@ def _parse_moe(r: _Reader, model_type: str) -> MoESpec | None:
         num_experts=experts,
         experts_per_token=top_k,
         expert_intermediate=expert_inter,
-        gated=True,
+        gated=traits.moe_gated,
         expert_bias=traits.expert_bias,
         shared_intermediate=shared,
         shared_gate=bool(r.opt_int("shared_expert_intermediate_size"))
@@ -625,7 +635,7 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
         )
     # Mamba-2 style mixers (mamba2, granitemoehybrid, falcon_h1, nemotron_h, bamba ...).
     n_heads = r.integer("mamba_n_heads", "num_heads", "mamba_num_heads")
-    head_dim = r.integer("mamba_d_head", "head_dim", "mamba_head_dim")
+    head_dim = r.integer("mamba_d_head", "mamba_head_dim", "head_dim")
     d_inner = r.opt_int("mamba_d_inner") or n_heads * head_dim
     return SSMSpec(
         version=2,
@@ -637,12 +647,45 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
         n_heads=n_heads,
         conv_bias=r.flag("mamba_conv_bias", "use_conv_bias", default=True),
         proj_bias=r.flag("mamba_proj_bias", "use_bias", default=False),
+        state_fp32=str(r.raw("mamba_ssm_dtype", "mamba_ssm_cache_dtype")) == "float32",
     )
+
+
+# Nemotron-H blocks hold one thing each: hybrid_override_pattern letters (legacy) or
+# layers_block_type names (configuration_nemotron_h.py _pattern_to_list).
+_BLOCK_LETTERS = {"M": "linear_attention", "E": "moe", "*": "full_attention", "-": "mlp"}
+_BLOCK_KINDS = {
+    "linear_attention": ("ssm", False, False),
+    "full_attention": ("attention", False, False),
+    "moe": ("none", True, True),
+    "mlp": ("none", False, True),
+}
+
+
+def _block_pattern(r: _Reader) -> list[str]:
+    """Nemotron-H's per-block kinds, or [] for every other family."""
+    if r.config.get("model_type") not in ("nemotron_h",):
+        return []
+    pattern = r.raw("hybrid_override_pattern")
+    if isinstance(pattern, str) and pattern:
+        if any(ch not in _BLOCK_LETTERS for ch in pattern):
+            raise ConfigError(f"hybrid_override_pattern has unknown block letters: {pattern!r}")
+        return [_BLOCK_LETTERS[ch] for ch in pattern]
+    kinds = r.raw("layers_block_type")
+    if isinstance(kinds, list) and kinds and all(k in _BLOCK_KINDS for k in kinds):
+        return [str(k) for k in kinds]
+    raise MissingConfigKeyError("hybrid_override_pattern", "also looked for layers_block_type")
 
 
 def _parse_layers(
     r: _Reader, model_type: str, num_layers: int, moe: MoESpec | None, has_ssm: bool
 ) -> tuple[LayerSpec, ...]:
+    pattern = _block_pattern(r)
+    if pattern:
+        return tuple(
+            LayerSpec(mixer=_BLOCK_KINDS[k][0], moe=_BLOCK_KINDS[k][1], ffn=_BLOCK_KINDS[k][2])
+            for k in pattern
+        )
     window = r.opt_int("sliding_window", "attention_window_size")
     kinds = _layer_kinds(r, model_type, num_layers, window, has_ssm)
     moe_flags = _moe_layers(r, model_type, num_layers, moe)

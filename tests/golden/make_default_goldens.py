@@ -18,6 +18,10 @@ import warnings
 from pathlib import Path
 
 OUT = Path(__file__).with_name("defaults")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import make_golden  # noqa: E402
+
 TYPES = [
     "mistral",
     "mixtral",
@@ -55,8 +59,8 @@ TYPES = [
     "bamba",
     "gemma3",
     "mistral3",
+    "nemotron_h",
 ]
-T = 8
 
 
 def measure(model_type: str) -> dict[str, object]:
@@ -71,32 +75,25 @@ def measure(model_type: str) -> dict[str, object]:
         except ValueError:
             model = AutoModelForImageTextToText.from_config(config, dtype=torch.bfloat16)
     params = sum(p.numel() for p in model.parameters())
-    ids = torch.zeros((1, T), dtype=torch.long, device="meta")
-    per_token: int | None = 0
+    layers = int(getattr(config.get_text_config(), "num_hidden_layers", 0) or 0)
+    per_token: int | None
+    state: int | None
     try:
-        with torch.no_grad():
-            cache = model(input_ids=ids, use_cache=True).past_key_values
+        # make_golden's two-length forward: tensors that grow are KV, the rest fixed state.
+        report = make_golden.kv_report(model, config, 16, 32, layers, layers)
+        per_token, state = report["bytes_per_token_total"], report["state_bytes_total"]
     except (ValueError, RuntimeError):
         # transformers 5.24 cannot run some all-Mamba default configs (a get_seq_length
         # error in the hybrid cache); the parameter count is still worth keeping.
-        per_token, cache = None, None
-    for layer in getattr(cache, "layers", []):
-        for name in ("keys", "values"):
-            tensor = getattr(layer, name, None)
-            if (
-                per_token is not None
-                and tensor is not None
-                and tensor.dim() >= 3
-                and tensor.shape[-2] == T
-            ):
-                per_token += tensor.numel() * tensor.element_size()
+        per_token, state = None, None
     return {
         "model_type": model_type,
         "transformers_version": transformers.__version__,
         "torch_version": torch.__version__,
         "model_class": type(model).__name__,
         "params_total": params,
-        "kv_bytes_per_token": None if per_token is None else per_token // T,
+        "kv_bytes_per_token": per_token,
+        "state_bytes": state,
         "config": json.loads(config.to_json_string(use_diff=False)),
     }
 

@@ -111,3 +111,5 @@ def test_transformers_default_configs(path: Path) -> None:
     assert est.params == golden["params_total"]
     if golden["kv_bytes_per_token"] is not None:  # None: transformers could not run it
         assert est.kv_bytes_per_token == golden["kv_bytes_per_token"]
+        kv = next(c for c in est.components if c.name == "kv_cache")
+        assert kv.inputs["state_bytes"] == golden["state_bytes"]
