@@ -74,19 +74,32 @@ _GPT2 = FamilyTraits(
     learned_positions=True,
 )
 
+# Qwen2 family: q/k/v carry biases, o_proj does not (modeling_qwen2.py).
+_QWEN2 = FamilyTraits(qkv_bias_only=True)
+# Per-head RMSNorm on q and k (Qwen3, EXAONE 4).
+_QK_NORM = FamilyTraits(qk_norm=True)
+# Qwen3-Next / Qwen3.5: gated attention every few layers, gated DeltaNet in between.
+_QWEN_GATED = FamilyTraits(qk_norm=True, output_gate_default=True)
+_GEMMA3 = FamilyTraits(tied_default=True, norms_per_layer_fn=_four, qk_norm=True)
+# OLMo 2/3, OLMoE: q_norm and k_norm span the whole projection (heads x head_dim).
+_OLMO2 = FamilyTraits(qk_norm_full=True)
+# Llama 4: every block MoE by default (moe_layers) with one shared expert as wide as
+# an expert; q/k L2 norms have no weights; chunked attention on RoPE layers.
+_LLAMA4 = FamilyTraits(shared_expert_is_expert=True)
+_MAMBA2_HYBRID = FamilyTraits(has_ssm=True)
+
 _TRAITS: dict[str, FamilyTraits] = {
     "llama": _LLAMA,
     "mistral": _LLAMA,
     "mixtral": _LLAMA,
-    "qwen2": FamilyTraits(qkv_bias_only=True),
-    "qwen2_moe": FamilyTraits(qkv_bias_only=True),
-    "qwen3": FamilyTraits(qk_norm=True),
-    "qwen3_moe": FamilyTraits(qk_norm=True),
-    # Qwen3-Next / Qwen3.5: gated attention every few layers, gated DeltaNet in between.
-    "qwen3_next": FamilyTraits(qk_norm=True, output_gate_default=True),
-    "qwen3_5_text": FamilyTraits(qk_norm=True, output_gate_default=True),
-    "qwen3_5_moe_text": FamilyTraits(qk_norm=True, output_gate_default=True),
-    "qwen3_vl_text": FamilyTraits(qk_norm=True),
+    "qwen2": _QWEN2,
+    "qwen2_moe": _QWEN2,
+    "qwen3": _QK_NORM,
+    "qwen3_moe": _QK_NORM,
+    "qwen3_next": _QWEN_GATED,
+    "qwen3_5_text": _QWEN_GATED,
+    "qwen3_5_moe_text": _QWEN_GATED,
+    "qwen3_vl_text": _QK_NORM,
     # PhiForCausalLM: biases everywhere, one LayerNorm per (parallel) block, lm_head bias.
     "phi": FamilyTraits(
         mlp_gated=False,
@@ -98,14 +111,13 @@ _TRAITS: dict[str, FamilyTraits] = {
     ),
     "phi3": _LLAMA,
     "granite": _LLAMA,
-    # Olmo2/Olmo3: q_norm and k_norm span the whole projection (heads x head_dim).
-    "olmo2": FamilyTraits(qk_norm_full=True),
-    "olmo3": FamilyTraits(qk_norm_full=True),
-    "exaone4": FamilyTraits(qk_norm=True),
+    "olmo2": _OLMO2,
+    "olmo3": _OLMO2,
+    "exaone4": _QK_NORM,
     "gemma": FamilyTraits(tied_default=True),
     "gemma2": FamilyTraits(tied_default=True, norms_per_layer_fn=_four),
-    "gemma3_text": FamilyTraits(tied_default=True, norms_per_layer_fn=_four, qk_norm=True),
-    "gemma3": FamilyTraits(tied_default=True, norms_per_layer_fn=_four, qk_norm=True),
+    "gemma3_text": _GEMMA3,
+    "gemma3": _GEMMA3,
     # FalconModel: fused query_key_value, dense, 4h MLP without gate; LayerNorm with bias.
     "falcon": FamilyTraits(
         mlp_gated=False, norm="layer", tied_default=True, norms_per_layer_fn=_falcon_norms
@@ -120,18 +132,16 @@ _TRAITS: dict[str, FamilyTraits] = {
     ),
     # OLMo (1): LayerNorm without parameters.
     "olmo": FamilyTraits(norm="none"),
-    "olmoe": FamilyTraits(qk_norm_full=True),
+    "olmoe": _OLMO2,
     "phimoe": FamilyTraits(norm="layer"),
-    # Llama 4: every block MoE by default (moe_layers) with one shared expert as wide as
-    # an expert; q/k L2 norms have no weights; chunked attention on RoPE layers.
-    "llama4_text": FamilyTraits(shared_expert_is_expert=True),
-    "llama4": FamilyTraits(shared_expert_is_expert=True),
+    "llama4_text": _LLAMA4,
+    "llama4": _LLAMA4,
     "seed_oss": _LLAMA,
     # Granite 4.0 hybrid: Mamba-2 mixers ("linear_attention" in layer_types) and a few
     # attention blocks; every block has MoE experts plus an always-on shared MLP.
-    "granitemoehybrid": FamilyTraits(has_ssm=True),
+    "granitemoehybrid": _MAMBA2_HYBRID,
     # Bamba: Mamba-2 blocks with attention at attn_layer_indices; dense MLP in every block.
-    "bamba": FamilyTraits(has_ssm=True),
+    "bamba": _MAMBA2_HYBRID,
     # Nemotron-H: single-purpose blocks (Mamba-2, attention, ReLU^2 MLP or MoE), one RMSNorm
     # each; experts and the shared expert are up/down only (NemotronHMoE, NemotronHMLP).
     "nemotron_h": FamilyTraits(
@@ -168,10 +178,10 @@ _TRAITS: dict[str, FamilyTraits] = {
     "mllama": _LLAMA,
     # MllamaTextModel's embed_tokens has vocab_size + 8 rows (modeling_mllama.py).
     "mllama_text_model": FamilyTraits(embed_rows_extra=8),
-    "qwen2_vl": FamilyTraits(qkv_bias_only=True),
-    "qwen2_5_vl": FamilyTraits(qkv_bias_only=True),
-    "qwen2_vl_text": FamilyTraits(qkv_bias_only=True),
-    "qwen2_5_vl_text": FamilyTraits(qkv_bias_only=True),
+    "qwen2_vl": _QWEN2,
+    "qwen2_5_vl": _QWEN2,
+    "qwen2_vl_text": _QWEN2,
+    "qwen2_5_vl_text": _QWEN2,
     "llava": _LLAMA,
     "mistral3": _LLAMA,
     "starcoder2": FamilyTraits(mlp_gated=False, mlp_bias=True, attn_bias=True, norm="layer"),
