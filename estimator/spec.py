@@ -143,6 +143,7 @@ class LayerSpec:
     window: int | None = None  # sliding-window size; None: sees the whole context
     moe: bool = False
     ffn: bool = True  # False for mixer-only blocks (Nemotron-H's Mamba and attention blocks)
+    shared_attention: bool = False  # Zamba2 hybrid layer: also runs the shared attention block
 
 
 @dataclass(frozen=True)
@@ -484,7 +485,10 @@ def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -
         raise ConfigError(
             f"num_attention_heads ({heads}) is not a multiple of num_key_value_heads ({kv_heads})"
         )
-    head_dim = r.opt_int("head_dim", "kv_channels", "attention_head_dim")
+    if model_type == "zamba2":
+        head_dim = r.opt_int("attention_head_dim")  # kv_channels there is half of it
+    else:
+        head_dim = r.opt_int("head_dim", "kv_channels", "attention_head_dim")
     if not head_dim:
         if hidden % heads:
             raise ConfigError(
@@ -634,8 +638,8 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
             state_fp32=str(r.raw("mamba_ssm_dtype")) == "float32",
         )
     # Mamba-2 style mixers (mamba2, granitemoehybrid, falcon_h1, nemotron_h, bamba ...).
-    n_heads = r.integer("mamba_n_heads", "num_heads", "mamba_num_heads")
-    head_dim = r.integer("mamba_d_head", "mamba_head_dim", "head_dim")
+    n_heads = r.integer("mamba_n_heads", "n_mamba_heads", "num_heads", "mamba_num_heads")
+    head_dim = r.integer("mamba_d_head", "mamba_head_dim", "mamba_headdim", "head_dim")
     d_inner = r.opt_int("mamba_d_inner") or n_heads * head_dim
     return SSMSpec(
         version=2,
@@ -643,10 +647,10 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
         d_state=r.integer("mamba_d_state", "state_size", "ssm_state_size", default=128),
         d_conv=r.integer("mamba_d_conv", "conv_kernel", default=4),
         dt_rank=0,
-        n_groups=r.integer("mamba_n_groups", "n_groups", default=1),
+        n_groups=r.integer("mamba_n_groups", "mamba_ngroups", "n_groups", default=1),
         n_heads=n_heads,
         conv_bias=r.flag("mamba_conv_bias", "use_conv_bias", default=True),
-        proj_bias=r.flag("mamba_proj_bias", "use_bias", default=False),
+        proj_bias=r.flag("mamba_proj_bias", "use_bias", "add_bias_linear", default=False),
         state_fp32=str(r.raw("mamba_ssm_dtype", "mamba_ssm_cache_dtype")) == "float32",
     )
 
@@ -680,6 +684,15 @@ def _block_pattern(r: _Reader) -> list[str]:
 def _parse_layers(
     r: _Reader, model_type: str, num_layers: int, moe: MoESpec | None, has_ssm: bool
 ) -> tuple[LayerSpec, ...]:
+    if model_type == "zamba2":
+        # Zamba2: every block is Mamba-2 (no MLP); "hybrid" blocks also run a shared
+        # attention+MLP block whose K/V they cache (modeling_zamba2.py Zamba2HybridLayer).
+        kinds = r.raw("layers_block_type")
+        if not isinstance(kinds, list) or len(kinds) != num_layers:
+            raise MissingConfigKeyError("layers_block_type", "Zamba2 lists each block's type")
+        return tuple(
+            LayerSpec(mixer="ssm", ffn=False, shared_attention=kind == "hybrid") for kind in kinds
+        )
     pattern = _block_pattern(r)
     if pattern:
         return tuple(
@@ -783,7 +796,34 @@ def _extra_params(r: _Reader, model_type: str, hidden: int) -> int:
         return 2 * hidden  # word_embeddings_layernorm (weight + bias)
     if family_traits(model_type).lm_head_bias:
         return r.integer("vocab_size")
+    if model_type == "zamba2":
+        return _zamba2_shared_params(r, hidden)
     return 0
+
+
+def _zamba2_shared_params(r: _Reader, h: int) -> int:
+    """Zamba2's weights outside its Mamba blocks: num_mem_blocks shared attention+MLP blocks
+    (tied across hybrid layers), and per hybrid layer a linear and LoRA-style adapters
+    (Zamba2AttentionDecoderLayer, Zamba2MLP, Zamba2Model.get_layers)."""
+    kinds = r.raw("layers_block_type") or []
+    hybrid = sum(1 for k in kinds if k == "hybrid")
+    if not hybrid:
+        return 0
+    attn_in = r.integer("attention_hidden_size", default=2 * h)
+    heads = r.integer("num_attention_heads")
+    kv = r.integer("num_key_value_heads", default=heads)
+    head_dim = r.integer("attention_head_dim", default=attn_in // heads)
+    inter = r.integer("intermediate_size")
+    rank = r.integer("adapter_rank", default=128)
+    bias = r.flag("add_bias_linear")
+    attention = attn_in * heads * head_dim + 2 * attn_in * kv * head_dim + heads * head_dim * h
+    mlp = h * 2 * inter + inter * h + ((2 * inter + h) if bias else 0)
+    block = attention + mlp + attn_in + h  # input_layernorm (2h wide) + pre_ff_layernorm
+    blocks = min(r.integer("num_mem_blocks", default=1), hybrid)
+    adapters = h * rank + rank * 2 * inter  # gate_up_proj adapter, one per hybrid layer
+    if r.flag("use_shared_attention_adapter"):
+        adapters += 3 * (attn_in * rank + rank * attn_in)
+    return blocks * block + hybrid * (h * h + adapters)
 
 
 _QUANT_FORMATS = {

@@ -60,6 +60,7 @@ TYPES = [
     "gemma3",
     "mistral3",
     "nemotron_h",
+    "zamba2",
 ]
 
 
