@@ -32,7 +32,7 @@ def kv_values_per_token(
     spec: ModelSpec, layer: LayerSpec, mla_latent: bool, kv_heads: int | None = None
 ) -> int:
     """Values one token adds to one layer's cache (0 for SSM and cross-attention layers)."""
-    if layer.mixer != "attention" and not layer.shared_attention:
+    if layer.mixer != "attention" and not layer.extra_attention:
         return 0
     a = spec.attention
     if a.mla is not None:

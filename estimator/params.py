@@ -192,7 +192,8 @@ def _ssm(spec: ModelSpec) -> LayerParams:
         return LayerParams(ssm_linear=linear, small=small)
     proj = 2 * s.d_inner + 2 * s.n_groups * s.d_state + s.n_heads
     conv = s.conv_dim
-    small = conv * s.d_conv + (conv if s.conv_bias else 0) + 3 * s.n_heads + s.d_inner
+    small = conv * s.d_conv + (conv if s.conv_bias else 0) + 3 * s.n_heads
+    small += s.d_inner if s.gated_norm else 0
     if s.proj_bias:
         small += proj + h
     return LayerParams(ssm_linear=h * proj + s.d_inner * h, small=small)
@@ -218,13 +219,15 @@ def count_params(spec: ModelSpec) -> ParamCounts:
     h = spec.hidden_size
     norm = {"rms": h, "layer": 2 * h, "none": 0}[spec.norm]
     block_norms = LayerParams(small=spec.norms_per_layer * norm)
-    cache: dict[tuple[str, bool, bool], LayerParams] = {}
+    cache: dict[tuple[str, bool, bool, str], LayerParams] = {}
     layers = []
     for layer in spec.layers:
-        key = (layer.mixer, layer.moe, layer.ffn)
+        key = (layer.mixer, layer.moe, layer.ffn, layer.extra_attention)
         if key not in cache:
             if layer.mixer == "ssm":
                 mixer = _ssm(spec)
+                if layer.extra_attention == "parallel":
+                    mixer = _add(mixer, _attention(spec.attention, h))
             elif layer.mixer == "none":
                 mixer = LayerParams()
             else:

@@ -109,6 +109,7 @@ class SSMSpec:
     conv_bias: bool = True
     proj_bias: bool = False
     inner_norms: bool = False  # Jamba's dt/B/C RMSNorms
+    gated_norm: bool = True  # Mamba-2's RMSNormGated over d_inner before out_proj
     state_fp32: bool = False  # the recurrent state is kept in fp32 (config mamba_ssm_dtype)
 
     @property
@@ -143,7 +144,9 @@ class LayerSpec:
     window: int | None = None  # sliding-window size; None: sees the whole context
     moe: bool = False
     ffn: bool = True  # False for mixer-only blocks (Nemotron-H's Mamba and attention blocks)
-    shared_attention: bool = False  # Zamba2 hybrid layer: also runs the shared attention block
+    # An SSM block that also runs attention and caches its K/V: "shared" (Zamba2: one shared
+    # attention block, counted once) or "parallel" (Falcon-H1: its own attention, side by side).
+    extra_attention: str = ""
 
 
 @dataclass(frozen=True)
@@ -640,7 +643,7 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
     # Mamba-2 style mixers (mamba2, granitemoehybrid, falcon_h1, nemotron_h, bamba ...).
     n_heads = r.integer("mamba_n_heads", "n_mamba_heads", "num_heads", "mamba_num_heads")
     head_dim = r.integer("mamba_d_head", "mamba_head_dim", "mamba_headdim", "head_dim")
-    d_inner = r.opt_int("mamba_d_inner") or n_heads * head_dim
+    d_inner = r.opt_int("mamba_d_inner", "mamba_d_ssm") or n_heads * head_dim
     return SSMSpec(
         version=2,
         d_inner=d_inner,
@@ -651,6 +654,7 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
         n_heads=n_heads,
         conv_bias=r.flag("mamba_conv_bias", "use_conv_bias", default=True),
         proj_bias=r.flag("mamba_proj_bias", "use_bias", "add_bias_linear", default=False),
+        gated_norm=r.flag("mamba_rms_norm", default=True),
         state_fp32=str(r.raw("mamba_ssm_dtype", "mamba_ssm_cache_dtype")) == "float32",
     )
 
@@ -691,8 +695,12 @@ def _parse_layers(
         if not isinstance(kinds, list) or len(kinds) != num_layers:
             raise MissingConfigKeyError("layers_block_type", "Zamba2 lists each block's type")
         return tuple(
-            LayerSpec(mixer="ssm", ffn=False, shared_attention=kind == "hybrid") for kind in kinds
+            LayerSpec(mixer="ssm", ffn=False, extra_attention="shared" if kind == "hybrid" else "")
+            for kind in kinds
         )
+    if model_type == "falcon_h1":
+        # Falcon-H1: attention and a Mamba-2 mixer side by side in every block, then an MLP.
+        return tuple(LayerSpec(mixer="ssm", extra_attention="parallel") for _ in range(num_layers))
     pattern = _block_pattern(r)
     if pattern:
         return tuple(

@@ -61,6 +61,7 @@ TYPES = [
     "mistral3",
     "nemotron_h",
     "zamba2",
+    "falcon_h1",
 ]
 
 
