@@ -157,6 +157,7 @@ def breakdown(
         chunk=chunk or context,
         activation_bytes=act_bytes,
         kv_heads=kv_heads,
+        flash_attention=options.flash_attention,
     )
     flash = options.flash_attention
     if not flash and not profile.honours_flash_toggle:
@@ -260,6 +261,7 @@ def breakdown(
                 "kv_dtype": kv_dtype,
                 "element_bytes": element,
                 "state_bytes": kv.state_bytes,
+                "sliding_bytes": kv.sliding_bytes,
                 "paged": paged,
                 "block_size": block,
             },

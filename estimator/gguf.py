@@ -30,6 +30,7 @@ GGUF_BASE_TYPE = {
     "IQ4_XS": "IQ4_XS",
     "Q3_K_M": "Q3_K",
     "Q2_K": "Q2_K",
+    "MXFP4_MOE": "Q8_0",  # LLAMA_FTYPE_MOSTLY_MXFP4_MOE: MXFP4 experts, Q8_0 elsewhere
 }
 
 _BITS = {**GGUF_TYPE_BITS, "Q5_1": 24 * 8 / 32, "IQ4_NL": 18 * 8 / 32}
@@ -170,6 +171,7 @@ def _add_layer(
         down,
         spec.moe.shared_intermediate if (spec.moe and layer.experts) else inter,
     )
-    add(layer.experts_gate_up, base, h)
-    add(layer.experts_down, down, expert_inter)
+    expert_type = "MXFP4" if ftype == "MXFP4_MOE" else None
+    add(layer.experts_gate_up, expert_type or base, h)
+    add(layer.experts_down, expert_type or down, expert_inter)
     add(layer.ssm_linear, base, h)

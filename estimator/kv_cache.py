@@ -26,6 +26,7 @@ class KVEstimate:
     tokens_per_sequence: int  # after block rounding
     sliding_tokens: int | None  # tokens a sliding layer keeps per sequence
     element_bytes: float
+    sliding_bytes: int = 0  # the part of attention_bytes held by sliding-window layers
 
 
 def kv_values_per_token(
@@ -70,17 +71,22 @@ def estimate_kv(
     chunk: int,
     activation_bytes: int = 2,
     kv_heads: int | None = None,
+    flash_attention: bool = True,
 ) -> KVEstimate:
     """KV cache bytes for ``batch`` sequences of ``context`` tokens each."""
     per_token_values = 0
     attention_bytes = 0.0
+    sliding_bytes = 0.0
     tokens = _round_up(context, block_size) if paged else context
     sliding_kept: int | None = None
     if profile.window_keep == "llama.cpp":
-        # One cache of n_ctx = batch x context cells padded to 256 (llama-context.cpp);
-        # SWA layers: min(n_ctx, pad(n_swa * n_seq + n_ubatch, 256)) cells
-        # (llama-kv-cache-iswa.cpp).
-        cells = _round_up(batch * context, profile.kv_pad)
+        # One KV stream per sequence (kv_unified false, llama-server's default), each of
+        # n_ctx_seq cells padded to 256 with flash attention, else 32
+        # (llama_kv_cache::get_padding); SWA layers keep min(n_ctx_seq, pad(n_swa + n_ubatch))
+        # cells per stream (llama-kv-cache-iswa.cpp). Matches logged caches exactly:
+        # gpt-oss-120b 2 x 131072 / 2 x 1280 cells (ubatch 1024), 2016 / 640 cells without FA.
+        pad = profile.kv_pad if flash_attention else 32
+        cells = _round_up(context, pad)
     for layer, count in spec.layer_groups:
         values = kv_values_per_token(spec, layer, profile.mla_latent, kv_heads) * count
         if not values:
@@ -89,12 +95,10 @@ def estimate_kv(
         if profile.window_keep == "llama.cpp":
             layer_cells = cells
             if layer.window:
-                swa = _round_up(
-                    layer.window * batch + (profile.chunk_tokens or 512), profile.kv_pad
-                )
-                layer_cells = min(cells, swa)
+                layer_cells = min(cells, _round_up(layer.window + chunk, pad))
                 sliding_kept = layer_cells
-            attention_bytes += values * element_bytes * layer_cells
+                sliding_bytes += values * element_bytes * layer_cells * batch
+            attention_bytes += values * element_bytes * layer_cells * batch
             continue
         kept = tokens
         if layer.window:
@@ -102,6 +106,7 @@ def estimate_kv(
             if paged:
                 kept = _round_up(kept, block_size)
             sliding_kept = kept
+            sliding_bytes += values * element_bytes * kept * batch
         attention_bytes += values * element_bytes * kept * batch
     state_bytes = 0
     if spec.ssm is not None and spec.ssm_layers:
@@ -122,4 +127,5 @@ def estimate_kv(
         tokens_per_sequence=tokens,
         sliding_tokens=sliding_kept,
         element_bytes=element_bytes,
+        sliding_bytes=int(sliding_bytes),
     )

@@ -58,6 +58,7 @@ GGUF_TYPE_BITS: dict[str, float] = {
     "IQ4_XS": 136 * 8 / 256,  # d scales_h scales_l[4] qs[128]
     "Q3_K": 110 * 8 / 256,  # hmask[32] qs[64] scales[12] d
     "Q2_K": 84 * 8 / 256,  # scales[16] qs[64] d dmin
+    "MXFP4": 17 * 8 / 32,  # e8m0 scale + 16 bytes of E2M1 pairs (block_mxfp4)
 }
 
 _P = Precision
@@ -93,6 +94,8 @@ PRECISIONS: dict[str, Precision] = {
         _P("IQ4_XS", "GGUF IQ4_XS", GGUF_TYPE_BITS["IQ4_XS"], "gguf"),
         _P("Q3_K_M", "GGUF Q3_K_M", GGUF_TYPE_BITS["Q3_K"], "gguf"),
         _P("Q2_K", "GGUF Q2_K", GGUF_TYPE_BITS["Q2_K"], "gguf"),
+        # llama.cpp's MXFP4 MoE file type (gpt-oss): experts MXFP4, other matrices Q8_0.
+        _P("MXFP4_MOE", "GGUF MXFP4 MoE", GGUF_TYPE_BITS["MXFP4"], "gguf"),
     )
 }
 

@@ -183,7 +183,7 @@ _PARAM_SOURCES = {
     "safetensors-metadata": "exact, from the Hub's safetensors metadata",
     "index-total-size": "exact size, from model.safetensors.index.json",
     "gguf-file": "from the GGUF file size",
-    "config-arithmetic": "estimated from config.json",
+    "config-arithmetic": "computed from config.json's architecture",
 }
 
 COMPONENT_LABELS = {
@@ -377,12 +377,17 @@ def model_texts(est: Any) -> dict[str, str]:
     m = est.model
     t: dict[str, str] = {}
     t["m-arch"] = f"{m.architecture} ({m.model_type})" if m.architecture else m.model_type
-    approx = "" if m.param_source != "config-arithmetic" else "≈ "
+    # Known families are counted exactly (checked against transformers in tests/golden);
+    # an unknown model_type goes through generic rules and says so.
+    generic = any(w.startswith("unknown model_type") for w in est.warnings)
+    approx = "≈ " if generic and m.param_source == "config-arithmetic" else ""
     params = f"{approx}{fmt_count(m.params)}"
     if m.active_params and m.active_params != m.params:
         params += f" ({fmt_count(m.active_params)} active per token)"
     t["m-params"] = params
     t["m-params-source"] = _PARAM_SOURCES.get(m.param_source, m.param_source)
+    if generic and m.param_source == "config-arithmetic":
+        t["m-params-source"] = "estimated from config.json with generic decoder rules"
     layers = f"{m.layers}"
     if m.ssm_layers:
         layers += f" ({m.ssm_layers} state-space / linear-attention)"

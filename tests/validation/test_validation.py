@@ -17,8 +17,11 @@ from tests.validation.validate import Row, run
 
 ROWS = run()
 COMPARED = [r for r in ROWS if r.status == "compared"]
-KV = ("gpu_blocks", "kv_cache_tokens", "kv_cache", "kv_cache_k", "kv_cache_v")
-LOOSE_WEIGHTS = {"vllm-gptoss-120b-h100-v010": 10.0}
+KV = ("gpu_blocks", "kv_cache_tokens", "kv_cache", "kv_cache_k", "kv_cache_v",
+      "kv_cache_swa", "kv_cache_non_swa", "kv_cache_swa_cells")
+# Documented exceptions: vLLM's MXFP4 MoE layout pads the experts on Hopper; Ollama's own
+# quantizer keeps 64 tensors in F16 where llama.cpp's Q4_K_M mix (which we model) does not.
+LOOSE_WEIGHTS = {"vllm-gptoss-120b-h100-v010": 10.0, "ollama-qwen3-32b-q4km-filesize": 3.0}
 
 
 def test_enough_measurements_are_compared() -> None:

@@ -26,7 +26,8 @@ from estimator.precision import resolve_precision  # noqa: E402
 
 RECORDS = Path(__file__).with_name("records.json")
 CONFIGS = ROOT / "tests" / "fixtures" / "configs"
-UNITS = {"GiB": 1024**3, "GB": 1024**3, "MiB": 1024**2, "MB": 1024**2}  # engines print GiB as "GB"
+# Engines print GiB as "GB"; "cells" counts KV slots (one token each).
+UNITS = {"GiB": 1024**3, "GB": 1024**3, "MiB": 1024**2, "MB": 1024**2, "cells": 1}
 
 
 @dataclass
@@ -54,6 +55,8 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
     engine = record["engine"]
     precision = "auto"
     gguf = str(s.get("gguf_type") or "").split(" ")[0]
+    if gguf.upper() == "MXFP4":
+        gguf = "MXFP4_MOE"  # llama.cpp's "MXFP4 MoE" file type
     if gguf and resolve_precision(gguf) is not None:
         precision = resolve_precision(gguf).key  # type: ignore[union-attr]
     elif gguf == "F16":
@@ -67,6 +70,8 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
     kv = str(s.get("kv_cache_dtype") or "auto").lower()
     kv = {"f16": "fp16", "auto": "auto", "fp8_e4m3": "fp8", "fp8": "fp8"}.get(kv, kv)
     chunk = None
+    if engine == "llama.cpp" and s.get("n_ubatch"):
+        chunk = int(s["n_ubatch"])
     if engine == "vllm" and not _is_v1(record):
         chunk = max(int(s.get("max_model_len") or 2048), 2048)  # V0: max(max_model_len, 2048)
     flash = s.get("flash_attn")
@@ -127,6 +132,14 @@ def _estimate_component(
     if comp in ("kv_cache", "kv_cache_k", "kv_cache_v") and record["engine"] == "llama.cpp":
         share = 0.5 if comp != "kv_cache" else 1.0
         return est.kv_cache_bytes * share / UNITS[unit], ""
+    kv_inputs = next(c for c in est.components if c.name == "kv_cache").inputs
+    if comp == "kv_cache_swa" and record["engine"] == "llama.cpp":
+        return kv_inputs["sliding_bytes"] / UNITS[unit], "sliding-window layers' cache"
+    if comp == "kv_cache_non_swa" and record["engine"] == "llama.cpp":
+        full = est.kv_cache_bytes - kv_inputs["sliding_bytes"] - kv_inputs["state_bytes"]
+        return full / UNITS[unit], "full-attention layers' cache"
+    if comp == "kv_cache_swa_cells" and record["engine"] == "llama.cpp":
+        return kv_inputs["sliding_tokens"], "cells per sequence stream"
     if comp == "gpu_blocks" and "kv_cache" in measurements:
         block = int(record["settings"].get("block_size") or 16)
         return math.floor(
