@@ -32,6 +32,7 @@ from estimator import (
     max_context,
     sweep,
 )
+from estimator.engines import ENGINE_PROFILES
 from estimator.units import format_count, format_gb, format_gib
 
 # ---------------------------------------------------------------------------
@@ -451,10 +452,16 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     rec = est.recommendation
     texts["recommendation"] = rec.text if rec is not None else ""
     if est.engine_reserved_bytes:
-        texts["reserved"] = (f"{options.engine} reserves {fmt_both(est.engine_reserved_bytes)} "
-                             f"per GPU up front (gpu_memory_utilization "
-                             f"{options.gpu_memory_utilization:g}); the rest of that "
-                             "reservation becomes extra KV cache.")
+        label = ENGINE_PROFILES[options.engine].label
+        reserved = (f"{label} reserves {fmt_both(est.engine_reserved_bytes)} per GPU up front "
+                    f"(gpu_memory_utilization {options.gpu_memory_utilization:g}); what weights, "
+                    "activations and overhead leave of it becomes its KV pool")
+        if est.engine_kv_capacity_tokens is not None:
+            reserved += f" of {est.engine_kv_capacity_tokens:,} tokens"
+        if est.engine_max_concurrency is not None:
+            reserved += (f", room for {est.engine_max_concurrency:,.2f} requests of "
+                         f"{est.context:,} tokens at once")
+        texts["reserved"] = reserved + "."
     else:
         texts["reserved"] = ""
     bt, ba = stacked_bar(est, capacity, plan.gpus)
