@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import view
-from conftest import Session, load_config, open_session
+from pagekit import Session, load_config, open_session
 
 from estimator import GPUS, EstimateOptions, estimate
 

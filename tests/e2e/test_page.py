@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import view
-from conftest import FakeHub, Session, load_config, open_session
+from pagekit import FakeHub, Session, load_config, open_session
 
 from estimator import EstimateOptions, estimate
 
