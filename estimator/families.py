@@ -142,6 +142,8 @@ _TRAITS: dict[str, FamilyTraits] = {
     "granitemoehybrid": _MAMBA2_HYBRID,
     # Bamba: Mamba-2 blocks with attention at attn_layer_indices; dense MLP in every block.
     "bamba": _MAMBA2_HYBRID,
+    # MiniMax-Text-01 / M1: lightning (linear) attention layers between softmax ones, MoE.
+    "minimax": _MAMBA2_HYBRID,
     # Falcon-H1: attention and Mamba-2 in parallel in every block, gated MLP, two RMSNorms.
     "falcon_h1": _MAMBA2_HYBRID,
     # Zamba2: Mamba-2 blocks plus shared attention blocks (see spec._zamba2_shared_params).

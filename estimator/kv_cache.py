@@ -111,8 +111,10 @@ def estimate_kv(
     state_bytes = 0
     if spec.ssm is not None and spec.ssm_layers:
         width = spec.ssm.d_conv - 1 if profile.ssm_conv_width == "d_conv-1" else spec.ssm.d_conv
+        width = max(width, 0)
         conv_element = 4 if profile.ssm_state_fp32 else activation_bytes
-        fp32 = profile.ssm_state_fp32 or profile.ssm_recurrent_fp32 or spec.ssm.state_fp32
+        recurrent_fp32 = profile.ssm_recurrent_fp32 and not spec.ssm.state_in_model_dtype
+        fp32 = profile.ssm_state_fp32 or recurrent_fp32 or spec.ssm.state_fp32
         state_element = 4 if fp32 else activation_bytes
         per_layer = (
             spec.ssm.conv_dim * width * conv_element + spec.ssm.ssm_state_elements * state_element

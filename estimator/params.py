@@ -183,6 +183,9 @@ def _ssm(spec: ModelSpec) -> LayerParams:
         if s.inner_norms:
             small += s.dt_rank + 2 * s.d_state  # Jamba dt/b/c layernorms
         return LayerParams(ssm_linear=in_proj + x_proj + dt_proj + out_proj, small=small)
+    if s.version == 4:
+        # MiniMaxLightningAttention: qkv_proj (3 x), output_gate, out_proj; RMSNorm of d_inner.
+        return LayerParams(ssm_linear=5 * h * s.d_inner, small=s.d_inner)
     if s.version == 3:
         # Qwen3.5 GatedDeltaNet: in_proj_qkv, in_proj_z, in_proj_b, in_proj_a, out_proj;
         # conv1d without bias, dt_bias, A_log, and a gated RMSNorm of one value head.

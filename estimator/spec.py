@@ -111,11 +111,14 @@ class SSMSpec:
     inner_norms: bool = False  # Jamba's dt/B/C RMSNorms
     gated_norm: bool = True  # Mamba-2's RMSNormGated over d_inner before out_proj
     state_fp32: bool = False  # the recurrent state is kept in fp32 (config mamba_ssm_dtype)
+    state_in_model_dtype: bool = False  # even where an engine keeps SSM states in fp32
 
     @property
     def conv_dim(self) -> int:
         if self.version == 1:
             return self.d_inner
+        if self.version == 4:
+            return 0  # lightning attention has no convolution
         # Mamba-2: x, B, C pass the conv; gated DeltaNet (version 3): q, k, v do.
         return self.d_inner + 2 * self.n_groups * self.d_state
 
@@ -623,6 +626,21 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
             conv_bias=r.flag("use_conv_bias", default=True),
             proj_bias=r.flag("use_bias", default=False),
             inner_norms=False,  # FalconMamba's inner RMSNorms carry no weights
+        )
+    if model_type == "minimax":
+        # MiniMax lightning attention (linear attention, arXiv:2501.08313): per head a
+        # head_dim x head_dim state; q/k/v, output gate and out_proj are plain linears.
+        heads = r.integer("num_attention_heads")
+        head_dim = r.opt_int("head_dim") or hidden // heads
+        return SSMSpec(
+            version=4,
+            d_inner=heads * head_dim,
+            d_state=head_dim,
+            d_conv=0,
+            dt_rank=0,
+            n_heads=heads,
+            conv_bias=False,
+            state_in_model_dtype=True,  # transformers' MiniMaxCache.linear_cache
         )
     if r.has("linear_num_value_heads"):
         # Gated DeltaNet (Qwen3-Next / Qwen3.5 linear_attention layers, arXiv:2412.06464):

@@ -62,6 +62,7 @@ TYPES = [
     "nemotron_h",
     "zamba2",
     "falcon_h1",
+    "minimax",
 ]
 
 
@@ -84,6 +85,9 @@ def measure(model_type: str) -> dict[str, object]:
         # make_golden's two-length forward: tensors that grow are KV, the rest fixed state.
         report = make_golden.kv_report(model, config, 16, 32, layers, layers)
         per_token, state = report["bytes_per_token_total"], report["state_bytes_total"]
+        # MiniMaxCache keeps lightning-attention states in a list of its own.
+        extra = getattr(make_golden.run_forward(model, 16), "linear_cache", [])
+        state += sum(t.numel() * t.element_size() for t in extra if hasattr(t, "numel"))
     except (ValueError, RuntimeError):
         # transformers 5.24 cannot run some all-Mamba default configs (a get_seq_length
         # error in the hybrid cache); the parameter count is still worth keeping.
