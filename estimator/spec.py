@@ -645,8 +645,8 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
     if r.has("linear_num_value_heads"):
         # Gated DeltaNet (Qwen3-Next / Qwen3.5 linear_attention layers, arXiv:2412.06464):
         # per value head a key_dim x value_dim recurrent matrix; q/k/v go through a conv.
-        v_heads = r.integer("linear_num_value_heads")
-        k_heads = r.integer("linear_num_key_heads")
+        v_heads = _positive("linear_num_value_heads", r.integer("linear_num_value_heads"))
+        k_heads = _positive("linear_num_key_heads", r.integer("linear_num_key_heads"))
         return SSMSpec(
             version=3,
             d_inner=v_heads * r.integer("linear_value_head_dim"),
@@ -659,7 +659,9 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
             state_fp32=str(r.raw("mamba_ssm_dtype")) == "float32",
         )
     # Mamba-2 style mixers (mamba2, granitemoehybrid, falcon_h1, nemotron_h, bamba ...).
-    n_heads = r.integer("mamba_n_heads", "n_mamba_heads", "num_heads", "mamba_num_heads")
+    n_heads = _positive(
+        "mamba_n_heads", r.integer("mamba_n_heads", "n_mamba_heads", "num_heads", "mamba_num_heads")
+    )
     head_dim = r.integer("mamba_d_head", "mamba_head_dim", "mamba_headdim", "head_dim")
     d_inner = r.opt_int("mamba_d_inner", "mamba_d_ssm") or n_heads * head_dim
     return SSMSpec(

@@ -11,10 +11,13 @@ from hypothesis import strategies as st
 
 from estimator import ENGINES, EstimateOptions, EstimatorError, estimate
 from estimator.precision import PRECISIONS
-from tests.conftest import CONFIGS
+from tests.conftest import CONFIGS, GOLDEN
 
 CONFIG_FILES = sorted(CONFIGS.glob("*.json"))
-CONFIG_DATA = [json.loads(p.read_text()) for p in CONFIG_FILES]
+# Hub fixtures plus transformers' default configs of the families without one (goldens).
+CONFIG_DATA = [json.loads(p.read_text()) for p in CONFIG_FILES] + [
+    json.loads(p.read_text())["config"] for p in sorted((GOLDEN / "defaults").glob("*.json"))
+]
 configs = st.sampled_from(CONFIG_DATA)
 engines = st.sampled_from(ENGINES)
 common = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,6 +97,11 @@ _KEYS = [
     "mlp_only_layers",
     "n_shared_experts",
     "cross_attention_layers",
+    "layers_block_type",
+    "hybrid_override_pattern",
+    "attn_layer_indices",
+    "moe_layers",
+    "attention_head_dim",
 ]
 _values = st.one_of(
     st.none(),
