@@ -63,13 +63,12 @@ def estimate_activations(
     act_bytes: int,
     flash_attention: bool,
     chunk_tokens: int | None,
-    max_num_seqs: int,
 ) -> ActivationEstimate:
     """Peak transient bytes of the largest forward pass the engine runs."""
     prompt_tokens = batch * prompt
     tokens = prompt_tokens if chunk_tokens is None else min(prompt_tokens, chunk_tokens)
-    if profile.key in ("vllm", "sglang", "tgi"):
-        tokens = chunk_tokens or prompt_tokens  # profiled at the full budget, whatever the load
+    if profile.profiles_full_budget:
+        tokens = chunk_tokens or prompt_tokens
     tokens = max(tokens, batch)  # a decode step still processes one token per sequence
     block = tokens * _block_values_per_token(spec) * act_bytes
 
@@ -77,7 +76,7 @@ def estimate_activations(
     eager = not flash_attention and profile.honours_flash_toggle and spec.attention_layers
     if eager:
         heads = spec.attention.num_heads
-        if profile.key == "llama.cpp":
+        if profile.f32_graph:
             # KQ of n_ubatch x n_kv x n_head in F32 (llama-graph.cpp build_attn_mha without FA).
             scores = tokens * context * heads * 4
         else:
@@ -91,11 +90,11 @@ def estimate_activations(
     if profile.logits_rows == "ubatch":
         rows = tokens
     elif profile.logits_rows == "max_num_seqs":
-        rows = max(batch, max_num_seqs) if profile.key != "tgi" else batch
+        rows = max(batch, profile.max_num_seqs)
     else:
         rows = batch
     logits = rows * vocab * (act_bytes + 4 * profile.logits_fp32_copies)
-    if profile.key == "llama.cpp":
+    if profile.f32_graph:
         logits = rows * vocab * 4  # the output tensor of the graph is F32
         peak = max(block + scores, logits + tokens * spec.hidden_size * 4)
     else:

@@ -39,6 +39,12 @@ class EngineProfile:
     input_embedding_on_cpu: bool = False  # token embeddings stay in host memory
     ssm_recurrent_fp32: bool = False  # the SSM recurrent state is kept in fp32 (conv state not)
     max_num_seqs: int = 256
+    # Activations are sized by a warm-up/profile forward at the whole batched-token budget,
+    # whatever the requested load (vLLM profile_run, SGLang and TGI warmup).
+    profiles_full_budget: bool = False
+    # The compute graph keeps intermediates and logits in F32 and reuses buffers between the
+    # block and the output (ggml-alloc): llama.cpp.
+    f32_graph: bool = False
 
 
 # NOTE: The CUDA context (driver, kernels, cuBLAS handles) is memory torch does not
@@ -110,6 +116,7 @@ _VLLM = EngineProfile(
     cuda_graph_bytes=512 * MIB,
     reserves_fraction=True,
     rope_cache=True,
+    profiles_full_budget=True,
 )
 
 # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
@@ -155,6 +162,7 @@ _LLAMA_CPP = EngineProfile(
     cuda_graph_bytes=0,
     reserves_fraction=False,
     input_embedding_on_cpu=True,
+    f32_graph=True,
 )
 
 ENGINE_PROFILES: dict[str, EngineProfile] = {

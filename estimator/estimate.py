@@ -173,7 +173,6 @@ def breakdown(
         act_bytes=act_bytes,
         flash_attention=flash,
         chunk_tokens=chunk,
-        max_num_seqs=profile.max_num_seqs,
     )
     overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes
     total = weights_bytes + kv.bytes + act.bytes + overhead

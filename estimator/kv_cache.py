@@ -48,9 +48,7 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def _sliding_tokens(
-    window: int, context: int, profile: EngineProfile, batch: int, chunk: int
-) -> int:
+def _sliding_tokens(window: int, context: int, profile: EngineProfile, chunk: int) -> int:
     """Tokens a sliding-window layer keeps per sequence under ``profile``."""
     if profile.window_keep == "window-1":
         return min(context, window - 1)
@@ -102,7 +100,7 @@ def estimate_kv(
             continue
         kept = tokens
         if layer.window:
-            kept = _sliding_tokens(layer.window, context, profile, batch, chunk)
+            kept = _sliding_tokens(layer.window, context, profile, chunk)
             if paged:
                 kept = _round_up(kept, block_size)
             sliding_kept = kept

@@ -180,11 +180,12 @@ def estimate_weights(
             return WeightsEstimate(
                 stored, params, param_source, "safetensors-metadata", precision, tuple(notes)
             )
-    group = checkpoint_group if (checkpoint_group and requested == "auto") else group_size
-    scale = params / counts.total if counts.total and param_source != "config-arithmetic" else 1.0
-    weight_bytes = _arithmetic_bytes(spec, counts, precision, group)
-    if scale != 1.0 and precision.kind == "float":
+    if precision.kind == "float" and param_source != "config-arithmetic":
+        # A float precision stores every counted parameter: trust the checkpoint's count.
         weight_bytes = int(params * precision.bits_per_weight / 8)
+    else:
+        group = checkpoint_group if (checkpoint_group and requested == "auto") else group_size
+        weight_bytes = _arithmetic_bytes(spec, counts, precision, group)
     return WeightsEstimate(
         weight_bytes, params, param_source, "config-arithmetic", precision, tuple(notes)
     )
