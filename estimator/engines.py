@@ -36,6 +36,7 @@ class EngineProfile:
     cuda_graph_bytes: int
     reserves_fraction: bool  # grabs gpu_memory_utilization x capacity up front
     rope_cache: bool = False  # a (max_position x rotary_dim) cos/sin buffer counted with weights
+    pads_mxfp4_experts: bool = False  # MXFP4 MoE experts padded to the kernel's layout (layouts.py)
     input_embedding_on_cpu: bool = False  # token embeddings stay in host memory
     ssm_recurrent_fp32: bool = False  # the SSM recurrent state is kept in fp32 (conv state not)
     max_num_seqs: int = 256
@@ -116,12 +117,20 @@ _VLLM = EngineProfile(
     cuda_graph_bytes=512 * MIB,
     reserves_fraction=True,
     rope_cache=True,
+    pads_mxfp4_experts=True,
     profiles_full_budget=True,
 )
 
 # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
 # chunked_prefill_size 8192 default, mem_fraction_static reservation, CUDA graphs.
-_SGLANG = replace(_VLLM, key="sglang", label="SGLang", block_size=1, rope_cache=False)
+_SGLANG = replace(
+    _VLLM,
+    key="sglang",
+    label="SGLang",
+    block_size=1,
+    rope_cache=False,
+    pads_mxfp4_experts=False,
+)
 
 # TGI v3: paged KV (block 16 with flash-attention backends), warmup at
 # max_batch_prefill_tokens (default 4096), cuda_memory_fraction reservation (1.0 default).
@@ -135,6 +144,7 @@ _TGI = replace(
     chunk_tokens=4096,
     logits_rows="last",
     rope_cache=False,
+    pads_mxfp4_experts=False,
 )
 
 # llama.cpp: K/V of type -ctk/-ctv (f16 default), n_ctx padded to 256 cells

@@ -17,6 +17,7 @@ from .errors import OptionError
 from .gguf import GGUF_BASE_TYPE, gguf_token_embd_bytes
 from .gpus import get_gpu
 from .kv_cache import estimate_kv
+from .layouts import vllm_mxfp4_moe_padding_bytes
 from .options import EstimateOptions
 from .params import ParamCounts, count_params
 from .precision import KV_BYTES
@@ -122,7 +123,11 @@ def breakdown(
     rope_bytes = 0
     if profile.rope_cache and spec.rotary_dim and spec.max_context:
         rope_bytes = spec.max_context * spec.rotary_dim * act_bytes
-    weights_bytes = weights.bytes + rope_bytes
+    padding_bytes = 0
+    if profile.pads_mxfp4_experts and precision.key == "mxfp4":
+        arch = get_gpu(options.gpu).arch if options.gpu is not None else None
+        padding_bytes = vllm_mxfp4_moe_padding_bytes(spec, options.tp, arch)
+    weights_bytes = weights.bytes + rope_bytes + padding_bytes
     cpu_bytes = 0
     if profile.input_embedding_on_cpu:
         cpu_bytes = _token_embedding_bytes(spec, counts, weights.precision.key)
@@ -241,6 +246,7 @@ def breakdown(
                 "params": weights.params,
                 "precision": precision.key,
                 "rope_cache_bytes": rope_bytes,
+                "layout_padding_bytes": padding_bytes,
                 "cpu_bytes": cpu_bytes,
                 "bits_per_weight": round(weights.bytes * 8 / max(weights.params, 1), 4),
                 "source": weights.bytes_source,

@@ -24,6 +24,8 @@ class Gpu:
     memory_bytes: int
     vendor: str
     usable_fraction: float = 1.0  # share a single process may allocate
+    # Compute architecture (NVIDIA/AMD): engines pick kernels, and weight layouts, by it.
+    arch: str = ""
 
     @property
     def usable_bytes(self) -> int:
@@ -35,20 +37,20 @@ _APPLE = 0.75  # Metal recommendedMaxWorkingSetSize on >= 64 GB Macs (llama.cpp 
 GPUS: dict[str, Gpu] = {
     g.key: g
     for g in (
-        Gpu("t4", "NVIDIA T4 16GB", 15360 * _MIB, "nvidia"),
-        Gpu("l4", "NVIDIA L4 24GB", 23034 * _MIB, "nvidia"),
-        Gpu("a10", "NVIDIA A10 24GB", 23028 * _MIB, "nvidia"),
-        Gpu("rtx3090", "NVIDIA RTX 3090 24GB", 24576 * _MIB, "nvidia"),
-        Gpu("rtx4090", "NVIDIA RTX 4090 24GB", 24564 * _MIB, "nvidia"),
-        Gpu("rtx5090", "NVIDIA RTX 5090 32GB", 32607 * _MIB, "nvidia"),
-        Gpu("a100-40gb", "NVIDIA A100 40GB", 40960 * _MIB, "nvidia"),
-        Gpu("a100-80gb", "NVIDIA A100 80GB", 81920 * _MIB, "nvidia"),
-        Gpu("h100-80gb", "NVIDIA H100 80GB", 81559 * _MIB, "nvidia"),
-        Gpu("h200", "NVIDIA H200 141GB", 143771 * _MIB, "nvidia"),
+        Gpu("t4", "NVIDIA T4 16GB", 15360 * _MIB, "nvidia", arch="turing"),
+        Gpu("l4", "NVIDIA L4 24GB", 23034 * _MIB, "nvidia", arch="ada"),
+        Gpu("a10", "NVIDIA A10 24GB", 23028 * _MIB, "nvidia", arch="ampere"),
+        Gpu("rtx3090", "NVIDIA RTX 3090 24GB", 24576 * _MIB, "nvidia", arch="ampere"),
+        Gpu("rtx4090", "NVIDIA RTX 4090 24GB", 24564 * _MIB, "nvidia", arch="ada"),
+        Gpu("rtx5090", "NVIDIA RTX 5090 32GB", 32607 * _MIB, "nvidia", arch="blackwell-consumer"),
+        Gpu("a100-40gb", "NVIDIA A100 40GB", 40960 * _MIB, "nvidia", arch="ampere"),
+        Gpu("a100-80gb", "NVIDIA A100 80GB", 81920 * _MIB, "nvidia", arch="ampere"),
+        Gpu("h100-80gb", "NVIDIA H100 80GB", 81559 * _MIB, "nvidia", arch="hopper"),
+        Gpu("h200", "NVIDIA H200 141GB", 143771 * _MIB, "nvidia", arch="hopper"),
         # DGX/HGX B200 datasheet: 1,440 GB HBM3e for 8 GPUs -> 180 GB each.
-        Gpu("b200", "NVIDIA B200 180GB", 180 * 1000**3, "nvidia"),
-        Gpu("mi300x", "AMD Instinct MI300X 192GB", 192 * _GIB, "amd"),
-        Gpu("mi325x", "AMD Instinct MI325X 256GB", 256 * _GIB, "amd"),
+        Gpu("b200", "NVIDIA B200 180GB", 180 * 1000**3, "nvidia", arch="blackwell"),
+        Gpu("mi300x", "AMD Instinct MI300X 192GB", 192 * _GIB, "amd", arch="cdna3"),
+        Gpu("mi325x", "AMD Instinct MI325X 256GB", 256 * _GIB, "amd", arch="cdna3"),
         Gpu("m4-max-128gb", "Apple M4 Max 128GB (unified)", 128 * _GIB, "apple", _APPLE),
         Gpu("m2-ultra-192gb", "Apple M2 Ultra 192GB (unified)", 192 * _GIB, "apple", _APPLE),
         Gpu("m3-ultra-512gb", "Apple M3 Ultra 512GB (unified)", 512 * _GIB, "apple", _APPLE),

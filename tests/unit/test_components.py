@@ -264,10 +264,14 @@ def test_llama_cpp_keeps_input_embeddings_on_the_cpu() -> None:
     weights = est.components[0]
     assert weights.inputs["cpu_bytes"] == 32000 * 4096 * 144 // 256  # 70.31 MiB
     assert round(est.weights_bytes / 1024**2) == 3821
-    tied = estimate(load_config("meta-llama__Llama-3.2-1B-Instruct"),
-                    EstimateOptions(engine="llama.cpp", precision="Q4_K_M"))
-    plain = estimate(load_config("meta-llama__Llama-3.2-1B-Instruct"),
-                     EstimateOptions(engine="generic", precision="Q4_K_M"))
+    tied = estimate(
+        load_config("meta-llama__Llama-3.2-1B-Instruct"),
+        EstimateOptions(engine="llama.cpp", precision="Q4_K_M"),
+    )
+    plain = estimate(
+        load_config("meta-llama__Llama-3.2-1B-Instruct"),
+        EstimateOptions(engine="generic", precision="Q4_K_M"),
+    )
     assert tied.weights_bytes == plain.weights_bytes  # the tied output stays on the GPU
 
 
@@ -290,3 +294,34 @@ def test_engine_concurrency_for_sliding_window_models() -> None:
     free = est.engine_reserved_bytes - (est.total_bytes - est.kv_cache_bytes)
     assert est.engine_max_concurrency == round(free / est.kv_cache_bytes, 2)
     assert est.engine_max_concurrency > 1
+
+
+def _weights_inputs(est):  # type: ignore[no-untyped-def]
+    return next(c for c in est.components if c.name == "weights").inputs
+
+
+def test_vllm_pads_mxfp4_experts_to_the_marlin_layout() -> None:
+    """gpt-oss-120b (36 MoE layers, 128 experts, hidden = intermediate = 2880), vLLM's
+    Mxfp4MoEMethod.create_weights with Marlin: intermediate -> 2944 (x128), hidden -> 3072
+    (x256). Per layer, padded: w13 128x5888x1536 + scales 128x5888x96 + w2 128x3072x1472
+    + scales 128x3072x92 + bf16 biases 128x(5888+3072)x2 = 1,847,263,232 B; stored:
+    1,694,269,440 B; x 36 layers = 5,507,776,512 B more (the H100 log's 65.9651 GiB)."""
+    cfg = load_config("openai__gpt-oss-120b")
+    vllm = estimate(cfg, EstimateOptions(engine="vllm", context=4096))
+    assert _weights_inputs(vllm)["layout_padding_bytes"] == 5_507_776_512
+    generic = estimate(cfg, EstimateOptions(engine="generic", context=4096))
+    assert _weights_inputs(generic)["layout_padding_bytes"] == 0
+    # The H100 log (vllm-project/vllm#23278): "Model loading took 65.9651 GiB".
+    assert abs(vllm.weights_bytes / GIB - 65.9651) / 65.9651 < 0.002
+
+
+def test_mxfp4_padding_follows_the_gpu_and_tensor_parallel_split() -> None:
+    """B200 (FlashInfer): both dims to 256 -> 3072 x 3072: per layer w13 128x6144x(1536+96),
+    w2 128x3072x(1536+96), biases 128x9216x2 = 1,927,544,832 B, +233,275,392 over stored.
+    TP=2 with Marlin: each rank pads 1440 to 1536, hidden 3072: per rank w13 128x3072x(1536
+    +96), w2 128x3072x(768+48), biases 128x(3072+3072)x2 -> 2 ranks = 1,928,331,264 B."""
+    cfg = load_config("openai__gpt-oss-120b")
+    b200 = estimate(cfg, EstimateOptions(engine="vllm", context=4096, gpu="b200"))
+    assert _weights_inputs(b200)["layout_padding_bytes"] == 36 * 233_275_392
+    tp2 = estimate(cfg, EstimateOptions(engine="vllm", context=4096, gpus=2))
+    assert _weights_inputs(tp2)["layout_padding_bytes"] == 36 * (1_928_331_264 - 1_694_269_440)
