@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from estimator import EstimateOptions, EstimatorError, estimate  # noqa: E402
+from estimator import EstimateOptions, EstimatorError, estimate, parse_config  # noqa: E402
 from estimator.precision import resolve_precision  # noqa: E402
 
 RECORDS = Path(__file__).with_name("records.json")
@@ -62,7 +62,12 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
     elif gguf == "F16":
         precision = "fp16"
     tp = int(s.get("tensor_parallel_size") or 1)
-    context = s.get("max_model_len") or s.get("n_ctx") or 2048
+    max_model_len = s.get("max_model_len")
+    if engine == "vllm" and not max_model_len:
+        # vLLM's default max_model_len is the model's own limit (ModelConfig.max_model_len
+        # from max_position_embeddings and rope scaling).
+        max_model_len = parse_config(config).max_context
+    context = max_model_len or s.get("n_ctx") or 2048
     seqs = 1
     if engine == "llama.cpp" and isinstance(s.get("batch"), int):
         seqs = s["batch"]  # llama-server --parallel N: N sequences share n_ctx
@@ -73,7 +78,7 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
     if engine == "llama.cpp" and s.get("n_ubatch"):
         chunk = int(s["n_ubatch"])
     if engine == "vllm" and not _is_v1(record):
-        chunk = max(int(s.get("max_model_len") or 2048), 2048)  # V0: max(max_model_len, 2048)
+        chunk = max(int(max_model_len or 2048), 2048)  # V0: max(max_model_len, 2048)
     flash = s.get("flash_attn")
     if flash is None and engine == "llama.cpp":
         flash = False  # llama.cpp's default until 2025 (-fa was opt-in); these logs predate it
@@ -106,6 +111,8 @@ def _estimate_component(
     quant = str(s.get("quantization") or "")
     if "bitsandbytes" in quant or "w8a8" in quant:
         return None, "checkpoint's quantization details not stated (no config fixture of it)"
+    if record.get("not_modelled"):
+        return None, str(record["not_modelled"])
     opts = _options(record, config)
     est = estimate(config, opts)
     tp = opts.tp
