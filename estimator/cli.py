@@ -179,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="attention without materialised scores (default on)",
     )
     m.add_argument(
+        "--swa-full",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="llama.cpp: sliding-window layers cache the whole context (default off)",
+    )
+    m.add_argument(
         "--paged-attention",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -246,6 +252,7 @@ def options_from_args(args: argparse.Namespace) -> EstimateOptions:
         context=args.context,
         generated_tokens=args.generated_tokens,
         flash_attention=args.flash_attention,
+        swa_full=args.swa_full,
         paged_attention=args.paged_attention,
         block_size=args.block_size,
         layers=args.layers,

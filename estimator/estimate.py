@@ -163,7 +163,10 @@ def breakdown(
         activation_bytes=act_bytes,
         kv_heads=kv_heads,
         flash_attention=options.flash_attention,
+        swa_full=options.swa_full,
     )
+    if options.swa_full and spec.sliding_layers and profile.window_keep != "llama.cpp":
+        warnings.append("a full-size sliding-window cache (swa_full) is a llama.cpp option")
     flash = options.flash_attention
     if not flash and not profile.honours_flash_toggle:
         warnings.append(

@@ -46,6 +46,15 @@ _FALLBACK = {
 }
 
 
+# Architectures whose GGUF keeps the checkpoint's fused Q/K/V projection as one attn_qkv
+# tensor (convert_hf_to_gguf.py: Phi3MiniModel's qkv_proj, GPT-2/StarCoder c_attn,
+# GPT-NeoX/Falcon/BLOOM query_key_value, MPT Wqkv).
+_FUSED_QKV = frozenset({"phi3", "gpt2", "gpt_bigcode", "gpt_neox", "falcon", "bloom", "mpt"})
+
+# llama_tensor_get_type, attn_qkv.weight: Q3_K_M -> Q4_K, Q4_K_M -> Q5_K, Q5_K_M -> Q6_K.
+_QKV_TYPE = {"Q3_K_M": "Q4_K", "Q4_K_M": "Q5_K", "Q5_K_M": "Q6_K"}
+
+
 def _use_more_bits(i: int, n: int) -> bool:
     # llama-quant.cpp: i_layer < n/8 || i_layer >= 7*n/8 || (i_layer - n/8) % 3 == 2
     return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
@@ -158,9 +167,12 @@ def _add_layer(
     n_attn = spec.attention_layers or 1
     v_type = _attn_v_type(ftype, base, attn_i, n_attn, gqa, experts, is_70b)
     k_type = "Q8_0" if experts == 8 else base
-    add(layer.attn_q, base, h)
-    add(layer.attn_k, k_type, h)
-    add(layer.attn_v, v_type, h if a.mla is None else a.mla.kv_lora_rank)
+    if spec.model_type in _FUSED_QKV and a.mla is None:
+        add(layer.attn_q + layer.attn_k + layer.attn_v, _QKV_TYPE.get(ftype, base), h)
+    else:
+        add(layer.attn_q, base, h)
+        add(layer.attn_k, k_type, h)
+        add(layer.attn_v, v_type, h if a.mla is None else a.mla.kv_lora_rank)
     add(layer.attn_o, _attn_output_type(ftype, base, experts), a.num_heads * a.v_head_dim or h)
     down = _ffn_down_type(ftype, base, i, n)
     inter = spec.mlp.intermediate_size if spec.mlp else h

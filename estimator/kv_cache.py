@@ -70,6 +70,7 @@ def estimate_kv(
     activation_bytes: int = 2,
     kv_heads: int | None = None,
     flash_attention: bool = True,
+    swa_full: bool = False,
 ) -> KVEstimate:
     """KV cache bytes for ``batch`` sequences of ``context`` tokens each."""
     per_token_values = 0
@@ -92,7 +93,7 @@ def estimate_kv(
         per_token_values += values
         if profile.window_keep == "llama.cpp":
             layer_cells = cells
-            if layer.window:
+            if layer.window and not swa_full:
                 layer_cells = min(cells, _round_up(layer.window + chunk, pad))
                 sliding_kept = layer_cells
                 sliding_bytes += values * element_bytes * layer_cells * batch

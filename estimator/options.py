@@ -44,6 +44,9 @@ class EstimateOptions:
     context: int | None = None
     generated_tokens: int | None = None
     flash_attention: bool = True
+    # llama.cpp --swa-full: sliding-window layers cache the whole context, as every layer
+    # did before llama.cpp's iSWA cache (May 2025) and as ik_llama.cpp still may.
+    swa_full: bool = False
     paged_attention: bool | None = None  # None: the engine's own default
     block_size: int | None = None  # None: the engine's default (vLLM 16)
     group_size: int = 128  # GPTQ/AWQ quantization group size

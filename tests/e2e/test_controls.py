@@ -31,6 +31,7 @@ STEPS: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("context", "fill", "32768", {"context": 32768}, "up"),
     ("context-slider", "slider", "", {}, "up"),
     ("flash_attention", "uncheck", "", {"flash_attention": False}, "up-or-same"),
+    ("swa_full", "check", "", {"swa_full": True}, "same"),
     ("engine", "select", "vllm", {"engine": "vllm"}, "any"),
     ("paged_attention", "select", "false", {"paged_attention": False}, "any"),
     ("block_size", "fill", "32", {"block_size": 32}, "any"),
@@ -95,6 +96,8 @@ def test_control(
             page.press(f"#{control}", "Tab")
         elif how == "uncheck":
             page.uncheck(f"#{control}")
+        elif how == "check":
+            page.check(f"#{control}")
         elif how == "slider":
             page.eval_on_selector(
                 "#context-slider",

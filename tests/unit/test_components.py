@@ -325,3 +325,18 @@ def test_mxfp4_padding_follows_the_gpu_and_tensor_parallel_split() -> None:
     assert _weights_inputs(b200)["layout_padding_bytes"] == 36 * 233_275_392
     tp2 = estimate(cfg, EstimateOptions(engine="vllm", context=4096, gpus=2))
     assert _weights_inputs(tp2)["layout_padding_bytes"] == 36 * (1_928_331_264 - 1_694_269_440)
+
+
+def test_llama_cpp_swa_full_caches_the_whole_context_on_sliding_layers() -> None:
+    """Gemma-3-4B: 34 layers x 4 KV heads x 256 x (K+V) x 2 B = 139,264 B per token. With
+    --swa-full (and before llama.cpp's iSWA cache) every layer keeps n_ctx = 4096 cells:
+    544 MiB, as a pre-iSWA build logged (llama.cpp PR #12907). Without it the 29 sliding
+    layers keep pad(1024 + 512, 32) = 1536 cells: 5 x 4096 + 29 x 1536 cells x 4096 B."""
+    cfg = load_config("google__gemma-3-4b-it")
+    base = dict(engine="llama.cpp", context=4096, flash_attention=False)
+    full = estimate(cfg, EstimateOptions(**base, swa_full=True))
+    assert full.kv_cache_bytes == 544 * 1024**2
+    iswa = estimate(cfg, EstimateOptions(**base))
+    assert iswa.kv_cache_bytes == (5 * 4096 + 29 * 1536) * 4 * 256 * 2 * 2
+    vllm = estimate(cfg, EstimateOptions(engine="vllm", context=4096, swa_full=True))
+    assert any("swa_full" in w for w in vllm.warnings)

@@ -94,6 +94,7 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
         tensor_parallel=tp,
         max_num_batched_tokens=chunk,
         flash_attention=True if flash is None else bool(flash),
+        swa_full=bool(s.get("swa_full")),
         gpu_memory_utilization=float(s.get("gpu_memory_utilization") or 0.9),
     )
 
@@ -111,8 +112,8 @@ def _estimate_component(
     quant = str(s.get("quantization") or "")
     if "bitsandbytes" in quant or "w8a8" in quant:
         return None, "checkpoint's quantization details not stated (no config fixture of it)"
-    if record.get("not_modelled"):
-        return None, str(record["not_modelled"])
+    if record.get("not_modelled") or m.get("not_modelled"):
+        return None, str(record.get("not_modelled") or m["not_modelled"])
     opts = _options(record, config)
     est = estimate(config, opts)
     tp = opts.tp
@@ -145,6 +146,8 @@ def _estimate_component(
     if comp == "kv_cache_non_swa" and record["engine"] == "llama.cpp":
         full = est.kv_cache_bytes - kv_inputs["sliding_bytes"] - kv_inputs["state_bytes"]
         return full / UNITS[unit], "full-attention layers' cache"
+    if comp == "recurrent_state" and record["engine"] == "llama.cpp":
+        return kv_inputs["state_bytes"] / UNITS[unit], "recurrent (SSM/linear-attention) state"
     if comp == "kv_cache_swa_cells" and record["engine"] == "llama.cpp":
         return kv_inputs["sliding_tokens"], "cells per sequence stream"
     if comp == "gpu_blocks" and "kv_cache" in measurements:
@@ -156,17 +159,22 @@ def _estimate_component(
         return math.floor(
             measurements["kv_cache"] / per_token
         ), "tokens = measured KV memory / estimated bytes per token"
+    act = next(c for c in est.components if c.name == "activations")
+    logits = act.inputs["logits_bytes"]
+    act_per_gpu = (est.activation_bytes - logits) / tp + logits  # logits are not split by TP
+    context_bytes = est.components[-1].inputs["cuda_context_bytes"]
     if comp == "activation_peak" and record["engine"] == "vllm":
-        act = next(c for c in est.components if c.name == "activations")
-        logits = act.inputs["logits_bytes"]
-        per_gpu = (est.activation_bytes - logits) / tp + logits  # logits are not split by TP
-        return per_gpu / UNITS[unit], "profiled peak per GPU: one block's tokens + sampler logits"
+        return act_per_gpu / UNITS[unit], "profiled peak per GPU: one block + sampler logits"
+    if comp == "kv_cache" and record["engine"] == "vllm" and s.get("total_gpu_memory_gib"):
+        # vLLM's budget (worker determine_num_available_blocks): total x utilization minus
+        # weights, the profiled activation peak and non-torch memory, per GPU.
+        budget = float(s["total_gpu_memory_gib"]) * 1024**3 * opts.gpu_memory_utilization
+        left = budget - est.weights_bytes / tp - act_per_gpu - context_bytes
+        return left / UNITS[unit], "pool = total x utilization - weights - activations - context"
     if comp == "compute_buffer" and record["engine"] == "llama.cpp":
         return est.activation_bytes / UNITS[unit], ""
     if comp == "non_torch":
-        return est.components[-1].inputs["cuda_context_bytes"] / UNITS[
-            unit
-        ], "CUDA context constant"
+        return context_bytes / UNITS[unit], "CUDA context constant"
     return None, "not modelled for this engine/figure"
 
 
