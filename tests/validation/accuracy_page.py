@@ -18,6 +18,7 @@ _MODELLED = [
     "format's storage (GGUF per-tensor types as llama.cpp chooses them).",
     "KV cache layouts of vLLM (blocks of 16, MLA latent), llama.cpp (K/V types, SWA cache), "
     "transformers (dynamic cache, window-1 on sliding layers).",
+    "llama.cpp's --swa-full cache and its fused attn_qkv quantization rule (Phi-3/4 GGUFs).",
     "vLLM's padded MXFP4 MoE expert layout (Marlin: intermediate to 128, hidden to 256; "
     "FlashInfer on B200: both to 256): gpt-oss-120b on an H100 within 0.1%.",
 ]
