@@ -209,7 +209,12 @@ def breakdown(
             usable = min(usable, reserved)
         per_gpu = parallel.per_gpu_bytes
         if reserved is not None:
-            available = reserved - (parallel.per_gpu_bytes - parallel.kv_per_gpu_bytes)
+            # The pool is what the reservation leaves after weights, the profiled activation
+            # peak and the CUDA context. CUDA graphs are captured after the pool is sized
+            # (vLLM: compile_or_warm_up_model runs after initialize_kv_cache; SGLang keeps
+            # them in the 1 - mem_fraction_static share), so they do not shrink it.
+            held = parallel.per_gpu_bytes - parallel.kv_per_gpu_bytes - profile.cuda_graph_bytes
+            available = reserved - held
             capacity = _engine_kv_capacity(
                 spec, parallel, available, kv.bytes_per_token, block if paged else 1
             )

@@ -455,7 +455,8 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
         label = ENGINE_PROFILES[options.engine].label
         reserved = (f"{label} reserves {fmt_both(est.engine_reserved_bytes)} per GPU up front "
                     f"(gpu_memory_utilization {options.gpu_memory_utilization:g}); what weights, "
-                    "activations and overhead leave of it becomes its KV pool")
+                    "activations and the CUDA context leave of it becomes its KV pool "
+                    "(CUDA graphs come after, on top)")
         if est.engine_kv_capacity_tokens is not None:
             reserved += f" of {est.engine_kv_capacity_tokens:,} tokens"
         if est.engine_max_concurrency is not None:

@@ -123,9 +123,12 @@ def test_hub_errors_show_a_message_and_keep_inputs(
     batch = page.input_value("#batch")
     enter_model(hub_session, repo)
     error = page.locator("#model-error")
+    # Wait for this repo's message: the previous case's one (same wording for 401/403) may
+    # still be shown until the new request starts.
     page.wait_for_function(
-        "(m) => document.getElementById('model-error').textContent.toLowerCase().includes(m)",
-        arg=message.lower(),
+        "([m, repo]) => { const t = document.getElementById('model-error').textContent;"
+        " return t.toLowerCase().includes(m) && (repo === '' || t.includes(repo)); }",
+        arg=[message.lower(), "" if failure == "abort" else repo],
         timeout=20_000,
     )
     assert error.is_visible()

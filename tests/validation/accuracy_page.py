@@ -26,7 +26,9 @@ _NOT_MODELLED = [
     "Which MXFP4 kernel vLLM picks on Hopper depends on whether Triton's MoE kernels are "
     "installed; the estimate assumes Marlin's padded layout (up to ~8% more for gpt-oss).",
     "The CUDA context and NCCL buffers vary by driver and GPU: a 512 MiB constant is used "
-    "(0.03-0.35 GiB seen in logs).",
+    "(0.03-0.35 GiB seen in logs at TP=1, up to 3.58 GiB at TP=2).",
+    "vLLM's CUDA graphs: a 512 MiB constant on top of the KV pool; V1 logs show 2.2-2.4 GiB "
+    "for Qwen3-8B with full and piecewise graphs (V0: about 0.5 GiB).",
     "Activation peaks depend on the engine version's profiling run (vLLM within 2% in the "
     "records; llama.cpp's compute buffer within 5%).",
     "Vision-token KV in cross-attention layers, image encoder activations, CPU offload.",
