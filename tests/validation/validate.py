@@ -53,7 +53,7 @@ def _is_v1(record: dict[str, Any]) -> bool:
 def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
     s = record["settings"]
     engine = record["engine"]
-    precision = "auto"
+    precision = str(s.get("precision") or "auto")  # e.g. vLLM --quantization fp8 at load
     gguf = str(s.get("gguf_type") or "").split(" ")[0]
     if gguf.upper() == "MXFP4":
         gguf = "MXFP4_MOE"  # llama.cpp's "MXFP4 MoE" file type
