@@ -74,9 +74,7 @@ def _tokens(text: str) -> int:
         number = int(value) * scale
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number of tokens: {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return number
+    return _at_least_one(number, text)
 
 
 def _count(text: str) -> int:
@@ -84,6 +82,10 @@ def _count(text: str) -> int:
         number = int(text.strip().replace("_", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    return _at_least_one(number, text)
+
+
+def _at_least_one(number: int, text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return number
