@@ -63,6 +63,7 @@ def estimate_activations(
     act_bytes: int,
     flash_attention: bool,
     chunk_tokens: int | None,
+    max_num_seqs: int | None = None,
 ) -> ActivationEstimate:
     """Peak transient bytes of the largest forward pass the engine runs."""
     prompt_tokens = batch * prompt
@@ -90,7 +91,9 @@ def estimate_activations(
     if profile.logits_rows == "ubatch":
         rows = tokens
     elif profile.logits_rows == "max_num_seqs":
-        rows = max(batch, profile.max_num_seqs)
+        # vLLM's profile run samples max_num_seqs rows of logits (gpu_model_runner
+        # _dummy_sampler_run); more concurrent sequences than that are not scheduled at once.
+        rows = max(batch, max_num_seqs or profile.max_num_seqs)
     else:
         rows = batch
     logits = rows * vocab * (act_bytes + 4 * profile.logits_fp32_copies)

@@ -214,6 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.90,
         help="vLLM/SGLang memory fraction (default 0.90)",
     )
+    h.add_argument(
+        "--max-num-batched-tokens",
+        type=_tokens,
+        help="vLLM: tokens per forward step, the profiled prefill (default: the engine's)",
+    )
+    h.add_argument(
+        "--max-num-seqs",
+        "--max-running-requests",
+        dest="max_num_seqs",
+        type=_count,
+        help="vLLM/SGLang: sequences scheduled at once (default 256)",
+    )
     mode = p.add_argument_group("what to compute").add_mutually_exclusive_group()
     mode.add_argument("--compare-precisions", action="store_true", help="one line per precision")
     mode.add_argument("--max-batch", action="store_true", help="largest batch that fits --gpu")
@@ -265,6 +277,8 @@ def options_from_args(args: argparse.Namespace) -> EstimateOptions:
         pipeline_parallel=args.pp,
         headroom=args.headroom,
         gpu_memory_utilization=args.gpu_memory_utilization,
+        max_num_batched_tokens=args.max_num_batched_tokens,
+        max_num_seqs=args.max_num_seqs,
     )
 
 

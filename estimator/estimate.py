@@ -181,7 +181,17 @@ def breakdown(
         act_bytes=act_bytes,
         flash_attention=flash,
         chunk_tokens=chunk,
+        max_num_seqs=options.max_num_seqs,
     )
+    if profile.logits_rows == "max_num_seqs":
+        seqs = options.max_num_seqs or profile.max_num_seqs
+        if options.batch > seqs:
+            warnings.append(
+                f"{profile.label} schedules at most {seqs:,} sequences at once "
+                f"(max_num_seqs); the other {options.batch - seqs:,} requests wait"
+            )
+    elif options.max_num_seqs is not None:
+        warnings.append(f"max_num_seqs is a vLLM/SGLang setting; {profile.label} ignores it")
     overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes
     total = weights_bytes + kv.bytes + act.bytes + overhead
 

@@ -59,6 +59,9 @@ class EstimateOptions:
     headroom: float = 0.10  # fraction of GPU memory kept free when judging a fit
     gpu_memory_utilization: float = 0.90  # vLLM/SGLang-style reservation fraction
     max_num_batched_tokens: int | None = None  # vLLM chunked-prefill budget
+    # vLLM --max-num-seqs (SGLang --max-running-requests): sequences scheduled at once, and
+    # the rows of logits vLLM's profile run samples; None: the engine's default (256).
+    max_num_seqs: int | None = None
 
     def __post_init__(self) -> None:
         _check_int("batch", self.batch, 1, MAX_BATCH)
@@ -96,6 +99,8 @@ class EstimateOptions:
             )
         if self.max_num_batched_tokens is not None:
             _check_int("max_num_batched_tokens", self.max_num_batched_tokens, 1, MAX_CONTEXT)
+        if self.max_num_seqs is not None:
+            _check_int("max_num_seqs", self.max_num_seqs, 1, MAX_BATCH)
         if not isinstance(self.precision, str) or not self.precision:
             raise OptionError("precision must be a non-empty string")
 

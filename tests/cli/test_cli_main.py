@@ -197,6 +197,11 @@ def test_all_options_reach_the_core(llama_config: Path, capsys: pytest.CaptureFi
             "5%",
             "--gpu-memory-utilization",
             "0.8",
+            "--max-num-batched-tokens",
+            "4k",
+            "--max-running-requests",
+            "16",
+            "--swa-full",
         ],
         capsys,
     )
@@ -208,6 +213,8 @@ def test_all_options_reach_the_core(llama_config: Path, capsys: pytest.CaptureFi
     assert (inputs["tensor_parallel"], inputs["pipeline_parallel"]) == (2, 2)
     assert inputs["headroom"] == pytest.approx(0.05)
     assert inputs["gpu_memory_utilization"] == pytest.approx(0.8)
+    assert inputs["max_num_batched_tokens"] == 4096 and inputs["max_num_seqs"] == 16
+    assert inputs["swa_full"] is True
 
 
 def test_compare_sweep_and_solvers(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:

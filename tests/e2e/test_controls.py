@@ -45,6 +45,7 @@ STEPS: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("headroom", "fill", "0.3", {"headroom": 0.3}, "same"),
     ("gpu_memory_utilization", "fill", "0.8", {"gpu_memory_utilization": 0.8}, "any"),
     ("max_num_batched_tokens", "fill", "4096", {"max_num_batched_tokens": 4096}, "any"),
+    ("max_num_seqs", "fill", "16", {"max_num_seqs": 16}, "down"),
     ("gpu", "select", OTHER_GPU, {"gpu": OTHER_GPU}, "any"),
 ]
 

@@ -344,3 +344,21 @@ def test_llama_cpp_swa_full_caches_the_whole_context_on_sliding_layers() -> None
     assert iswa.kv_cache_bytes == (5 * 4096 + 29 * 1536) * 4 * 256 * 2 * 2
     vllm = estimate(cfg, EstimateOptions(engine="vllm", context=4096, swa_full=True))
     assert any("swa_full" in w for w in vllm.warnings)
+
+
+def test_vllm_profiles_max_num_seqs_rows_of_logits() -> None:
+    """vLLM's profile run samples max_num_seqs rows: each row holds the vocab in bf16 plus two
+    fp32 copies (Llama-3.1-8B: 128256 x (2 + 8) B = 1,282,560 B a row). 256 rows by default;
+    --max-num-seqs 16 leaves 16 rows; a batch above it is warned about."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    row = 128256 * (2 + 4 * 2)
+    default = estimate(cfg, EstimateOptions(engine="vllm", context=4096))
+    few = estimate(cfg, EstimateOptions(engine="vllm", context=4096, max_num_seqs=16))
+    logits = [next(c for c in e.components if c.name == "activations") for e in (default, few)]
+    assert logits[0].inputs["logits_bytes"] == 256 * row
+    assert logits[1].inputs["logits_bytes"] == 16 * row
+    assert default.activation_bytes - few.activation_bytes == 240 * row
+    crowded = estimate(cfg, EstimateOptions(engine="vllm", context=4096, batch=32, max_num_seqs=16))
+    assert any("at most 16 sequences" in w for w in crowded.warnings)
+    other = estimate(cfg, EstimateOptions(engine="llama.cpp", max_num_seqs=16))
+    assert any("max_num_seqs" in w for w in other.warnings)

@@ -96,6 +96,7 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
         flash_attention=True if flash is None else bool(flash),
         swa_full=bool(s.get("swa_full")),
         gpu_memory_utilization=float(s.get("gpu_memory_utilization") or 0.9),
+        max_num_seqs=s.get("max_num_seqs"),
     )
 
 
