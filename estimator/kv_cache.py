@@ -82,7 +82,8 @@ def estimate_kv(
         # One KV stream per sequence (kv_unified false, llama-server's default), each of
         # n_ctx_seq cells padded to 256 with flash attention, else 32
         # (llama_kv_cache::get_padding); SWA layers keep min(n_ctx_seq, pad(n_swa + n_ubatch))
-        # cells per stream (llama-kv-cache-iswa.cpp). Matches logged caches exactly:
+        # cells per stream (llama-kv-cache-iswa.cpp), or n_ctx_seq cells with --swa-full
+        # (cparams.swa_full: "use full-size SWA cache"). Matches logged caches exactly:
         # gpt-oss-120b 2 x 131072 / 2 x 1280 cells (ubatch 1024), 2016 / 640 cells without FA.
         pad = profile.kv_pad if flash_attention else 32
         cells = _round_up(context, pad)
