@@ -29,6 +29,8 @@ _NOT_MODELLED = [
     "(0.03-0.35 GiB seen in logs at TP=1, up to 3.58 GiB at TP=2).",
     "vLLM's CUDA graphs: a 512 MiB constant on top of the KV pool; V1 logs show 2.2-2.4 GiB "
     "for Qwen3-8B with full and piecewise graphs (V0: about 0.5 GiB).",
+    "vLLM V0's sort-based sampler profile (about 40 B per logit of max_num_seqs x vocab); "
+    "the estimate follows V1, whose profile skips top-k/top-p.",
     "Activation peaks depend on the engine version's profiling run (vLLM within 2% in the "
     "records; llama.cpp's compute buffer within 5%).",
     "Vision-token KV in cross-attention layers, image encoder activations, CPU offload.",
