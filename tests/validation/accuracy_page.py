@@ -17,7 +17,8 @@ _MODELLED = [
     "Weights: exact from Hub metadata when present; otherwise config arithmetic with each "
     "format's storage (GGUF per-tensor types as llama.cpp chooses them).",
     "KV cache layouts of vLLM (blocks of 16, MLA latent), llama.cpp (K/V types, SWA cache), "
-    "transformers (dynamic cache, window-1 on sliding layers).",
+    "transformers (dynamic cache, window-1 on sliding layers); transformers' peak during "
+    "generate (weights, cache, one prefill block, last-token logits) within 5%.",
     "llama.cpp's --swa-full cache and its fused attn_qkv quantization rule (Phi-3/4 GGUFs).",
     "vLLM's padded MXFP4 MoE expert layout (Marlin: intermediate to 128, hidden to 256; "
     "FlashInfer on B200: both to 256): gpt-oss-120b on an H100 within 0.1%.",

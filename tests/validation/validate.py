@@ -27,7 +27,15 @@ from estimator.precision import resolve_precision  # noqa: E402
 RECORDS = Path(__file__).with_name("records.json")
 CONFIGS = ROOT / "tests" / "fixtures" / "configs"
 # Engines print GiB as "GB"; "cells" counts KV slots (one token each).
-UNITS = {"GiB": 1024**3, "GB": 1024**3, "MiB": 1024**2, "MB": 1024**2, "cells": 1}
+# optimum-benchmark divides by 10^6 ("MB (10^6 B)").
+UNITS = {
+    "GiB": 1024**3,
+    "GB": 1024**3,
+    "MiB": 1024**2,
+    "MB": 1024**2,
+    "MB (10^6 B)": 10**6,
+    "cells": 1,
+}
 
 
 @dataclass
@@ -68,7 +76,11 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
         # from max_position_embeddings and rope scaling).
         max_model_len = parse_config(config).max_context
     context = max_model_len or s.get("n_ctx") or 2048
-    seqs = 1
+    generated = None
+    if s.get("prompt_tokens"):  # transformers generate: the prompt plus the new tokens
+        generated = int(s.get("new_tokens") or 0)
+        context = int(s["prompt_tokens"]) + generated
+    seqs = int(s["batch"]) if engine == "transformers" and s.get("batch") else 1
     if engine == "llama.cpp" and isinstance(s.get("batch"), int):
         seqs = s["batch"]  # llama-server --parallel N: N sequences share n_ctx
         context = context // seqs
@@ -80,6 +92,8 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
     if engine == "vllm" and not _is_v1(record):
         chunk = max(int(max_model_len or 2048), 2048)  # V0: max(max_model_len, 2048)
     flash = s.get("flash_attn")
+    if s.get("attn_implementation"):
+        flash = s["attn_implementation"] != "eager"
     if flash is None and engine == "llama.cpp":
         flash = False  # llama.cpp's default until 2025 (-fa was opt-in); these logs predate it
     return EstimateOptions(
@@ -89,6 +103,7 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
         precision=precision,
         kv_dtype=kv if kv in ("auto", "fp16", "bf16", "fp8", "q8_0", "q4_0") else "auto",
         context=int(context),
+        generated_tokens=generated,
         batch=seqs,
         gpus=tp,
         tensor_parallel=tp,
@@ -172,6 +187,10 @@ def _estimate_component(
         budget = float(s["total_gpu_memory_gib"]) * 1024**3 * opts.gpu_memory_utilization
         left = budget - est.weights_bytes / tp - act_per_gpu - context_bytes
         return left / UNITS[unit], "pool = total x utilization - weights - activations - context"
+    if comp == "peak_allocated" and record["engine"] == "transformers":
+        # torch.cuda.max_memory_allocated: weights + cache + the generate peak; the CUDA
+        # context is outside torch's allocator.
+        return (est.total_bytes - context_bytes) / UNITS[unit], "torch peak allocated"
     if comp == "compute_buffer" and record["engine"] == "llama.cpp":
         return est.activation_bytes / UNITS[unit], ""
     if comp == "non_torch":
