@@ -36,6 +36,7 @@ class EngineProfile:
     cuda_graph_bytes: int
     reserves_fraction: bool  # grabs gpu_memory_utilization x capacity up front
     rope_cache: bool = False  # a (max_position x rotary_dim) cos/sin buffer counted with weights
+    rope_cache_fp32: bool = False  # that buffer kept in fp32 rather than the model dtype
     pads_mxfp4_experts: bool = False  # MXFP4 MoE experts padded to the kernel's layout (layouts.py)
     input_embedding_on_cpu: bool = False  # token embeddings stay in host memory
     ssm_recurrent_fp32: bool = False  # the SSM recurrent state is kept in fp32 (conv state not)
@@ -122,13 +123,17 @@ _VLLM = EngineProfile(
 )
 
 # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
-# chunked_prefill_size 8192 default, mem_fraction_static reservation, CUDA graphs.
+# chunked_prefill_size 8192 default, mem_fraction_static reservation, CUDA graphs. Its
+# RotaryEmbedding keeps the cos/sin cache in FP32 on CUDA ("cache needs to be in FP32 for
+# numerical stability", srt/layers/rotary_embedding.py), counted in "Load weight end ...
+# mem usage" (Llama-3.1-8B: 131072 x 128 x 4 B = 64 MiB).
 _SGLANG = replace(
     _VLLM,
     key="sglang",
     label="SGLang",
     block_size=1,
-    rope_cache=False,
+    rope_cache=True,
+    rope_cache_fp32=True,
     pads_mxfp4_experts=False,
 )
 

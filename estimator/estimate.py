@@ -122,7 +122,8 @@ def breakdown(
     act_bytes = precision.activation_bytes
     rope_bytes = 0
     if profile.rope_cache and spec.rotary_dim and spec.max_context:
-        rope_bytes = spec.max_context * spec.rotary_dim * act_bytes
+        rope_element = 4 if profile.rope_cache_fp32 else act_bytes
+        rope_bytes = spec.max_context * spec.rotary_dim * rope_element
     padding_bytes = 0
     if profile.pads_mxfp4_experts and precision.key == "mxfp4":
         arch = get_gpu(options.gpu).arch if options.gpu is not None else None

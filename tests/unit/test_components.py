@@ -362,3 +362,13 @@ def test_vllm_profiles_max_num_seqs_rows_of_logits() -> None:
     assert any("at most 16 sequences" in w for w in crowded.warnings)
     other = estimate(cfg, EstimateOptions(engine="llama.cpp", max_num_seqs=16))
     assert any("max_num_seqs" in w for w in other.warnings)
+
+
+def test_sglang_keeps_the_rope_cache_in_fp32() -> None:
+    """vLLM registers the cos/sin cache in the model dtype, SGLang in FP32 on CUDA:
+    Llama-3.1-8B, 131072 positions x 128 dims x 2 or 4 bytes."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    vllm = estimate(cfg, EstimateOptions(engine="vllm", context=4096))
+    sglang = estimate(cfg, EstimateOptions(engine="sglang", context=4096))
+    assert _weights_inputs(vllm)["rope_cache_bytes"] == 131072 * 128 * 2
+    assert _weights_inputs(sglang)["rope_cache_bytes"] == 131072 * 128 * 4

@@ -153,6 +153,12 @@ def _estimate_component(
         if unit == "BPW":
             return weights * 8 / params, note
         return weights / tp / UNITS[unit], note
+    pool_tokens = next(
+        (x["value"] for x in record["measurements"] if x["component"] == "kv_cache_tokens"), None
+    )
+    if comp in ("kv_cache_k", "kv_cache_v") and record["engine"] == "sglang" and pool_tokens:
+        # SGLang logs the pool's token count with its K and V sizes: the layout check.
+        return pool_tokens * per_token / 2 / UNITS[unit], "pool tokens x estimated K (or V) bytes"
     if comp in ("kv_cache", "kv_cache_k", "kv_cache_v") and record["engine"] == "llama.cpp":
         share = 0.5 if comp != "kv_cache" else 1.0
         return est.kv_cache_bytes * share / UNITS[unit], ""
