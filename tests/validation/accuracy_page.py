@@ -16,10 +16,13 @@ _MODELLED = [
     "fixture (dense, GQA/MQA, MoE, MLA, sliding/local-global, gated DeltaNet, vision towers).",
     "Weights: exact from Hub metadata when present; otherwise config arithmetic with each "
     "format's storage (GGUF per-tensor types as llama.cpp chooses them).",
-    "KV cache layouts of vLLM (blocks of 16, MLA latent), llama.cpp (K/V types, SWA cache), "
+    "KV cache layouts of vLLM (blocks of 16, MLA latent), SGLang (token pool), llama.cpp "
+    "(K/V types, SWA cache), "
     "transformers (dynamic cache, window-1 on sliding layers); transformers' peak during "
     "generate (weights, cache, one prefill block, last-token logits) within 5%.",
     "llama.cpp's --swa-full cache and its fused attn_qkv quantization rule (Phi-3/4 GGUFs).",
+    "vLLM's KV pool: the reservation (gpu_memory_utilization x what CUDA reports) minus "
+    "weights, profiled activations and context, within 3% of the budget.",
     "vLLM's padded MXFP4 MoE expert layout (Marlin: intermediate to 128, hidden to 256; "
     "FlashInfer on B200: both to 256): gpt-oss-120b on an H100 within 0.1%.",
 ]
@@ -32,8 +35,10 @@ _NOT_MODELLED = [
     "for Qwen3-8B with full and piecewise graphs (V0: about 0.5 GiB).",
     "vLLM V0's sort-based sampler profile (about 40 B per logit of max_num_seqs x vocab); "
     "the estimate follows V1, whose profile skips top-k/top-p.",
-    "Activation peaks depend on the engine version's profiling run (vLLM within 2% in the "
-    "records; llama.cpp's compute buffer within 5%).",
+    "Activation peaks depend on the engine version's profiling run (vLLM V1-style profiles "
+    "within 9% in the records; llama.cpp's compute buffer within 5.4%).",
+    "vLLM multimodal checkpoints read up to ~1% above the estimate in logs whose sources "
+    "could not be cited (not in the table).",
     "Vision-token KV in cross-attention layers, image encoder activations, CPU offload.",
 ]
 
