@@ -123,7 +123,7 @@ def breakdown(
     rope_bytes = 0
     if profile.rope_cache and spec.rotary_dim and spec.max_context:
         rope_element = 4 if profile.rope_cache_fp32 else act_bytes
-        rope_bytes = spec.max_context * spec.rotary_dim * rope_element
+        rope_bytes = sum(spec.rope_cache_rows) * spec.rotary_dim * rope_element
     padding_bytes = 0
     if profile.pads_mxfp4_experts and precision.key == "mxfp4":
         arch = get_gpu(options.gpu).arch if options.gpu is not None else None
@@ -201,6 +201,7 @@ def breakdown(
         counts,
         options,
         weights_bytes,
+        rope_bytes,
         kv.attention_bytes,
         kv.state_bytes,
         act.bytes,
@@ -366,6 +367,7 @@ def _parallel_plan(
     counts: ParamCounts,
     options: EstimateOptions,
     weights: int,
+    replicated_weights: int,
     kv_attention: int,
     kv_state: int,
     activations: int,
@@ -386,13 +388,17 @@ def _parallel_plan(
             "engines such as vLLM refuse this"
         )
     total = counts.total or 1
+    # Buffers every rank holds whole (the RoPE cos/sin cache) are not split.
+    split_weights = weights - replicated_weights
     outer = (counts.embedding + counts.lm_head) / total
-    outer_bytes = weights * outer
-    layer_bytes = weights - outer_bytes
+    outer_bytes = split_weights * outer
+    layer_bytes = split_weights - outer_bytes
     # PP: layers split evenly, the embedding on the first stage and the LM head on the last;
     # the heavier end stage sets the per-GPU figure. TP: every matrix (and the vocab) split.
-    end_stage = max(counts.embedding, counts.lm_head) / total * weights if pp > 1 else outer_bytes
-    weights_gpu = (layer_bytes / pp + end_stage) / tp
+    end_stage = (
+        max(counts.embedding, counts.lm_head) / total * split_weights if pp > 1 else outer_bytes
+    )
+    weights_gpu = (layer_bytes / pp + end_stage) / tp + replicated_weights
     if a.mla is not None:
         kv_gpu = kv_attention / pp  # the MLA latent is replicated on every TP rank
         notes.append("MLA latent cache is replicated on each tensor-parallel rank")

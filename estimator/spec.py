@@ -177,6 +177,8 @@ class ModelSpec:
     checkpoint_dtype: str | None = None
     known_family: bool = True
     rotary_dim: int = 0  # dims that get RoPE per head (0: no rotary embedding)
+    # Positions of each cos/sin cache a vLLM-style engine builds (one per distinct RoPE).
+    rope_cache_rows: tuple[int, ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @cached_property
@@ -410,6 +412,7 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
 
     return ModelSpec(
         rotary_dim=_rotary_dim(r, attention, traits.learned_positions),
+        rope_cache_rows=_rope_cache_rows(r, model_type or "", max_context),
         model_type=model_type or "unknown",
         architecture=architecture,
         hidden_size=hidden,
@@ -447,6 +450,39 @@ def _rotary_dim(r: _Reader, attention: AttentionSpec, learned_positions: bool) -
     if isinstance(factor, (int, float)) and not isinstance(factor, bool) and 0 < factor <= 1:
         return int(attention.head_dim * factor)
     return attention.head_dim
+
+
+def _rope_cache_rows(r: _Reader, model_type: str, max_context: int | None) -> tuple[int, ...]:
+    """Positions covered by the cos/sin caches vLLM (and SGLang, which copied it) register.
+
+    vllm/model_executor/layers/rotary_embedding get_rope: the default, llama3 and mrope
+    caches hold max_position rows; linear and dynamic-NTK scaling hold max_position x factor
+    (LinearScalingRotaryEmbedding: "max_len = self.max_position_embeddings * scaling_factor");
+    YaRN holds original_max_position x factor; Phi-3's LongRoPE keeps a short and a long cache
+    (original + max_position rows). Gemma 3 builds a second, unscaled cache for its local
+    layers (models/gemma3.py: rope_local_base_freq, rope_scaling "default").
+    """
+    if not max_context:
+        return ()
+    scaling = r.raw("rope_scaling")
+    if not isinstance(scaling, Mapping):
+        params = r.raw("rope_parameters")
+        scaling = params if isinstance(params, Mapping) else {}
+    kind = str(scaling.get("rope_type") or scaling.get("type") or "default")
+    factor = scaling.get("factor")
+    original = scaling.get("original_max_position_embeddings")
+    scale = factor if isinstance(factor, (int, float)) and not isinstance(factor, bool) else 1
+    base = original if isinstance(original, int) and original > 0 else max_context
+    rows = max_context
+    if kind in ("linear", "dynamic") and scale > 1:
+        rows = int(max_context * scale)
+    elif kind in ("yarn", "deepseek_yarn") and scale > 1:
+        rows = int(base * scale)
+    elif kind == "longrope":
+        rows = base + max_context
+    if model_type in ("gemma3", "gemma3_text"):
+        return (rows, max_context)
+    return (rows,)
 
 
 def _model_type(config: Mapping[str, Any]) -> str:

@@ -372,3 +372,24 @@ def test_sglang_keeps_the_rope_cache_in_fp32() -> None:
     sglang = estimate(cfg, EstimateOptions(engine="sglang", context=4096))
     assert _weights_inputs(vllm)["rope_cache_bytes"] == 131072 * 128 * 2
     assert _weights_inputs(sglang)["rope_cache_bytes"] == 131072 * 128 * 4
+
+
+def test_vllm_rope_caches_follow_the_scaling_and_stay_whole_per_rank() -> None:
+    """Gemma-3-4B: global layers' linear scaling x8 gives a 131072 x 8 = 1,048,576-row cache
+    and the local layers a second 131072-row one, 256 dims in bf16: 576 MiB that every
+    tensor-parallel rank holds whole (vLLM gemma3.py + LinearScalingRotaryEmbedding)."""
+    cfg = load_config("google__gemma-3-4b-it")
+    one = estimate(cfg, EstimateOptions(engine="vllm", context=4096))
+    rope = (1048576 + 131072) * 256 * 2
+    assert _weights_inputs(one)["rope_cache_bytes"] == rope == 576 * 1024**2
+    two = estimate(cfg, EstimateOptions(engine="vllm", context=4096, gpus=2))
+    logits = next(c for c in two.components if c.name == "activations").inputs["logits_bytes"]
+    expected = (
+        (two.weights_bytes - rope) / 2
+        + rope  # not halved
+        + two.kv_cache_bytes / 2
+        + (two.activation_bytes - logits) / 2
+        + logits
+        + two.overhead_bytes
+    )
+    assert two.per_gpu_bytes == int(expected)

@@ -140,6 +140,7 @@ def _estimate_component(
         per_token = per_token * max(1, -(-est.model.num_kv_heads // tp)) // est.model.num_kv_heads
     if comp == "weights":
         weights, params, note = est.weights_bytes, est.params, "per GPU" if tp > 1 else ""
+        rope = est.components[0].inputs["rope_cache_bytes"]  # every rank holds it whole
         inputs = est.components[0].inputs
         on_gpu = any(word in m["quote"] for word in ("CUDA", "Metal", "ROCm", "VRAM"))
         if not on_gpu and not est.model.tied_embeddings:
@@ -152,7 +153,7 @@ def _estimate_component(
             note = "language model only (the mmproj file is separate)"
         if unit == "BPW":
             return weights * 8 / params, note
-        return weights / tp / UNITS[unit], note
+        return ((weights - rope) / tp + rope) / UNITS[unit], note
     pool_tokens = next(
         (x["value"] for x in record["measurements"] if x["component"] == "kv_cache_tokens"), None
     )
