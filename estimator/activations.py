@@ -63,7 +63,7 @@ def estimate_activations(
     act_bytes: int,
     flash_attention: bool,
     chunk_tokens: int | None,
-    max_num_seqs: int | None = None,
+    max_num_seqs: int,
 ) -> ActivationEstimate:
     """Peak transient bytes of the largest forward pass the engine runs."""
     prompt_tokens = batch * prompt
@@ -93,7 +93,7 @@ def estimate_activations(
     elif profile.logits_rows == "max_num_seqs":
         # vLLM's profile run samples max_num_seqs rows of logits (gpu_model_runner
         # _dummy_sampler_run); more concurrent sequences than that are not scheduled at once.
-        rows = max(batch, max_num_seqs or profile.max_num_seqs)
+        rows = max(batch, max_num_seqs)
     else:
         rows = batch
     logits = rows * vocab * (act_bytes + 4 * profile.logits_fp32_copies)

@@ -124,9 +124,10 @@ def breakdown(
     if profile.rope_cache and spec.rotary_dim and spec.max_context:
         rope_element = 4 if profile.rope_cache_fp32 else act_bytes
         rope_bytes = sum(spec.rope_cache_rows) * spec.rotary_dim * rope_element
+    gpu = get_gpu(options.gpu) if options.gpu is not None else None
     padding_bytes = 0
     if profile.pads_mxfp4_experts and precision.key == "mxfp4":
-        arch = get_gpu(options.gpu).arch if options.gpu is not None else None
+        arch = gpu.arch if gpu is not None else None
         padding_bytes = vllm_mxfp4_moe_padding_bytes(spec, options.tp, arch)
     weights_bytes = weights.bytes + rope_bytes + padding_bytes
     cpu_bytes = 0
@@ -173,6 +174,7 @@ def breakdown(
         warnings.append(
             f"{profile.label} always uses fused attention kernels; FlashAttention off has no effect"
         )
+    seqs = options.max_num_seqs or profile.max_num_seqs
     act = estimate_activations(
         spec,
         profile,
@@ -182,10 +184,9 @@ def breakdown(
         act_bytes=act_bytes,
         flash_attention=flash,
         chunk_tokens=chunk,
-        max_num_seqs=options.max_num_seqs,
+        max_num_seqs=seqs,
     )
     if profile.logits_rows == "max_num_seqs":
-        seqs = options.max_num_seqs or profile.max_num_seqs
         if options.batch > seqs:
             warnings.append(
                 f"{profile.label} schedules at most {seqs:,} sequences at once "
@@ -213,8 +214,7 @@ def breakdown(
     reserved = None
     kv_capacity: int | None = None
     concurrency: float | None = None
-    if options.gpu is not None:
-        gpu = get_gpu(options.gpu)
+    if gpu is not None:
         usable = int(gpu.usable_bytes * (1 - options.headroom))
         if profile.reserves_fraction:
             reserved = int(gpu.memory_bytes * options.gpu_memory_utilization)
@@ -379,7 +379,9 @@ def _parallel_plan(
     gpus = max(options.gpus, tp * pp)
     if tp == 1 and pp == 1:
         per_gpu = weights + kv_attention + kv_state + activations + overhead
-        return ParallelPlan(1, 1, gpus, per_gpu, (), (), (), kv_attention + kv_state, 1.0)
+        return ParallelPlan(
+            1, 1, gpus, per_gpu, (), (), (), kv_attention + kv_state, 1.0, weights, activations
+        )
     notes = []
     a = spec.attention
     if a.num_heads and a.num_heads % tp:
@@ -420,6 +422,8 @@ def _parallel_plan(
         notes=tuple(notes),
         kv_per_gpu_bytes=int(kv_gpu + state_gpu),
         kv_share=kv_gpu / kv_attention if kv_attention else 1.0 / (tp * pp),
+        weights_per_gpu_bytes=int(weights_gpu),
+        activations_per_gpu_bytes=int(act_gpu),
     )
 
 

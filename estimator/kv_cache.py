@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .engines import EngineProfile
+from .layouts import round_up
 from .spec import LayerSpec, ModelSpec
 
 __all__ = ["KVEstimate", "estimate_kv", "kv_values_per_token"]
@@ -44,10 +45,6 @@ def kv_values_per_token(
     return heads * (a.head_dim + a.v_head_dim)
 
 
-def _round_up(value: int, multiple: int) -> int:
-    return -(-value // multiple) * multiple
-
-
 def _sliding_tokens(window: int, context: int, profile: EngineProfile, chunk: int) -> int:
     """Tokens a sliding-window layer keeps per sequence under ``profile``."""
     if profile.window_keep == "window-1":
@@ -76,7 +73,7 @@ def estimate_kv(
     per_token_values = 0
     attention_bytes = 0.0
     sliding_bytes = 0.0
-    tokens = _round_up(context, block_size) if paged else context
+    tokens = round_up(context, block_size) if paged else context
     sliding_kept: int | None = None
     if profile.window_keep == "llama.cpp":
         # One KV stream per sequence (kv_unified false, llama-server's default), each of
@@ -86,7 +83,7 @@ def estimate_kv(
         # (cparams.swa_full: "use full-size SWA cache"). Matches logged caches exactly:
         # gpt-oss-120b 2 x 131072 / 2 x 1280 cells (ubatch 1024), 2016 / 640 cells without FA.
         pad = profile.kv_pad if flash_attention else 32
-        cells = _round_up(context, pad)
+        cells = round_up(context, pad)
     for layer, count in spec.layer_groups:
         values = kv_values_per_token(spec, layer, profile.mla_latent, kv_heads) * count
         if not values:
@@ -95,7 +92,7 @@ def estimate_kv(
         if profile.window_keep == "llama.cpp":
             layer_cells = cells
             if layer.window and not swa_full:
-                layer_cells = min(cells, _round_up(layer.window + chunk, pad))
+                layer_cells = min(cells, round_up(layer.window + chunk, pad))
                 sliding_kept = layer_cells
                 sliding_bytes += values * element_bytes * layer_cells * batch
             attention_bytes += values * element_bytes * layer_cells * batch
@@ -104,7 +101,7 @@ def estimate_kv(
         if layer.window:
             kept = _sliding_tokens(layer.window, context, profile, chunk)
             if paged:
-                kept = _round_up(kept, block_size)
+                kept = round_up(kept, block_size)
             sliding_kept = kept
             sliding_bytes += values * element_bytes * kept * batch
         attention_bytes += values * element_bytes * kept * batch

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .spec import ModelSpec
 
-__all__ = ["mxfp4_moe_alignment", "vllm_mxfp4_moe_padding_bytes"]
+__all__ = ["mxfp4_moe_alignment", "round_up", "vllm_mxfp4_moe_padding_bytes"]
 
 # MXFP4 (OCP MX spec): E2M1 values packed two per byte, one E8M0 scale byte per 32 values;
 # vLLM keeps expert biases in bf16 (Mxfp4MoEMethod.create_weights: w13_bias, w2_bias).
@@ -19,7 +19,8 @@ _SCALE_BYTES = 1 / 32
 _BIAS_BYTES = 2
 
 
-def _round_up(value: int, multiple: int) -> int:
+def round_up(value: int, multiple: int) -> int:
+    """``value`` rounded up to a whole number of ``multiple`` (blocks, cells, tiles)."""
     return -(-value // multiple) * multiple
 
 
@@ -53,7 +54,7 @@ def vllm_mxfp4_moe_padding_bytes(spec: ModelSpec, tensor_parallel: int, arch: st
     align_inter, align_hidden = mxfp4_moe_alignment(arch)
     mats = 2 if moe.gated else 1
     hidden = spec.hidden_size
-    inter_rank = -(-moe.expert_intermediate // tensor_parallel)
+    inter_rank = round_up(moe.expert_intermediate, tensor_parallel) // tensor_parallel
 
     def experts_bytes(inter: int, hidden_size: int, ranks: int) -> float:
         matrix = (mats + 1) * inter * hidden_size * (_VALUE_BYTES + _SCALE_BYTES)
@@ -61,7 +62,7 @@ def vllm_mxfp4_moe_padding_bytes(spec: ModelSpec, tensor_parallel: int, arch: st
         return ranks * moe.num_experts * (matrix + bias)
 
     padded = experts_bytes(
-        _round_up(inter_rank, align_inter), _round_up(hidden, align_hidden), tensor_parallel
+        round_up(inter_rank, align_inter), round_up(hidden, align_hidden), tensor_parallel
     )
     stored = experts_bytes(moe.expert_intermediate, hidden, 1)
     return max(0, int(layers * (padded - stored)))

@@ -95,6 +95,8 @@ class ParallelPlan:
     notes: tuple[str, ...] = ()
     kv_per_gpu_bytes: int = 0  # KV cache and recurrent state held by one GPU
     kv_share: float = 1.0  # fraction of the attention KV bytes one GPU holds
+    weights_per_gpu_bytes: int = 0  # the split matrices plus what every rank holds whole
+    activations_per_gpu_bytes: int = 0  # the split block intermediates plus whole logits
 
 
 @dataclass(frozen=True)

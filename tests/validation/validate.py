@@ -135,12 +135,10 @@ def _estimate_component(
     tp = opts.tp
     unit = m["unit"]
     comp = m["component"]
-    per_token = est.kv_bytes_per_token
-    if est.model.attention != "MLA":
-        per_token = per_token * max(1, -(-est.model.num_kv_heads // tp)) // est.model.num_kv_heads
+    plan = est.parallel  # the product's own per-GPU split
+    per_token = est.kv_bytes_per_token * plan.kv_share
     if comp == "weights":
-        weights, params, note = est.weights_bytes, est.params, "per GPU" if tp > 1 else ""
-        rope = est.components[0].inputs["rope_cache_bytes"]  # every rank holds it whole
+        weights, params, note = plan.weights_per_gpu_bytes, est.params, "per GPU" if tp > 1 else ""
         inputs = est.components[0].inputs
         on_gpu = any(word in m["quote"] for word in ("CUDA", "Metal", "ROCm", "VRAM"))
         if not on_gpu and not est.model.tied_embeddings:
@@ -153,7 +151,7 @@ def _estimate_component(
             note = "language model only (the mmproj file is separate)"
         if unit == "BPW":
             return weights * 8 / params, note
-        return ((weights - rope) / tp + rope) / UNITS[unit], note
+        return weights / UNITS[unit], note
     pool_tokens = next(
         (x["value"] for x in record["measurements"] if x["component"] == "kv_cache_tokens"), None
     )
@@ -182,9 +180,7 @@ def _estimate_component(
         return math.floor(
             measurements["kv_cache"] / per_token
         ), "tokens = measured KV memory / estimated bytes per token"
-    act = next(c for c in est.components if c.name == "activations")
-    logits = act.inputs["logits_bytes"]
-    act_per_gpu = (est.activation_bytes - logits) / tp + logits  # logits are not split by TP
+    act_per_gpu = plan.activations_per_gpu_bytes  # logits are not split by TP
     context_bytes = est.components[-1].inputs["cuda_context_bytes"]
     if comp == "activation_peak" and record["engine"] == "vllm":
         return act_per_gpu / UNITS[unit], "profiled peak per GPU: one block + sampler logits"
@@ -192,7 +188,7 @@ def _estimate_component(
         # vLLM's budget (worker determine_num_available_blocks): total x utilization minus
         # weights, the profiled activation peak and non-torch memory, per GPU.
         budget = float(s["total_gpu_memory_gib"]) * 1024**3 * opts.gpu_memory_utilization
-        left = budget - est.weights_bytes / tp - act_per_gpu - context_bytes
+        left = budget - plan.weights_per_gpu_bytes - act_per_gpu - context_bytes
         return left / UNITS[unit], "pool = total x utilization - weights - activations - context"
     if comp == "peak_allocated" and record["engine"] == "transformers":
         # torch.cuda.max_memory_allocated: weights + cache + the generate peak; the CUDA
