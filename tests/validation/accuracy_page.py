@@ -22,7 +22,8 @@ _MODELLED = [
     "generate (weights, cache, one prefill block, last-token logits) within 5%.",
     "llama.cpp's --swa-full cache and its fused attn_qkv quantization rule (Phi-3/4 GGUFs).",
     "vLLM's KV pool: the reservation (gpu_memory_utilization x what CUDA reports) minus "
-    "weights, profiled activations and context, within 3% of the budget.",
+    "weights, profiled activations and context, within 3% of the budget (on a small pool "
+    "that is up to ~16%: the kv_cache maximum above).",
     "vLLM's padded MXFP4 MoE expert layout (Marlin: intermediate to 128, hidden to 256; "
     "FlashInfer on B200: both to 256): gpt-oss-120b on an H100 within 0.1%.",
 ]
