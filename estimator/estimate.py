@@ -13,7 +13,7 @@ from typing import Any
 
 from .activations import estimate_activations
 from .engines import ENGINE_PROFILES
-from .errors import OptionError
+from .errors import ConfigError, OptionError
 from .gguf import GGUF_BASE_TYPE, gguf_token_embd_bytes
 from .gpus import get_gpu
 from .kv_cache import estimate_kv
@@ -30,6 +30,7 @@ from .result import (
     WeightMetadata,
 )
 from .spec import ModelSpec, parse_config
+from .values import MAX_PARAMS, describe_number
 from .weights import estimate_weights
 
 __all__ = ["DEFAULT_CONTEXT", "breakdown", "estimate", "estimate_spec", "prepare"]
@@ -49,7 +50,20 @@ def prepare(config: Mapping[str, Any], options: EstimateOptions) -> tuple[ModelS
                 f"layers ({options.layers}) is more than the model has ({spec.num_layers})"
             )
         spec = dataclasses.replace(spec, layers=spec.layers[: options.layers])
-    return spec, count_params(spec)
+    counts = count_params(spec)
+    if counts.total > MAX_PARAMS:
+        part = max(
+            ("the vision tower", counts.vision),
+            ("the embeddings", counts.embedding + counts.lm_head),
+            ("the layers", counts.layers_total),
+            key=lambda item: item[1],
+        )[0]
+        raise ConfigError(
+            f"config.json describes {describe_number(counts.total)} parameters, mostly in "
+            f"{part}: a size in it is out of range (no model has more than "
+            f"{describe_number(MAX_PARAMS)})"
+        )
+    return spec, counts
 
 
 def estimate(
@@ -132,7 +146,8 @@ def breakdown(
     weights_bytes = weights.bytes + rope_bytes + padding_bytes
     cpu_bytes = 0
     if profile.input_embedding_on_cpu:
-        cpu_bytes = _token_embedding_bytes(spec, counts, weights.precision.key)
+        # Never more than the weights themselves (a GGUF file smaller than its table).
+        cpu_bytes = min(_token_embedding_bytes(spec, counts, weights.precision.key), weights.bytes)
         if not spec.tied_embeddings:  # tied: the output copy stays on the GPU
             weights_bytes -= cpu_bytes
     kv_dtype = _kv_dtype(options.kv_dtype, act_bytes, precision.key, options.engine, warnings)
@@ -431,11 +446,15 @@ def _summary(spec: ModelSpec, counts: ParamCounts, params: int, param_source: st
     a = spec.attention
     moe = spec.moe
     quant = spec.quantization
-    active = (
-        counts.active
-        if param_source == "config-arithmetic"
-        else (params - (counts.total - counts.active))
-    )
+    if param_source == "config-arithmetic":
+        active = counts.active
+    else:
+        # The checkpoint's count minus the experts a token skips; a count smaller than
+        # those (a partial upload) is scaled instead, so active never goes below zero.
+        inactive = counts.total - counts.active
+        active = params - inactive if params >= counts.total else params * counts.active // max(
+            counts.total, 1
+        )
     return ModelSummary(
         model_type=spec.model_type,
         architecture=spec.architecture,

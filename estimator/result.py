@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .errors import ConfigError
 from .options import EstimateOptions
+from .values import MAX_PARAMS, describe_number
 
 __all__ = [
     "GB",
@@ -42,6 +44,24 @@ class WeightMetadata:
     gguf_file_bytes: int | None = None
     gguf_quant: str | None = None
     source: str = ""  # where it came from, e.g. "hub-api" / "index.json"
+
+    def __post_init__(self) -> None:
+        # Counts and sizes are whole, non-negative and within what a model can have (the
+        # Hub client drops impossible values; this guards every other caller).
+        for dtype, count in (self.safetensors_parameters or {}).items():
+            _check_metadata(f"safetensors_parameters[{dtype!r}]", count, MAX_PARAMS)
+        _check_metadata("safetensors_total_bytes", self.safetensors_total_bytes, 8 * MAX_PARAMS)
+        _check_metadata("gguf_file_bytes", self.gguf_file_bytes, 8 * MAX_PARAMS)
+
+
+def _check_metadata(name: str, value: object, high: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ConfigError(
+            f"weight metadata {name} must be a whole number from 0 to {describe_number(high)}, "
+            f"got {describe_number(value)}"
+        )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import ConfigError, MissingConfigKeyError, UnsupportedModelError
 from .families import FAMILY_DEFAULTS, family_traits
+from .values import MAX_CONFIG_INT, config_float, config_int, describe_number
 from .vision import VisionSpec, parse_vision
 
 __all__ = [
@@ -216,13 +217,23 @@ class ModelSpec:
 
 
 class _Reader:
-    """Looks keys up in a config with family defaults behind it."""
+    """Looks keys up in a config with family defaults behind it.
 
-    def __init__(self, config: Mapping[str, Any], model_type: str, use_defaults: bool) -> None:
+    ``prefix`` is where the config sits in the file (``text_config.``) so that errors
+    name the key a person can find.
+    """
+
+    def __init__(
+        self, config: Mapping[str, Any], model_type: str, use_defaults: bool, prefix: str = ""
+    ) -> None:
         self.config = config
+        self.prefix = prefix
         # Only nested text configs lean on class defaults (llava-1.5 lists a handful of keys);
         # a top-level config missing a key is reported, not silently defaulted.
         self.defaults = FAMILY_DEFAULTS.get(model_type, {}) if use_defaults else {}
+
+    def name(self, key: str) -> str:
+        return self.prefix + key
 
     def has(self, *keys: str) -> bool:
         return any(self.config.get(k) is not None or k in self.defaults for k in keys)
@@ -237,19 +248,37 @@ class _Reader:
                 return self.defaults[key]
         return None
 
-    def integer(self, *keys: str, default: int | None = None, required: bool = True) -> int:
+    def _key_of(self, keys: tuple[str, ...]) -> str:
+        """The key that gave the value (for messages)."""
+        for key in keys:
+            if self.config.get(key) is not None:
+                return self.name(key)
+        return self.name(keys[0])
+
+    def integer(
+        self,
+        *keys: str,
+        default: int | None = None,
+        required: bool = True,
+        low: int = 0,
+        high: int = MAX_CONFIG_INT,
+    ) -> int:
         value = self.raw(*keys)
         if value is None:
             if default is not None:
                 return default
             if required:
-                raise MissingConfigKeyError(keys[0], _alias_note(keys))
+                raise MissingConfigKeyError(self.name(keys[0]), _alias_note(keys))
             return 0
-        return _as_int(keys[0], value)
+        return config_int(self._key_of(keys), value, low=low, high=high)
 
-    def opt_int(self, *keys: str) -> int | None:
+    def opt_int(self, *keys: str, high: int = MAX_CONFIG_INT) -> int | None:
         value = self.raw(*keys)
-        return None if value is None else _as_int(keys[0], value)
+        return None if value is None else config_int(self._key_of(keys), value, high=high)
+
+    def positive(self, *keys: str, default: int | None = None) -> int:
+        """A required (or defaulted) count that must be at least 1."""
+        return self.integer(*keys, default=default, low=1)
 
     def int_list(self, key: str) -> list[int]:
         """A list of layer indices (e.g. mlp_only_layers); anything else is a ConfigError."""
@@ -259,7 +288,9 @@ class _Reader:
         if not isinstance(value, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
-            raise ConfigError(f"config.json key '{key}' should be a list of layer indices")
+            raise ConfigError(
+                f"config.json key '{self.name(key)}' should be a list of layer indices"
+            )
         return value
 
     def flag(self, *keys: str, default: bool = False) -> bool:
@@ -269,36 +300,11 @@ class _Reader:
         return bool(value)
 
 
-# No published model has a dimension, vocabulary or context near a billion; beyond it the
-# value is a typo or corruption and the arithmetic would only overflow.
-_MAX_CONFIG_INT = 10**9
 _MAX_LAYERS = 10_000
 
 
 def _alias_note(keys: tuple[str, ...]) -> str:
     return "also looked for " + ", ".join(keys[1:]) if len(keys) > 1 else ""
-
-
-def _as_int(key: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"config.json key '{key}' should be a number, got {value!r}")
-    if isinstance(value, int):
-        result = value
-    elif isinstance(value, float) and value.is_integer():
-        result = int(value)
-    else:
-        raise ConfigError(f"config.json key '{key}' should be an integer, got {value!r}")
-    if result < 0:
-        raise ConfigError(f"config.json key '{key}' is negative ({result})")
-    if result > _MAX_CONFIG_INT:
-        raise ConfigError(f"config.json key '{key}' is implausibly large ({result:.3g})")
-    return result
-
-
-def _positive(key: str, value: int) -> int:
-    if value <= 0:
-        raise ConfigError(f"config.json key '{key}' must be positive, got {value}")
-    return value
 
 
 # ---------------------------------------------------------------------------
@@ -328,6 +334,7 @@ def parse_config(config: Mapping[str, Any]) -> ModelSpec:
         ZeroDivisionError,
         OverflowError,
         IndexError,
+        RecursionError,
     ) as exc:
         # Hand-edited or truncated configs can put any JSON value anywhere; say so plainly
         # rather than leak a Python traceback to the page or the CLI.
@@ -358,24 +365,23 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
             f"unknown model_type '{model_type}': estimated with the generic decoder rules "
             "(standard keys); check the parameter count against the model card"
         )
-    r = _Reader(text, model_type, use_defaults=nested_key is not None)
-
-    hidden = _positive(
-        "hidden_size", r.integer("hidden_size", "n_embd", "d_model", "n_embed", "dim")
+    r = _Reader(
+        text, model_type, nested_key is not None, f"{nested_key}." if nested_key else ""
     )
+
+    hidden = r.positive("hidden_size", "n_embd", "d_model", "n_embed", "dim")
     block_pattern = _block_pattern(r)
     if block_pattern:
         num_layers = len(block_pattern)
     else:
-        num_layers = _positive(
-            "num_hidden_layers",
-            r.integer("num_hidden_layers", "n_layer", "num_layers", "n_layers"),
+        num_layers = r.integer(
+            "num_hidden_layers", "n_layer", "num_layers", "n_layers", low=1, high=_MAX_LAYERS
         )
     if num_layers > _MAX_LAYERS:
         raise ConfigError(
-            f"config.json key 'num_hidden_layers' is implausibly large ({num_layers})"
+            f"config.json key '{r.name('num_hidden_layers')}' is implausibly large ({num_layers})"
         )
-    vocab = _positive("vocab_size", r.integer("vocab_size", "padded_vocab_size"))
+    vocab = r.positive("vocab_size", "padded_vocab_size")
 
     attention = _parse_attention(r, model_type, hidden, traits.is_ssm_only)
     moe = _parse_moe(r, model_type)
@@ -391,6 +397,11 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
     tied = r.flag("tie_word_embeddings", default=traits.tied_default)
     if nested_key is not None and config.get("tie_word_embeddings") is not None:
         tied = bool(config["tie_word_embeddings"])
+    if moe is not None and moe.experts_per_token > moe.num_experts:
+        raise ConfigError(
+            f"config.json routes each token to {moe.experts_per_token} experts but has only "
+            f"{moe.num_experts}"
+        )
 
     position_rows = 0
     if traits.learned_positions:
@@ -447,9 +458,10 @@ def _rotary_dim(r: _Reader, attention: AttentionSpec, learned_positions: bool) -
     if attention.mla is not None:
         return attention.mla.qk_rope_head_dim
     factor = r.raw("partial_rotary_factor", "rotary_pct")
-    if isinstance(factor, (int, float)) and not isinstance(factor, bool) and 0 < factor <= 1:
-        return int(attention.head_dim * factor)
-    return attention.head_dim
+    if factor is None:
+        return attention.head_dim
+    share = config_float(r._key_of(("partial_rotary_factor", "rotary_pct")), factor, low=0, high=1)
+    return int(attention.head_dim * share)
 
 
 def _rope_cache_rows(r: _Reader, model_type: str, max_context: int | None) -> tuple[int, ...]:
@@ -468,11 +480,16 @@ def _rope_cache_rows(r: _Reader, model_type: str, max_context: int | None) -> tu
     if not isinstance(scaling, Mapping):
         params = r.raw("rope_parameters")
         scaling = params if isinstance(params, Mapping) else {}
-    kind = str(scaling.get("rope_type") or scaling.get("type") or "default")
+    kind = _name("rope_scaling.rope_type", scaling.get("rope_type") or scaling.get("type"))
     factor = scaling.get("factor")
     original = scaling.get("original_max_position_embeddings")
-    scale = factor if isinstance(factor, (int, float)) and not isinstance(factor, bool) else 1
-    base = original if isinstance(original, int) and original > 0 else max_context
+    # RoPE scaling factors in published configs run from 0.25 to 64 (Qwen2.5-1M: 4, YaRN: 40).
+    scale = 1.0 if factor is None else config_float("rope_scaling.factor", factor, low=0, high=1e4)
+    base = (
+        max_context
+        if original is None
+        else config_int("rope_scaling.original_max_position_embeddings", original, low=1)
+    )
     rows = max_context
     if kind in ("linear", "dynamic") and scale > 1:
         rows = int(max_context * scale)
@@ -483,6 +500,18 @@ def _rope_cache_rows(r: _Reader, model_type: str, max_context: int | None) -> tu
     if model_type in ("gemma3", "gemma3_text"):
         return (rows, max_context)
     return (rows,)
+
+
+def _name(key: str, value: Any, default: str = "default") -> str:
+    """A name-valued key (a RoPE type, a layer kind, a quantization method): a string, or
+    ``default`` when absent; any other JSON value is a ConfigError."""
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"config.json key '{key}' should be a name (a string), got {describe_number(value)}"
+        )
+    return value
 
 
 def _model_type(config: Mapping[str, Any]) -> str:
@@ -506,9 +535,7 @@ def _architecture(config: Mapping[str, Any]) -> str:
 def _parse_attention(r: _Reader, model_type: str, hidden: int, ssm_only: bool) -> AttentionSpec:
     if ssm_only:
         return AttentionSpec(num_heads=0, num_kv_heads=0, head_dim=0, v_head_dim=0)
-    heads = _positive(
-        "num_attention_heads", r.integer("num_attention_heads", "n_head", "num_heads", "n_heads")
-    )
+    heads = r.positive("num_attention_heads", "n_head", "num_heads", "n_heads")
     traits = family_traits(model_type)
     kv_heads = r.opt_int(
         "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num"
@@ -643,7 +670,7 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
             d_conv=r.integer("mamba_d_conv", default=4),
             dt_rank=math.ceil(hidden / 16)
             if dt_rank in (None, "auto")
-            else _as_int("mamba_dt_rank", dt_rank),
+            else config_int(r.name("mamba_dt_rank"), dt_rank),
             conv_bias=r.flag("mamba_conv_bias", default=True),
             proj_bias=r.flag("mamba_proj_bias", default=False),
             inner_norms=True,
@@ -658,7 +685,7 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
             d_conv=r.integer("conv_kernel", "d_conv", default=4),
             dt_rank=math.ceil(hidden / 16)
             if dt_rank in (None, "auto")
-            else _as_int("time_step_rank", dt_rank),
+            else config_int(r.name("time_step_rank"), dt_rank),
             conv_bias=r.flag("use_conv_bias", default=True),
             proj_bias=r.flag("use_bias", default=False),
             inner_norms=False,  # FalconMamba's inner RMSNorms carry no weights
@@ -666,7 +693,7 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
     if model_type == "minimax":
         # MiniMax lightning attention (linear attention, arXiv:2501.08313): per head a
         # head_dim x head_dim state; q/k/v, output gate and out_proj are plain linears.
-        heads = r.integer("num_attention_heads")
+        heads = r.positive("num_attention_heads")
         head_dim = r.opt_int("head_dim") or hidden // heads
         return SSMSpec(
             version=4,
@@ -681,8 +708,8 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
     if r.has("linear_num_value_heads"):
         # Gated DeltaNet (Qwen3-Next / Qwen3.5 linear_attention layers, arXiv:2412.06464):
         # per value head a key_dim x value_dim recurrent matrix; q/k/v go through a conv.
-        v_heads = _positive("linear_num_value_heads", r.integer("linear_num_value_heads"))
-        k_heads = _positive("linear_num_key_heads", r.integer("linear_num_key_heads"))
+        v_heads = r.positive("linear_num_value_heads")
+        k_heads = r.positive("linear_num_key_heads")
         return SSMSpec(
             version=3,
             d_inner=v_heads * r.integer("linear_value_head_dim"),
@@ -695,9 +722,7 @@ def _parse_ssm(r: _Reader, model_type: str, hidden: int) -> SSMSpec | None:
             state_fp32=str(r.raw("mamba_ssm_dtype")) == "float32",
         )
     # Mamba-2 style mixers (mamba2, granitemoehybrid, falcon_h1, nemotron_h, bamba ...).
-    n_heads = _positive(
-        "mamba_n_heads", r.integer("mamba_n_heads", "n_mamba_heads", "num_heads", "mamba_num_heads")
-    )
+    n_heads = r.positive("mamba_n_heads", "n_mamba_heads", "num_heads", "mamba_num_heads")
     head_dim = r.integer("mamba_d_head", "mamba_head_dim", "mamba_headdim", "head_dim")
     d_inner = r.opt_int("mamba_d_inner", "mamba_d_ssm") or n_heads * head_dim
     return SSMSpec(
@@ -736,7 +761,8 @@ def _block_pattern(r: _Reader) -> list[str]:
             raise ConfigError(f"hybrid_override_pattern has unknown block letters: {pattern!r}")
         return [_BLOCK_LETTERS[ch] for ch in pattern]
     kinds = r.raw("layers_block_type")
-    if isinstance(kinds, list) and kinds and all(k in _BLOCK_KINDS for k in kinds):
+    names = [k for k in kinds if isinstance(k, str)] if isinstance(kinds, list) else []
+    if names and len(names) == len(kinds) and all(k in _BLOCK_KINDS for k in names):
         return [str(k) for k in kinds]
     raise MissingConfigKeyError("hybrid_override_pattern", "also looked for layers_block_type")
 
@@ -768,8 +794,8 @@ def _parse_layers(
     moe_flags = _moe_layers(r, model_type, num_layers, moe)
     if has_ssm is False and any(kind == "ssm" for kind, _ in kinds):
         raise UnsupportedModelError(
-            f"'{model_type}' has recurrent (SSM / linear-attention) layers this tool does not "
-            "model yet"
+            f"'{model_type or 'this model'}' has recurrent (SSM / linear-attention) layers this "
+            "tool does not model yet"
         )
     cross = set(r.int_list("cross_attention_layers"))
     layers = []
@@ -787,7 +813,7 @@ def _layer_kinds(
     if isinstance(layer_types, list) and len(layer_types) >= n:
         result: list[tuple[str, int | None]] = []
         for kind in layer_types[:n]:
-            k = str(kind).lower()
+            k = _name(r.name("layer_types[]"), kind).lower()
             if k in ("mamba", "mamba2", "ssm", "linear_attention", "recurrent"):
                 result.append(("ssm", None))
             elif k == "chunked_attention":
@@ -803,7 +829,7 @@ def _layer_kinds(
         return [("attention", None) if i in attention else ("ssm", None) for i in range(n)]
     if model_type == "jamba":
         period, offset = (
-            r.integer("attn_layer_period", default=8),
+            r.positive("attn_layer_period", default=8),
             r.integer("attn_layer_offset", default=4),
         )
         return [("attention", None) if i % period == offset else ("ssm", None) for i in range(n)]
@@ -816,7 +842,7 @@ def _layer_kinds(
         return [("attention", window if (i + 1) % 2 else None) for i in range(n)]
     if model_type in ("gemma3_text", "gemma3"):
         # Gemma3: sliding unless (i + 1) % sliding_window_pattern == 0 (configuration_gemma3.py).
-        pattern = r.integer("sliding_window_pattern", default=6)
+        pattern = r.positive("sliding_window_pattern", default=6)
         return [("attention", window if (i + 1) % pattern else None) for i in range(n)]
     if model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
         if not r.flag("use_sliding_window"):
@@ -831,7 +857,7 @@ def _moe_layers(r: _Reader, model_type: str, n: int, moe: MoESpec | None) -> lis
     if moe is None:
         return [False] * n
     if model_type == "jamba":
-        period = r.integer("expert_layer_period", default=2)
+        period = r.positive("expert_layer_period", default=2)
         offset = r.integer("expert_layer_offset", default=1)
         return [i % period == offset for i in range(n)]
     listed = r.int_list("moe_layers")
@@ -874,7 +900,7 @@ def _zamba2_shared_params(r: _Reader, h: int) -> int:
     if not hybrid:
         return 0
     attn_in = r.integer("attention_hidden_size", default=2 * h)
-    heads = r.integer("num_attention_heads")
+    heads = r.positive("num_attention_heads")
     kv = r.integer("num_key_value_heads", default=heads)
     head_dim = r.integer("attention_head_dim", default=attn_in // heads)
     inter = r.integer("intermediate_size")
@@ -898,6 +924,27 @@ _QUANT_FORMATS = {
 }
 
 
+#: Bits per weight a quantizer can store (AutoGPTQ/AutoAWQ and compressed-tensors: 2-8).
+_QUANT_BITS = (1, 16)
+#: Largest quantization group: a group spans at most one input row.
+_MAX_GROUP = 1 << 20
+
+
+def _quant_bits(key: str, value: Any, default: int) -> int:
+    if value is None:
+        return default
+    return config_int(f"quantization_config.{key}", value, low=_QUANT_BITS[0], high=_QUANT_BITS[1])
+
+
+def _quant_group(key: str, value: Any, default: int | None) -> int | None:
+    """A group size: None/absent -> ``default``; -1 (one group per input row) -> None."""
+    if value is None:
+        return default
+    if value == -1 and not isinstance(value, bool):
+        return None
+    return config_int(f"quantization_config.{key}", value, low=1, high=_MAX_GROUP)
+
+
 def _parse_quantization(config: Mapping[str, Any]) -> QuantSpec | None:
     q = config.get("quantization_config")
     if not isinstance(q, Mapping):
@@ -905,24 +952,16 @@ def _parse_quantization(config: Mapping[str, Any]) -> QuantSpec | None:
         q = text.get("quantization_config") if text is not config else None
         if not isinstance(q, Mapping):
             return None
-    method = str(q.get("quant_method", "")).lower()
-    skipped = tuple(
-        str(m)
-        for m in (q.get("modules_to_not_convert") or q.get("ignore") or [])
-        if isinstance(m, str)
-    )
+    method = _name("quantization_config.quant_method", q.get("quant_method"), "").lower()
+    listed = q.get("modules_to_not_convert") or q.get("ignore") or []
+    skipped = tuple(m for m in listed if isinstance(m, str)) if isinstance(listed, list) else ()
     if method in ("gptq", "awq"):
-        bits = int(q.get("bits", q.get("w_bit", 4)))
-        group = q.get("group_size", q.get("q_group_size", 128))
+        bits_key = "bits" if q.get("bits") is not None else "w_bit"
+        bits = _quant_bits(bits_key, q.get(bits_key), 4)
+        group_key = "group_size" if q.get("group_size") is not None else "q_group_size"
+        group = _quant_group(group_key, q.get(group_key), 128)
         key = _QUANT_FORMATS.get((method, bits), f"{method}-int{bits}")
-        return QuantSpec(
-            method,
-            bits,
-            int(group) if isinstance(group, int) and group > 0 else None,
-            key,
-            skipped,
-            f"{method.upper()} {bits}-bit",
-        )
+        return QuantSpec(method, bits, group, key, skipped, f"{method.upper()} {bits}-bit")
     if method == "bitsandbytes":
         if q.get("load_in_4bit") or q.get("_load_in_4bit"):
             if q.get("bnb_4bit_use_double_quant"):
@@ -952,19 +991,21 @@ def _parse_quantization(config: Mapping[str, Any]) -> QuantSpec | None:
         for group in groups.values() if isinstance(groups, Mapping) else []:
             weights = group.get("weights") if isinstance(group, Mapping) else None
             if isinstance(weights, Mapping):
-                bits = int(weights.get("num_bits", 8))
+                bits = _quant_bits("config_groups.weights.num_bits", weights.get("num_bits"), 8)
                 kind = str(weights.get("type", "int"))
-                gsize = weights.get("group_size")
+                gsize = _quant_group(
+                    "config_groups.weights.group_size", weights.get("group_size"), None
+                )
                 if kind == "float" and bits == 8:
                     return QuantSpec(method, 8, None, "fp8", skipped, "compressed-tensors FP8")
+                if bits not in (4, 8):
+                    raise UnsupportedModelError(
+                        f"compressed-tensors int{bits} weights are not modelled (int4 and int8 "
+                        "are)"
+                    )
                 key = "int4" if bits == 4 else "int8"
                 return QuantSpec(
-                    method,
-                    bits,
-                    gsize if isinstance(gsize, int) else None,
-                    key,
-                    skipped,
-                    f"compressed-tensors int{bits}",
+                    method, bits, gsize, key, skipped, f"compressed-tensors int{bits}"
                 )
         return QuantSpec(method, 8, None, "int8", skipped, "compressed-tensors")
     return QuantSpec(

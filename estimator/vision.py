@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .values import config_float, config_int
+
 __all__ = ["VisionSpec", "parse_vision"]
 
 
@@ -22,11 +24,12 @@ class VisionSpec:
     exact: bool  # False when the generic ViT formula was used
 
 
-def _get(cfg: Mapping[str, Any], default: int, *keys: str) -> int:
+def _get(cfg: Mapping[str, Any], default: int, *keys: str, where: str = "vision_config") -> int:
+    """The first of ``keys`` present, range-checked (at least 1), else the tower's default."""
     for key in keys:
         value = cfg.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+        if value is not None:
+            return config_int(f"{where}.{key}" if where else key, value, low=1)
     return default
 
 
@@ -75,7 +78,7 @@ def _qwen2_vl(v: Mapping[str, Any], text_hidden: int) -> int:
     # Qwen2VisionTransformerPretrainedModel (modeling_qwen2_vl.py).
     e = _get(v, 1280, "embed_dim")
     depth = _get(v, 32, "depth")
-    ratio = v.get("mlp_ratio", 4)
+    ratio = config_float("vision_config.mlp_ratio", v.get("mlp_ratio", 4), low=0, high=64)
     inter = int(e * ratio)
     patch = _get(v, 14, "patch_size")
     temporal = _get(v, 2, "temporal_patch_size")
@@ -149,7 +152,7 @@ def _pixtral(v: Mapping[str, Any], config: Mapping[str, Any], text_hidden: int) 
         + (text_hidden if bias else 0)
     )
     if str(config.get("model_type", "")) == "mistral3":
-        merge = _get(config, 2, "spatial_merge_size")
+        merge = _get(config, 2, "spatial_merge_size", where="")
         projector += h + h * merge * merge * h  # RMSNorm + patch merger (bias-free)
     return tower + projector
 
@@ -187,13 +190,18 @@ def _mllama(v: Mapping[str, Any], text_hidden: int) -> int:
     )
 
 
+def _type_name(cfg: Mapping[str, Any]) -> str:
+    value = cfg.get("model_type")
+    return value if isinstance(value, str) else ""
+
+
 def parse_vision(config: Mapping[str, Any], text_hidden: int) -> VisionSpec | None:
     """The vision tower (and projector) of a multimodal config, or None for text-only."""
     v = config.get("vision_config")
     if not isinstance(v, Mapping):
         return None
-    vtype = str(v.get("model_type", ""))
-    outer = str(config.get("model_type", ""))
+    vtype = _type_name(v)
+    outer = _type_name(config)
     if outer == "qwen2_vl" or vtype == "qwen2_vl":
         return VisionSpec("qwen2_vl", _qwen2_vl(v, text_hidden), True)
     if outer == "qwen2_5_vl" or vtype == "qwen2_5_vl":
