@@ -38,7 +38,7 @@ def describe_number(value: Any) -> str:
         return text if len(text) <= 40 else text[:37] + "..."
     if isinstance(value, float):
         return repr(value)
-    if abs(value) < 10**15:
+    if abs(value) <= 10**15:
         return str(value)
     digits = int(value.bit_length() * math.log10(2))
     return f"{'-' if value < 0 else ''}about 10^{digits}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.fuzz.mutations import fixtures, run_case  # noqa: E402
+from tests.fuzz.mutations import fixtures, run_case
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,9 +9,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from estimator import ENGINES, EstimateOptions, EstimatorError, estimate
+from estimator import ENGINES, GPUS, KV_DTYPES, EstimateOptions, EstimatorError, estimate
 from estimator.precision import PRECISIONS
 from tests.conftest import CONFIGS, GOLDEN
+from tests.fuzz.mutations import INTERESTING_KEYS, mutate, random_metadata, violations
 
 CONFIG_FILES = sorted(CONFIGS.glob("*.json"))
 # Hub fixtures plus transformers' default configs of the families without one (goldens).
@@ -133,17 +134,83 @@ def test_mutated_configs_only_raise_estimator_errors(
         )
     except EstimatorError:
         return
-    assert est.total_bytes >= 0
+    assert violations(est) == []
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.recursive(
-        st.one_of(st.none(), st.integers(), st.text(max_size=6), st.floats()),
-        lambda inner: st.dictionaries(st.text(max_size=6), inner, max_size=5),
-        max_leaves=20,
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.text(max_size=6),
+            st.floats(),
+            st.sampled_from(["llama", "qwen2", "mixtral", "deepseek_v3", "gemma3", "mamba"]),
+        ),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.dictionaries(
+                st.one_of(st.sampled_from(INTERESTING_KEYS), st.text(max_size=6)),
+                inner,
+                max_size=8,
+            ),
+        ),
+        max_leaves=30,
     )
 )
 def test_random_json_only_raises_estimator_errors(data: Any) -> None:
     with contextlib.suppress(EstimatorError):
-        estimate(data)
+        assert violations(estimate(data)) == []
+
+
+# -- invariants for any input -------------------------------------------------------------
+
+options_st = st.builds(
+    EstimateOptions,
+    precision=st.sampled_from(["auto", *PRECISIONS]),
+    kv_dtype=st.sampled_from(KV_DTYPES),
+    engine=engines,
+    batch=st.integers(1, 100_000),
+    context=st.one_of(st.none(), st.integers(1, 10_000_000)),
+    flash_attention=st.booleans(),
+    paged_attention=st.one_of(st.none(), st.booleans()),
+    gpu=st.one_of(st.none(), st.sampled_from(sorted(GPUS))),
+    gpus=st.just(8),
+    tensor_parallel=st.sampled_from([1, 2, 4, 8]),
+    headroom=st.floats(0, 0.9),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configs, options_st)
+def test_every_figure_is_finite_non_negative_and_consistent(
+    cfg: dict[str, Any], options: EstimateOptions
+) -> None:
+    """Every byte figure finite and >= 0, total >= weights, per-GPU <= total, active <= params,
+    for every real config and any options the API accepts."""
+    try:
+        est = estimate(cfg, options)
+    except EstimatorError:
+        return  # e.g. a TP that does not divide the heads with --kv-heads, refused by name
+    assert violations(est) == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configs, st.integers(0, 2**32), options_st)
+def test_mutated_configs_and_metadata_keep_the_invariants(
+    cfg: dict[str, Any], seed: int, options: EstimateOptions
+) -> None:
+    """Any mutation kind of tests/fuzz (deleted keys, wrong types, zero, negative, huge, NaN,
+    garbage nested configs, damaged Hub metadata): the project's own error, or an estimate
+    that keeps every invariant."""
+    import random
+
+    rng = random.Random(seed)
+    mutated, _ = mutate(cfg, rng)
+    try:
+        meta = random_metadata(rng) if rng.random() < 0.4 else None
+        est = estimate(mutated, options, meta)
+    except EstimatorError:
+        return
+    assert violations(est) == []
