@@ -31,6 +31,7 @@ from . import (
     OptionError,
     WeightMetadata,
 )
+from .jsonsafe import MAX_JSON_BYTES, load_config_text
 from .units import format_count, format_gb, format_gib
 
 if TYPE_CHECKING:
@@ -308,13 +309,12 @@ def load_local(path_text: str, gguf_file: str | None = None) -> Loaded:
     if not os.path.isfile(config_path):
         raise UsageError(f"no config.json at {config_path}")
     try:
-        config = json.loads(_read(config_path))
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"cannot read {config_path}: {err}") from None
-    except json.JSONDecodeError as err:
-        raise EstimatorError(f"{config_path} is not valid JSON: {err}") from None
-    if not isinstance(config, dict):
-        raise EstimatorError(f"{config_path} is not a JSON object")
+        text = _read_bytes(config_path)
+    except OSError as err:
+        raise UsageError(f"cannot read {config_path}: {err.strerror or err}") from None
+    # Depth, digit, NaN and size limits: a hostile file is a ConfigError (exit 4), never
+    # a RecursionError or a number that overflows later.
+    config = load_config_text(text, config_path)
     metadata = None
     notes: list[str] = []
     if is_dir or gguf_file:
@@ -322,9 +322,11 @@ def load_local(path_text: str, gguf_file: str | None = None) -> Loaded:
     return Loaded(config, metadata, None, None, "file", config_path, notes=notes)
 
 
-def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+def _read_bytes(path: str) -> bytes:
+    """A file's bytes, refusing more than the JSON loader would read anyway."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_JSON_BYTES + 1)
+    return data
 
 
 def _local_weights(folder: str, gguf_file: str | None) -> tuple[WeightMetadata | None, list[str]]:
@@ -333,13 +335,14 @@ def _local_weights(folder: str, gguf_file: str | None) -> tuple[WeightMetadata |
     for name in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
         index = os.path.join(folder, name)
         if os.path.isfile(index):
+            from .hub.parse import index_total_size
+
             try:
-                meta = json.loads(_read(index)).get("metadata") or {}
-                total = meta.get("total_size")
-            except (OSError, ValueError, AttributeError):
+                total = index_total_size(load_config_text(_read_bytes(index), index))
+            except (OSError, EstimatorError):
                 continue
-            if isinstance(total, (int, float)) and total > 0:
-                index_total, source = int(total), name
+            if total is not None:
+                index_total, source = total, name
                 break
     gguf_bytes = gguf_quant = None
     notes: list[str] = []

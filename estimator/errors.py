@@ -10,6 +10,8 @@ failures are :class:`HubError` so the CLI can give them their own exit code.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ConfigError",
     "ConfigJSONError",
@@ -123,9 +125,9 @@ class RepoNotFoundError(HubError):
 
     kind = "not_found_or_private"
 
-    def __init__(self, message: str, *, suggestions: tuple[str, ...] = (), **kw: object) -> None:
+    def __init__(self, message: str, *, suggestions: tuple[str, ...] = (), **kw: Any) -> None:
         self.suggestions = suggestions
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+        super().__init__(message, **kw)
 
 
 class RevisionNotFoundError(RepoNotFoundError):
@@ -148,11 +150,11 @@ class GatedRepoError(HubError):
     kind = "gated"
 
     def __init__(
-        self, message: str, *, page_url: str = "", gated: str | None = None, **kw: object
+        self, message: str, *, page_url: str = "", gated: str | None = None, **kw: Any
     ) -> None:
         self.page_url = page_url
         self.gated = gated
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+        super().__init__(message, **kw)
 
 
 class InvalidTokenError(HubError):
@@ -178,9 +180,9 @@ class RateLimitedError(HubError):
 
     kind = "rate_limited"
 
-    def __init__(self, message: str, retry_after: float | None = None, **kw: object) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+        super().__init__(message, **kw)
 
 
 class HubNetworkError(HubError):

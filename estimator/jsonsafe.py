@@ -67,7 +67,7 @@ def _parse_int(text: str) -> int:
 def _parse_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _Refused("number", f"the number {text[:30]} is too large for a float")
+        raise _Refused("number", f"the number {text[:30]}, too large for a float")
     return value
 
 

@@ -100,12 +100,29 @@ class HfHubFiles:
         self.root = Path(root)
 
     def read(self, repo_id: str, revision: str, filename: str) -> bytes | None:
+        """The cached file, or None. Every path is checked to stay inside the repo's
+        folder (huggingface_hub ``_get_pointer_path`` does the same): a revision, a
+        commit read from a refs file or a file name with ``..`` reads nothing."""
         repo_dir = self.root / ("models--" + repo_id.replace("/", "--"))
         commit = revision
-        ref = repo_dir / "refs" / revision
+        ref = _inside(repo_dir / "refs", revision)
         try:
-            if ref.is_file():
+            if ref is not None and ref.is_file():
                 commit = ref.read_text(encoding="utf-8").strip()
-            return (repo_dir / "snapshots" / commit / filename).read_bytes()
+            snapshot = _inside(repo_dir / "snapshots", commit)
+            path = _inside(snapshot, filename) if snapshot is not None else None
+            return path.read_bytes() if path is not None else None
         except (OSError, ValueError):
             return None
+
+
+def _inside(folder: Path, relative: str) -> Path | None:
+    """``folder / relative`` if it stays strictly inside ``folder`` (no ``..``, no
+    absolute path), else None. Symlinks are not resolved: the HF cache is made of them."""
+    if not relative or "\x00" in relative or "\\" in relative:
+        return None
+    path = Path(os.path.normpath(folder / relative))
+    base = Path(os.path.normpath(folder))
+    if path == base or base not in path.parents:
+        return None
+    return path

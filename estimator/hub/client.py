@@ -16,21 +16,21 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from .. import __version__ as _version
-from ..errors import EstimatorError
+from ..errors import EstimatorError, HubError
 from . import env as hub_env
 from .cache import DEFAULT_MAX_AGE, Cache, DiskCache, HfHubFiles
 from .http import (
     DEFAULT_TIMEOUT,
+    NO_ANSWER,
     OFFLINE_MISS,
     AsyncTransport,
     Request,
     Response,
     Transport,
-    UrllibTransport,
 )
 from .info import HubModelInfo
 from .plan import Context, Plan, model_plan
-from .urls import HUB_HOSTS, ModelRef, parse_model_ref
+from .urls import HUB_HOSTS, ModelRef, parse_model_ref, validate_endpoint
 
 __all__ = ["HubClient"]
 
@@ -38,17 +38,23 @@ log = logging.getLogger("estimator.hub")
 
 #: Statuses worth one more try after a pause: the Hub's proxies hiccup.
 RETRY_STATUSES = (502, 503, 504)
+#: Seconds an optional request (the "did you mean" search) may take: it only adds to
+#: an error the user is already waiting for.
+OPTIONAL_TIMEOUT = 5.0
 
 
 class HubClient:
     """Fetch model configs and weight metadata from the Hugging Face Hub.
 
-    ``transport`` does the GETs (:class:`UrllibTransport` by default; the page
-    passes :class:`estimator.hub.browser.PyfetchTransport`). ``token`` is sent
-    only as ``Authorization: Bearer`` to ``endpoint``, never in a URL, and is
-    scrubbed from any error text. ``cache`` keeps successful bodies; with
-    ``offline`` set, only the cache and ``local_files`` are read.
-    Use :meth:`from_env` for the CLI's environment-driven setup.
+    ``transport`` does the GETs (:class:`~estimator.hub.transport.UrllibTransport` by
+    default; the page passes :class:`estimator.hub.browser.PyfetchTransport`). ``endpoint``
+    must be an http(s) URL. ``token`` is sent only as ``Authorization: Bearer`` to
+    ``endpoint``, never in a URL, and is scrubbed from any error text. ``timeout`` bounds
+    each request as a whole. ``cache`` keeps answers, and only once a whole fetch has
+    succeeded, so a captive portal's page or a cut-off body is never stored; with
+    ``offline`` set, only the cache and ``local_files`` are read. ``suggest`` asks the
+    Hub's search for close ids after a "not found". Use :meth:`from_env` for the CLI's
+    environment-driven setup.
     """
 
     def __init__(
@@ -64,9 +70,14 @@ class HubClient:
         max_age: float | None = DEFAULT_MAX_AGE,
         retries: int = 1,
         retry_pause: float = 1.0,
+        suggest: bool = True,
     ) -> None:
-        self.transport = transport if transport is not None else UrllibTransport()
-        self.endpoint = endpoint.rstrip("/")
+        if transport is None:
+            from .transport import UrllibTransport  # sockets and threads: not in the page
+
+            transport = UrllibTransport()
+        self.transport = transport
+        self.endpoint = validate_endpoint(endpoint)
         self._token = token or None
         self.timeout = timeout
         self.cache = cache
@@ -80,6 +91,7 @@ class HubClient:
             self.endpoint,
             self._token is not None,
             str(cache_root) if cache_root is not None else "",
+            suggest,
         )
 
     def __repr__(self) -> str:  # never shows the token
@@ -138,55 +150,79 @@ class HubClient:
             raise self._scrub(err) from None
 
     # -- drivers -----------------------------------------------------------------------
+    # Answers are cached only when the plan has returned: every body it was sent has then
+    # been parsed and used, so nothing malformed is ever stored.
 
     def _drive_sync(self, plan: Plan) -> HubModelInfo:
+        pending: list[tuple[Request, Response]] = []
         try:
             req = next(plan)
             while True:
                 resp = self._before(req)
                 if resp is None:
                     resp = self._get_sync(req)
-                self._after(req, resp)
+                pending.append((req, resp))
                 req = plan.send(resp)
         except StopIteration as done:
+            self._commit(pending)
             return cast(HubModelInfo, done.value)
 
     async def _drive_async(self, plan: Plan) -> HubModelInfo:
+        pending: list[tuple[Request, Response]] = []
         try:
             req = next(plan)
             while True:
                 resp = self._before(req)
                 if resp is None:
                     resp = await self._get_async(req)
-                self._after(req, resp)
+                pending.append((req, resp))
                 req = plan.send(resp)
         except StopIteration as done:
+            self._commit(pending)
             return cast(HubModelInfo, done.value)
 
     def _get_sync(self, req: Request) -> Response:
-        for attempt in range(self.retries + 1):
-            result = self.transport.get(req.url, self._headers(), self.timeout)
+        retries = 0 if req.optional else self.retries
+        for attempt in range(retries + 1):
+            try:
+                result: Any = self._call(req)
+            except HubError:
+                if req.optional:
+                    return Response(NO_ANSWER)
+                raise
             if inspect.isawaitable(result):
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
                 raise TypeError("this transport is async: use fetch_model_async")
-            resp = result
-            if resp.status not in RETRY_STATUSES or attempt == self.retries:
+            resp = cast(Response, result)
+            if resp.status not in RETRY_STATUSES or attempt == retries:
                 break
             log.debug("HTTP %s for %s, retrying", resp.status, req.what)
             time.sleep(self.retry_pause)
         return resp
 
     async def _get_async(self, req: Request) -> Response:
-        for attempt in range(self.retries + 1):
-            result: Any = self.transport.get(req.url, self._headers(), self.timeout)
-            resp = cast(Response, await result if inspect.isawaitable(result) else result)
-            if resp.status not in RETRY_STATUSES or attempt == self.retries:
+        retries = 0 if req.optional else self.retries
+        for attempt in range(retries + 1):
+            try:
+                result: Any = self._call(req)
+                resp = cast(Response, await result if inspect.isawaitable(result) else result)
+            except HubError:
+                if req.optional:
+                    return Response(NO_ANSWER)
+                raise
+            if resp.status not in RETRY_STATUSES or attempt == retries:
                 break
             log.debug("HTTP %s for %s, retrying", resp.status, req.what)
             await asyncio.sleep(self.retry_pause)
         return resp
+
+    def _call(self, req: Request) -> Any:
+        headers = self._headers()
+        headers.update(req.headers)
+        timeout = min(self.timeout, OPTIONAL_TIMEOUT) if req.optional else self.timeout
+        return self.transport.get(req.url, headers, timeout, req.max_bytes, req.partial)
 
     # -- shared steps ------------------------------------------------------------------
 
@@ -199,12 +235,15 @@ class HubClient:
     def _before(self, req: Request) -> Response | None:
         """A cached (or, offline, a missing) answer; None means ask the network."""
         if self.offline:
-            body = self.cache.get(req.url, None) if self.cache is not None else None
-            if body is None and self.local_files is not None and req.filename is not None:
-                body = self.local_files.read(req.repo_id, req.revision, req.filename)
+            body = None
+            if req.cacheable and self.cache is not None:
+                body = self.cache.get(req.url, None)
+            local = self.local_files
+            if body is None and local is not None and req.filename and not req.headers:
+                body = local.read(req.repo_id, req.revision, req.filename)
             log.debug("offline %s for %s", "hit" if body is not None else "miss", req.what)
             return Response(200, {}, body, True) if body is not None else Response(OFFLINE_MISS)
-        if self.cache is not None:
+        if self.cache is not None and req.cacheable:
             body = self.cache.get(req.url, self.max_age)
             if body is not None:
                 log.debug("cache hit for %s", req.what)
@@ -212,15 +251,23 @@ class HubClient:
         log.debug("GET %s", req.url)
         return None
 
-    def _after(self, req: Request, resp: Response) -> None:
-        if resp.ok and not resp.from_cache and self.cache is not None:
-            self.cache.put(req.url, resp.body)
+    def _commit(self, pending: list[tuple[Request, Response]]) -> None:
+        """Store the successful answers of a fetch that succeeded as a whole."""
+        if self.cache is None:
+            return
+        for req, resp in pending:
+            if resp.ok and not resp.from_cache and req.cacheable:
+                self.cache.put(req.url, resp.body)
 
     def _scrub(self, err: EstimatorError) -> EstimatorError:
-        """Remove the token from an error's text, whatever put it there."""
+        """Remove the token from an error's text and what the server said, whatever put
+        it there (a hostile endpoint can echo the Authorization header back)."""
         token = self._token
         if token and any(token in str(a) for a in err.args):
             err.args = tuple(str(a).replace(token, "***") for a in err.args)
+        said = getattr(err, "server_message", None)
+        if token and isinstance(said, str) and token in said:
+            err.server_message = said.replace(token, "***")  # type: ignore[attr-defined]
         return err
 
     def _scrubbed(self, call: Any) -> HubModelInfo:

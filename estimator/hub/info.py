@@ -94,9 +94,12 @@ class HubModelInfo:
 
     ``config`` is the config.json to estimate from. It comes from ``config_repo_id``,
     which differs from ``repo_id`` when the repo is an adapter or a GGUF-only repo
-    and its base model was followed (``base_model``, ``relation``). ``weights`` is
-    the :class:`WeightMetadata` to pass to ``estimate()``; ``notes`` are sentences
-    to show the user about where things came from.
+    and its base model was followed (``base_model``, ``relation``). ``config_source``
+    is ``config.json``, or ``gguf-header`` when a GGUF repo's base model could not be
+    read and the structure came from its own file's header. ``repo_id`` is the repo's
+    current name (``requested_id`` the one asked for, which differs after a rename).
+    ``weights`` is the :class:`WeightMetadata` to pass to ``estimate()``; ``notes``
+    are sentences to show the user about where things came from.
     """
 
     repo_id: str
@@ -112,6 +115,8 @@ class HubModelInfo:
     gguf_file: GgufFile | None = None  # the one chosen, if any
     index_total_size: int | None = None
     notes: tuple[str, ...] = ()
+    config_source: str = "config.json"  # | "gguf-header"
+    requested_id: str | None = None
 
     @property
     def gated(self) -> str | None:
@@ -132,6 +137,8 @@ class HubModelInfo:
             "revision": self.revision,
             "sha": self.sha,
             "config_repo_id": self.config_repo_id,
+            "config_source": self.config_source,
+            "requested_id": self.requested_id or self.repo_id,
             "base_model": self.base_model,
             "relation": self.relation,
             "gated": self.gated,

@@ -8,13 +8,14 @@ strict about types: a value of the wrong type is treated as absent, never truste
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import InvalidResponseError, OptionError
+from ..errors import ConfigJSONError, InvalidResponseError, OptionError
+from ..jsonsafe import loads
 from ..result import WeightMetadata
+from ..values import MAX_PARAMS
 from .info import ApiModelInfo, GgufFile, Sibling
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "load_json",
     "parse_gguf_files",
     "parse_model_api",
+    "parse_search_ids",
     "select_gguf",
     "weight_metadata",
 ]
@@ -41,13 +43,25 @@ _QUANT_RE = re.compile(
 _SPLIT_RE = re.compile(r"^(?P<stem>.*)-(?P<part>\d{5})-of-(?P<total>\d{5})\.gguf$", re.IGNORECASE)
 
 
-def load_json(body: bytes, what: str) -> Any:
-    """Decode a JSON body, or raise InvalidResponseError saying what was expected."""
+def load_json(body: bytes, what: str, *, config: bool = False) -> Any:
+    """Decode a JSON answer with the safe loader (depth, number and size limits).
+
+    Text that is not JSON at all (an HTML captive portal, a cut-off body) is an
+    :class:`InvalidResponseError`: the answer is wrong, not the model. Valid JSON that
+    breaks a limit is a :class:`ConfigJSONError` when ``config`` (a hostile config.json
+    on the Hub is a model that cannot be estimated), an InvalidResponseError otherwise.
+    """
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return loads(body, what)
+    except ConfigJSONError as err:
+        if err.reason not in ("syntax", "encoding"):
+            if config:
+                raise
+            raise InvalidResponseError(str(err)) from None
         start = body[:60].decode("utf-8", "replace").strip().replace("\n", " ")
-        hint = " (an HTML page: is HF_ENDPOINT right?)" if start.lower().startswith("<") else ""
+        hint = ""
+        if start.lower().startswith("<"):
+            hint = " (an HTML page: a captive portal or proxy login? is HF_ENDPOINT right?)"
         raise InvalidResponseError(
             f"expected JSON for {what}, got {len(body)} bytes starting {start!r}{hint}"
         ) from None
@@ -57,8 +71,15 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+#: Largest count or byte size believed from the Hub (a quadrillion parameters in fp64).
+_MAX_HUB_INT = 8 * MAX_PARAMS
+
+
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    """A non-negative whole number within what a model can have, else None (absent)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= _MAX_HUB_INT else None
 
 
 def _siblings(value: Any) -> tuple[Sibling, ...] | None:
@@ -118,11 +139,24 @@ def index_total_size(data: Any) -> int | None:
     if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict):
         return None
     total = data["metadata"].get("total_size")
-    if isinstance(total, float) and total.is_integer():
+    if isinstance(total, float) and total.is_integer() and total < 2**63:
         total = int(total)  # some writers store it as 1.6e10
-    if isinstance(total, str) and total.isdigit():
+    if isinstance(total, str) and total.isdigit() and len(total) < 20:
         total = int(total)
     return _int(total) or None
+
+
+def parse_search_ids(data: Any) -> list[str]:
+    """Model ids of a ``/api/models?search=`` answer (a list of objects with ``id``)."""
+    if not isinstance(data, list):
+        return []
+    ids = []
+    for item in data:
+        if isinstance(item, dict):
+            repo = _str(item.get("id")) or _str(item.get("modelId"))
+            if repo is not None and len(repo) <= 96:
+                ids.append(repo)
+    return ids
 
 
 def adapter_base_model(data: Any) -> str | None:

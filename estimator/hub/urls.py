@@ -12,14 +12,16 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from ..errors import OptionError
+from ..errors import InvalidEndpointError, OptionError
 
 __all__ = [
     "DEFAULT_REVISION",
     "InvalidModelIdError",
     "ModelRef",
     "parse_model_ref",
+    "validate_endpoint",
     "validate_repo_id",
+    "validate_revision",
 ]
 
 DEFAULT_REVISION = "main"
@@ -36,6 +38,76 @@ _MAX_ID_LENGTH = 96  # the Hub's own limit on "org/name"
 
 class InvalidModelIdError(OptionError):
     """What the user typed is not a model id or Hub URL; the message says why."""
+
+    kind = "bad_model_id"
+
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+_MAX_REVISION_LENGTH = 255
+
+
+def validate_revision(revision: str) -> str:
+    r"""Return ``revision`` if it is a name git (and so the Hub) accepts, else raise.
+
+    Branch and tag names follow ``git check-ref-format``: no ``..``, no ``@{``, no
+    control characters, spaces or ``~ ^ : ? * [ \``, no component starting with ``.`` or
+    ending with ``.lock``, no leading, trailing or doubled ``/``. Commit hashes and
+    ``refs/pr/N`` pass. Checked before the revision reaches a URL or the local cache,
+    where ``..`` would climb out of the snapshot folder.
+    """
+    if not revision:
+        raise InvalidModelIdError("the revision is empty; use a branch, tag or commit hash")
+    bad = _REF_FORBIDDEN.search(revision)
+    reason = ""
+    if len(revision) > _MAX_REVISION_LENGTH:
+        reason = f"is longer than {_MAX_REVISION_LENGTH} characters"
+    elif bad:
+        reason = f"contains {bad.group()!r}"
+    elif ".." in revision or "@{" in revision or revision == "@":
+        reason = "contains '..' or '@{'"
+    elif revision.startswith("/") or revision.endswith(("/", ".")) or "//" in revision:
+        reason = "has an empty path part"
+    elif any(p.startswith(".") or p.endswith(".lock") for p in revision.split("/")):
+        reason = "has a part starting with '.' or ending with '.lock'"
+    if reason:
+        shown = revision if len(revision) <= 60 else revision[:57] + "..."
+        raise InvalidModelIdError(
+            f"revision {shown!r} {reason}; git, and so the Hub, does not allow that in a "
+            "branch or tag name"
+        )
+    return revision
+
+
+def validate_endpoint(url: str) -> str:
+    """The Hub endpoint without a trailing slash, if it is an http(s) URL with a host.
+
+    ``HF_ENDPOINT`` and ``--endpoint`` name a server to ask over HTTP: ``file://``,
+    ``ftp://`` and the like are refused, and so are credentials, queries and fragments
+    in it (a token goes in HF_TOKEN, never in a URL).
+    """
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as err:
+        raise InvalidEndpointError(f"the Hub endpoint {text!r} is not a URL ({err})") from None
+    del port
+    if parts.scheme not in ("http", "https"):
+        raise InvalidEndpointError(
+            f"the Hub endpoint {text!r} must be an http:// or https:// URL "
+            "(HF_ENDPOINT / --endpoint), e.g. https://huggingface.co"
+        )
+    if not parts.hostname:
+        raise InvalidEndpointError(f"the Hub endpoint {text!r} has no host name")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidEndpointError(
+            "the Hub endpoint must not hold a user name or password; put a token in HF_TOKEN"
+        )
+    if parts.query or parts.fragment:
+        raise InvalidEndpointError(
+            f"the Hub endpoint {text!r} must not have a query or fragment"
+        )
+    return text.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -127,11 +199,18 @@ def parse_model_ref(
     segments = _path_segments(raw, extra_hosts)
     ref = _from_segments(raw, segments)
     if revision is not None:
-        rev = revision.strip()
-        if not rev:
-            raise InvalidModelIdError("the revision is empty; use a branch, tag or commit hash")
-        ref = ModelRef(ref.repo_id, rev, ref.filename, True)
+        ref = ModelRef(ref.repo_id, validate_revision(revision.strip()), ref.filename, True)
+    elif ref.revision_given:
+        validate_revision(ref.revision)
+    if ref.filename is not None:
+        _validate_filename(ref.filename)
     return ref
+
+
+def _validate_filename(name: str) -> None:
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts) or "\\" in name or "\x00" in name:
+        raise InvalidModelIdError(f"file name {name!r} in the address is not a path in a repo")
 
 
 def _path_segments(raw: str, extra_hosts: tuple[str, ...]) -> list[str]:

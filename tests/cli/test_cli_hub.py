@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from fakehub import FakeHub, serve
+import realhub
+from fakehub import TOKEN, FakeHub, serve
 
 from estimator import cli
-
-TOKEN = "hf_CLIsecretTOKEN_never_printed_42"
 REPO = "meta-llama/Llama-3.1-8B-Instruct"
 
 
@@ -69,31 +68,195 @@ def test_gguf_repo(
         assert code == 2 and "available" in err
 
 
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("llm-mem: error: ")
+    return lines[0].removeprefix("llm-mem: error: ")
+
+
+MISSING = "org/missing"
+MISSING_API = f"/api/models/{MISSING}?blobs=true"
+
+
 @pytest.mark.parametrize(
-    ("status", "headers", "text"),
+    ("shape", "token", "message"),
     [
-        (404, {"X-Error-Code": "RepoNotFound"}, "not found"),
-        (401, {}, "accept its licence on https://huggingface.co/"),
-        (429, {"Retry-After": "30"}, "retry after 30 s"),
-        (500, {}, "HTTP 500"),
+        (
+            realhub.NOT_FOUND_NO_TOKEN,
+            None,
+            f"model '{MISSING}' not found on the Hub, or private: check the id or give a token "
+            "that can read it (set HF_TOKEN or run `huggingface-cli login`)",
+        ),
+        (
+            realhub.NOT_FOUND_WITH_TOKEN,
+            TOKEN,
+            f"model '{MISSING}' not found on the Hub, or private and your token cannot read it: "
+            "check the id, or use a token of an account with access",
+        ),
+        (
+            realhub.BAD_TOKEN_ANSWER,
+            "hf_expired",
+            "the Hub refused the token (Invalid credentials in Authorization header): it is "
+            "invalid or expired; make a new one on https://huggingface.co/settings/tokens, or "
+            "remove it to read public models",
+        ),
+        (
+            realhub.PLAIN_403,
+            TOKEN,
+            f"the Hub refused the model info of {MISSING} (HTTP 403): your token lacks the "
+            "permission to read it (a fine-grained token needs read access to this repo, or to "
+            "public gated repos); it is not gated, there are no terms to accept",
+        ),
+        (
+            realhub.DISABLED_ANSWER,
+            None,
+            f"{MISSING} is disabled on the Hub (Access to this resource is disabled.): no one "
+            "can read it, with or without a token",
+        ),
+        (
+            realhub.RATE_LIMITED,
+            None,
+            "the Hub is rate-limiting requests from this address (500 requests per 300 s); "
+            "retry in 55 s (a token raises the limit: set HF_TOKEN or run `huggingface-cli "
+            "login`)",
+        ),
+        (
+            realhub.Shape(503),
+            None,
+            f"the Hub answered HTTP 503 for the model info of {MISSING}; it may be down, try "
+            "again later",
+        ),
     ],
 )
-def test_hub_errors_exit_3_without_token(
+def test_real_hub_answers_exit_3_with_one_line(
     hub: FakeHub,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    status: int,
-    headers: dict[str, str],
-    text: str,
+    shape: realhub.Shape,
+    token: str | None,
+    message: str,
 ) -> None:
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
-    hub.add("/api/models/org/missing?blobs=true", {"error": TOKEN}, status, headers=headers)
+    """Each recorded answer shape, replayed over HTTP through HF_ENDPOINT, gives its own
+    message and exit code 3; the token is sent but never printed."""
+    if token:
+        monkeypatch.setenv("HF_TOKEN", token)
+    hub.add_shape(MISSING_API, shape)
     with serve(hub) as endpoint:
         monkeypatch.setenv("HF_ENDPOINT", endpoint)
-        code, out, err = run(["org/missing", "--debug"], capsys)
-    assert code == 3 and out == ""
-    assert text in err and TOKEN not in err
-    assert any(s.headers.get("Authorization") == f"Bearer {TOKEN}" for s in hub.seen)
+        code, out, err = run([MISSING], capsys)
+    text = _one_error_line(err)
+    assert (code, out) == (3, "")
+    # The endpoint is a local mirror: "the Hub" is named by its URL there.
+    assert text == message.replace("on the Hub", f"on {endpoint}")
+    if token:
+        assert token not in err
+        assert all(s.headers.get("Authorization") == f"Bearer {token}" for s in hub.seen)
+
+
+def test_typo_says_not_found_with_did_you_mean(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serve(hub) as endpoint:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        code, _, err = run(["meta-llama/Llama-3.1-8B-Instrct"], capsys)
+    assert code == 3
+    assert _one_error_line(err) == (
+        f"model 'meta-llama/Llama-3.1-8B-Instrct' not found on {endpoint}, or private: check "
+        f"the id (did you mean '{REPO}'?) or give a token that can read it (set HF_TOKEN or run "
+        "`huggingface-cli login`)"
+    )
+
+
+@pytest.mark.parametrize("token", [None, "hf_not_granted"])
+def test_gated_model_exit_3_with_the_terms_link(
+    hub: FakeHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token: str | None,
+) -> None:
+    hub.add_model("google/gemma-2-9b-it", gated="manual", granted=frozenset({TOKEN}))
+    if token:
+        hub.valid_tokens.add(token)
+        monkeypatch.setenv("HF_TOKEN", token)
+    with serve(hub) as endpoint:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        code, _, err = run(["google/gemma-2-9b-it"], capsys)
+        monkeypatch.setenv("HF_TOKEN", TOKEN)
+        ok, out, _ = run(["google/gemma-2-9b-it", "--json"], capsys)
+    text = _one_error_line(err)
+    page = f"{endpoint}/google/gemma-2-9b-it"
+    assert code == 3
+    if token:
+        assert text == (
+            "google/gemma-2-9b-it is gated and your token's account has no access yet: request "
+            f"access on {page} and wait for the authors to approve it while logged in as that "
+            "account"
+        )
+    else:
+        assert text == (
+            f"google/gemma-2-9b-it is gated: request access on {page} and wait for the authors "
+            "to approve it, then give a token of that account (set HF_TOKEN or run "
+            "`huggingface-cli login`)"
+        )
+    assert ok == 0 and json.loads(out)["hub"]["gated"] == "manual"
+
+
+def test_renamed_model_is_estimated_under_its_new_name(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub.rename("meta-llama/Meta-Llama-3.1-8B-Instruct", REPO)
+    with serve(hub) as endpoint:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        code, out, err = run(["meta-llama/Meta-Llama-3.1-8B-Instruct", "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["model_id"] == REPO and doc["hub"]["requested_id"] != REPO
+    assert any("is now meta-llama/Llama-3.1-8B-Instruct" in n for n in doc["notes"])
+
+
+def test_gguf_repo_of_a_gated_base_without_token(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ggufwrite import llama_8b_header
+
+    hub.repos[REPO].gated = "auto"
+    hub.add("/bartowski/Llama-GGUF/resolve/main/Llama-Q4_K_M.gguf", raw=llama_8b_header())
+    with serve(hub) as endpoint:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        code, out, err = run(["bartowski/Llama-GGUF", "--json"], capsys)
+        table_code, table, _ = run(["bartowski/Llama-GGUF"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["hub"]["config_source"] == "gguf-header"
+    assert doc["weights_bytes"] == 4_920_734_016 and doc["kv_bytes_per_token"] == 131072
+    assert doc["notes"][0].startswith(
+        f"{REPO} is gated without access: bartowski/Llama-GGUF is estimated from its own file "
+        "Llama-Q4_K_M.gguf, the structure from its GGUF header"
+    )
+    assert table_code == 0 and "Note: meta-llama/Llama-3.1-8B-Instruct is gated" in table
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words"),
+    [
+        ([REPO, "--endpoint", "file:///etc/passwd"], {}, "must be an http:// or https:// URL"),
+        ([REPO], {"HF_ENDPOINT": "ftp://mirror.example"}, "must be an http:// or https:// URL"),
+        ([REPO, "--revision", "../../../etc"], {}, "revision '../../../etc' contains '..'"),
+        ([f"https://huggingface.co/{REPO}/blob/main/..%2Fx"], {}, "is not a path in a repo"),
+    ],
+)
+def test_endpoint_and_revision_are_checked_before_any_request(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    env: dict[str, str],
+    words: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (2, "") and words in _one_error_line(err)
 
 
 def test_non_json_exit_3(

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
 import pytest
+import realhub
 from fakehub import LLAMA_CONFIG, TOKEN, FakeAsyncTransport, FakeHub, FakeTransport
+from ggufwrite import llama_8b_header
 
 from estimator.errors import (
+    ConfigError,
+    ConfigJSONError,
     GatedRepoError,
     HubError,
     HubNetworkError,
+    HubTimeoutError,
+    InvalidEndpointError,
     InvalidResponseError,
+    InvalidTokenError,
     OfflineCacheMissError,
     OptionError,
     RateLimitedError,
     RepoNotFoundError,
     UnsupportedModelError,
 )
+from estimator import estimate
 from estimator.hub import DiskCache, HfHubFiles, HubClient, MemoryCache
 from estimator.hub.http import Response
 
@@ -151,6 +160,78 @@ def test_gguf_repo_follows_card_base_and_sizes_choice(hub: FakeHub) -> None:
         c.fetch_model(REPO, gguf_file="Q2_K")
 
 
+GGUF_REPO = "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF"
+BASE = "meta-llama/Llama-3.1-8B-Instruct"
+Q4 = "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"
+Q8 = "Meta-Llama-3.1-8B-Instruct-Q8_0.gguf"
+
+
+def gguf_repo_with_gated_base(hub: FakeHub) -> None:
+    hub.add_model(BASE, config=LLAMA_CONFIG, gated="manual", safetensors={"BF16": 8030261248})
+    hub.add_model(
+        GGUF_REPO,
+        files={Q4: 4_920_734_016, Q8: 8_540_770_560, "README.md": 10},
+        extra={
+            "cardData": {"base_model": BASE},
+            "library_name": "gguf",
+            "gguf": {"total": 8030261312, "architecture": "llama", "context_length": 131072},
+        },
+    )
+    # The real file is 4.9 GB; its header (and a long chat template) is all that is served.
+    hub.add(f"/{GGUF_REPO}/resolve/main/{Q4}", raw=llama_8b_header(filler=300_000))
+
+
+def test_gguf_repo_with_a_gated_base_is_estimated_from_its_own_file(hub: FakeHub) -> None:
+    gguf_repo_with_gated_base(hub)
+    cache = MemoryCache()
+    info = client(hub, cache=cache).fetch_model(GGUF_REPO)
+    assert info.config_source == "gguf-header" and info.to_dict()["config_source"] == "gguf-header"
+    assert info.relation == "gguf" and info.base_model == BASE and info.config_repo_id == GGUF_REPO
+    assert info.gguf_file is not None and info.gguf_file.filename == Q4  # the default choice
+    assert info.weights.gguf_file_bytes == 4_920_734_016 and info.weights.gguf_quant == "Q4_K_M"
+    assert info.notes[0] == (
+        f"{BASE} is gated without access: {GGUF_REPO} is estimated from its own file {Q4}, the "
+        "structure from its GGUF header (gguf:llama, 32 layers) and the weights from its size "
+        "(4.58 GiB)"
+    )
+    assert "pick another GGUF file with --gguf-file" in info.notes
+    header_request = hub.seen[-1]
+    assert header_request.url == f"{EP}/{GGUF_REPO}/resolve/main/{Q4}"
+    assert header_request.headers["Range"] == "bytes=0-262143"
+    est = estimate(info.config, None, info.weights)
+    assert est.weights_bytes == 4_920_734_016 and est.kv_bytes_per_token == 131072
+    assert est.params == 8030261248 and est.model.max_context == 131072
+    assert all("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf" not in url for url in _cached(cache))
+
+
+def _cached(cache: MemoryCache) -> list[str]:
+    return list(cache._items)
+
+
+def test_gguf_fallback_with_a_chosen_file_and_when_the_header_fails(hub: FakeHub) -> None:
+    gguf_repo_with_gated_base(hub)
+    # Q8_0's header is not served (404): the base model's gate is the answer.
+    with pytest.raises(GatedRepoError) as info:
+        client(hub).fetch_model(GGUF_REPO, gguf_file="Q8_0")
+    assert info.value.repo_id == BASE
+    hub.add(f"/{GGUF_REPO}/resolve/main/{Q8}", raw=b"<html>not a gguf</html>")
+    with pytest.raises(GatedRepoError):
+        client(hub).fetch_model(GGUF_REPO, gguf_file="Q8_0")
+    hub.add(f"/{GGUF_REPO}/resolve/main/{Q8}", raw=llama_8b_header())
+    info2 = client(hub).fetch_model(GGUF_REPO, gguf_file="Q8_0")
+    assert info2.weights.gguf_file_bytes == 8_540_770_560 and info2.weights.gguf_quant == "Q8_0"
+    assert "pick another GGUF file with --gguf-file" not in info2.notes
+
+
+def test_gguf_repo_with_readable_base_still_uses_the_base_config(hub: FakeHub) -> None:
+    gguf_repo_with_gated_base(hub)
+    info = client(hub, token=TOKEN).fetch_model(GGUF_REPO)  # TOKEN was not granted: gated
+    assert info.config_source == "gguf-header"
+    hub.repos[BASE].granted = frozenset({TOKEN})
+    info = client(hub, token=TOKEN).fetch_model(GGUF_REPO)
+    assert info.config_source == "config.json" and info.config == LLAMA_CONFIG
+
+
 def test_repo_without_config_or_base(hub: FakeHub) -> None:
     hub.add_model("o/empty", files={"README.md": 1})
     with pytest.raises(UnsupportedModelError, match=r"no config\.json"):
@@ -171,42 +252,122 @@ API_PATH = f"/api/models/{REPO}?blobs=true"
 
 
 @pytest.mark.parametrize(
-    ("status", "headers", "error", "text"),
+    ("shape", "error", "kind"),
     [
-        (404, {"X-Error-Code": "RepoNotFound"}, RepoNotFoundError, "not found on https://hub.test"),
-        (401, {"X-Error-Code": "RepoNotFound"}, RepoNotFoundError, "check the spelling"),
-        (404, {}, RepoNotFoundError, "set HF_TOKEN"),
-        (401, {}, GatedRepoError, "accept its licence on https://huggingface.co/" + REPO),
-        (403, {"X-Error-Code": "GatedRepo"}, GatedRepoError, "HF_TOKEN"),
-        (429, {"Retry-After": "42"}, RateLimitedError, "retry after 42 s"),
-        (429, {}, RateLimitedError, "wait a minute"),
-        (500, {}, HubNetworkError, "HTTP 500"),
-        (503, {}, HubNetworkError, "try again later"),
-        (418, {}, HubError, "unexpected HTTP 418"),
+        (realhub.NOT_FOUND_NO_TOKEN, RepoNotFoundError, "not_found_or_private"),
+        (realhub.DISABLED_ANSWER, HubError, "disabled"),
+        (realhub.PLAIN_403, HubError, "forbidden"),
+        (realhub.RATE_LIMITED, RateLimitedError, "rate_limited"),
+        (realhub.Shape(500), HubNetworkError, "server_error"),
+        (realhub.Shape(503), HubNetworkError, "server_error"),
+        (realhub.Shape(418), HubError, "http_error"),
     ],
 )
-def test_status_mapping_fake(
-    hub: FakeHub, status: int, headers: dict[str, str], error: type[Exception], text: str
+def test_api_answer_shapes_in_process(
+    hub: FakeHub, shape: realhub.Shape, error: type[HubError], kind: str
 ) -> None:
-    hub.add(API_PATH, {"error": "x"}, status, headers=headers)
+    hub.add_shape(API_PATH, shape)
     with pytest.raises(error) as info:
         client(hub).fetch_model(REPO)
-    assert text in str(info.value)
-    if status == 429 and headers:
-        assert isinstance(info.value, RateLimitedError) and info.value.retry_after == 42
+    assert info.value.kind == kind and info.value.repo_id == REPO
+
+
+def test_a_typo_is_not_found_with_did_you_mean(hub: FakeHub) -> None:
+    hub.add_model("meta-llama/Llama-3.1-8B-Instruct", safetensors={"BF16": 1})
+    hub.add_model("meta-llama/Llama-3.1-8B", safetensors={"BF16": 1})
+    hub.add_model("meta-llama/Llama-3.1-70B-Instruct", safetensors={"BF16": 1})
+    with pytest.raises(RepoNotFoundError) as info:
+        client(hub).fetch_model("meta-llama/Llama-3.1-8B-Instrct")
+    err = info.value
+    assert err.kind == "not_found_or_private" and err.status == 401
+    assert err.suggestions == ("meta-llama/Llama-3.1-8B-Instruct",)
+    assert "(did you mean 'meta-llama/Llama-3.1-8B-Instruct'?)" in str(err)
+    assert "gated" not in str(err)
+    # The name alone found nothing; the org's models with the name's first word did.
+    assert hub.urls()[1:] == [
+        f"{EP}/api/models?search=Llama-3.1-8B-Instrct&limit=20",
+        f"{EP}/api/models?author=meta-llama&search=Llama&limit=50",
+    ]
+
+
+def test_a_wrong_org_is_found_by_name(hub: FakeHub) -> None:
+    hub.add_model("Qwen/Qwen2.5-7B-Instruct", safetensors={"BF16": 1})
+    with pytest.raises(RepoNotFoundError) as info:
+        client(hub).fetch_model("Qwne/Qwen2.5-7B-Instruct")
+    assert info.value.suggestions == ("Qwen/Qwen2.5-7B-Instruct",)
+    assert len(hub.seen) == 2  # one search was enough
+
+
+def test_no_suggestion_when_nothing_is_close_or_search_fails(hub: FakeHub) -> None:
+    hub.add_model("org/something-else", safetensors={"BF16": 1})
+    with pytest.raises(RepoNotFoundError) as info:
+        client(hub).fetch_model("org/unrelated-model")
+    assert info.value.suggestions == () and "did you mean" not in str(info.value)
+    hub.add_shape("/api/models?search=unrelated-model&limit=20", realhub.RATE_LIMITED)
+    hub.add("/api/models?author=org&search=unrelated&limit=50", raw=b"<html>portal</html>")
+    with pytest.raises(RepoNotFoundError) as info:  # still "not found", not "rate-limited"
+        client(hub).fetch_model("org/unrelated-model")
+    assert info.value.suggestions == ()
+    with pytest.raises(RepoNotFoundError):
+        client(hub, suggest=False).fetch_model("org/unrelated-model")
+
+
+def test_private_repo_is_not_found_without_the_right_token(hub: FakeHub) -> None:
+    hub.add_model("me/secret", safetensors={"BF16": 1}, private=True, readers=frozenset({TOKEN}))
+    with pytest.raises(RepoNotFoundError, match="or private: check the id"):
+        client(hub).fetch_model("me/secret")
+    hub.valid_tokens.add("hf_other")
+    with pytest.raises(RepoNotFoundError, match="private and your token cannot read it"):
+        client(hub, token="hf_other").fetch_model("me/secret")
+    assert client(hub, token=TOKEN).fetch_model("me/secret").repo_id == "me/secret"
+
+
+@pytest.mark.parametrize(("token", "status"), [(None, 401), ("hf_other", 403)])
+def test_gated_repo_files_without_access(hub: FakeHub, token: str | None, status: int) -> None:
+    hub.valid_tokens.add("hf_other")
+    hub.add_model(REPO, gated="manual", granted=frozenset({TOKEN}))
+    with pytest.raises(GatedRepoError) as info:
+        client(hub, token=token).fetch_model(REPO)
+    err = info.value
+    assert err.kind == "gated" and err.gated == "manual" and err.status == status
+    assert err.page_url == f"{EP}/{REPO}"
+    assert client(hub, token=TOKEN).fetch_model(REPO).gated == "manual"
+
+
+def test_gated_by_the_api_even_if_a_file_answer_lacks_the_code(hub: FakeHub) -> None:
+    hub.add_model(REPO, extra={"gated": "auto"})
+    hub.add_shape(f"/{REPO}/resolve/main/config.json", realhub.NOT_FOUND_NO_TOKEN)
+    with pytest.raises(GatedRepoError, match="accept its terms on"):
+        client(hub).fetch_model(REPO)
+
+
+def test_bad_token_on_every_request(hub: FakeHub) -> None:
+    hub.add_model(REPO, safetensors={"BF16": 1})
+    with pytest.raises(InvalidTokenError) as info:
+        client(hub, token="hf_expired").fetch_model(REPO)
+    assert info.value.kind == "bad_token" and len(hub.seen) == 1  # no search after it
+
+
+def test_renamed_repo_files_are_asked_under_the_new_name(hub: FakeHub) -> None:
+    hub.add_model("new-org/model", config=LLAMA_CONFIG, safetensors={"BF16": 1})
+    hub.rename("old-org/model", "new-org/model")
+    info = client(hub).fetch_model("old-org/model")
+    assert info.repo_id == "new-org/model" and info.requested_id == "old-org/model"
+    assert info.to_dict()["requested_id"] == "old-org/model"
+    assert any("old-org/model is now new-org/model" in n for n in info.notes)
+    assert hub.urls() == [
+        f"{EP}/api/models/old-org/model?blobs=true",
+        f"{EP}/api/models/new-org/model?blobs=true",
+        f"{EP}/new-org/model/resolve/main/config.json",
+    ]
 
 
 def test_gated_on_config_with_token_says_account(hub: FakeHub) -> None:
-    hub.add_model(REPO, files={"config.json": 1}, extra={"gated": "manual"})
-    hub.add(
-        f"/{REPO}/resolve/main/config.json",
-        {"error": "gated"},
-        403,
-        headers={"X-Error-Code": "GatedRepo"},
-    )
-    with pytest.raises(GatedRepoError, match="your token has no access") as info:
-        client(hub, token=TOKEN).fetch_model(REPO)
-    assert TOKEN not in str(info.value)
+    hub.valid_tokens.add("hf_other")
+    hub.add_model(REPO, files={"config.json": 1}, gated="manual")
+    with pytest.raises(GatedRepoError, match="your token's account has no access yet") as info:
+        client(hub, token="hf_other").fetch_model(REPO)
+    assert "hf_other" not in str(info.value)
 
 
 def test_revision_and_entry_not_found(hub: FakeHub) -> None:
@@ -226,21 +387,43 @@ def test_revision_and_entry_not_found(hub: FakeHub) -> None:
 
 def test_non_json_answers(hub: FakeHub) -> None:
     hub.add(API_PATH, raw=b"<html>proxy login</html>")
-    with pytest.raises(InvalidResponseError, match="HTML page"):
+    with pytest.raises(InvalidResponseError, match="HTML page: a captive portal"):
         client(hub).fetch_model(REPO)
     hub.add_model("o/m")
     hub.add("/o/m/resolve/main/config.json", raw=b"[1, 2]")
-    with pytest.raises(InvalidResponseError, match="not a JSON object"):
+    with pytest.raises(ConfigError, match="not a JSON object"):
         client(hub).fetch_model("o/m")
 
 
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, "nests more than 64 levels"),
+        (b'{"hidden_size": ' + b"9" * 5000 + b"}", "5000 digits"),
+        (b'{"hidden_size": 1e400}', "too large for a float"),
+        (b'{"hidden_size": NaN}', "NaN"),
+    ],
+)
+def test_hostile_config_on_the_hub_is_a_config_error(hub: FakeHub, raw: bytes, words: str) -> None:
+    hub.add_model("o/m")
+    hub.add("/o/m/resolve/main/config.json", raw=raw)
+    cache = MemoryCache()
+    with pytest.raises(ConfigJSONError, match=words):
+        client(hub, cache=cache).fetch_model("o/m")
+    assert len(cache) == 0
+    # The same depth bomb as a model API answer is a bad answer from the Hub.
+    hub.add(API_PATH, raw=raw)
+    with pytest.raises(InvalidResponseError, match=words):
+        client(hub).fetch_model(REPO)
+
+
 def test_retries_are_bounded(hub: FakeHub) -> None:
-    hub.add(API_PATH, {"error": "x"}, 503)
+    hub.add_shape(API_PATH, realhub.Shape(503))
     with pytest.raises(HubNetworkError):
         client(hub, retries=2).fetch_model(REPO)
     assert len(hub.seen) == 3
     hub.seen.clear()
-    hub.add(API_PATH, {"error": "x"}, 429, headers={"Retry-After": "1"})
+    hub.add_shape(API_PATH, realhub.RATE_LIMITED)
     with pytest.raises(RateLimitedError):
         client(hub, retries=2).fetch_model(REPO)
     assert len(hub.seen) == 1  # 429 is reported, not retried
@@ -274,6 +457,7 @@ def test_token_never_in_error_text(
     with pytest.raises(HubError) as info:
         client(hub, token=TOKEN, retries=0).fetch_model(REPO)
     assert TOKEN not in str(info.value) and TOKEN not in repr(info.value)
+    assert TOKEN not in str(info.value.server_message)
     assert TOKEN not in caplog.text
     hub.add(API_PATH, raw=f"not json {TOKEN}".encode())
     with pytest.raises(InvalidResponseError) as info2:
@@ -295,11 +479,31 @@ def test_memory_cache(hub: FakeHub) -> None:
 
 
 def test_errors_are_not_cached(hub: FakeHub) -> None:
-    hub.add(API_PATH, {"error": "x"}, 500)
+    hub.add_shape(API_PATH, realhub.Shape(500))
     cache = MemoryCache()
     with pytest.raises(HubNetworkError):
         client(hub, cache=cache, retries=0).fetch_model(REPO)
     assert len(cache) == 0
+
+
+@pytest.mark.parametrize(
+    "raw", [b"<!DOCTYPE html><title>Wi-Fi login</title>", b'{"model_type": "llama", "hidd']
+)
+def test_nothing_is_cached_before_the_whole_fetch_parsed(
+    hub: FakeHub, tmp_path: Path, raw: bytes
+) -> None:
+    # A captive portal's page (200) or a cut-off body in place of config.json: the model
+    # API answer that came before it parsed, but nothing is stored until all of it did.
+    hub.add_model(REPO, safetensors={"BF16": 1})
+    hub.add(f"/{REPO}/resolve/main/config.json", raw=raw)
+    memory, disk = MemoryCache(), DiskCache(tmp_path / "c")
+    for cache in (memory, disk):
+        with pytest.raises(InvalidResponseError):
+            client(hub, cache=cache).fetch_model(REPO)
+    assert len(memory) == 0 and not list((tmp_path / "c").rglob("*"))
+    hub.add(f"/{REPO}/resolve/main/config.json", LLAMA_CONFIG)  # the network is back
+    assert client(hub, cache=memory).fetch_model(REPO).config == LLAMA_CONFIG
+    assert len(memory) == 2
 
 
 def test_disk_cache_and_offline(hub: FakeHub, tmp_path: Path) -> None:
@@ -393,7 +597,7 @@ def test_pyfetch_transport_with_injected_fetch() -> None:
         seen.update(kw, url=url)
         return FakeFetchResponse()
 
-    c = HubClient(PyfetchTransport(fake_fetch), endpoint=EP, token=TOKEN)
+    c = HubClient(PyfetchTransport(fake_fetch), endpoint=EP, token=TOKEN, suggest=False)
     with pytest.raises(RepoNotFoundError):
         run_async(c.fetch_model_async(REPO))
     headers = seen["headers"]
@@ -412,8 +616,85 @@ def test_pyfetch_transport_with_injected_fetch() -> None:
         return FakeFetchResponse()
 
     c = HubClient(PyfetchTransport(slow_fetch), endpoint=EP, timeout=0.05)
-    with pytest.raises(HubNetworkError, match=r"did not answer within 0\.05 s"):
+    with pytest.raises(HubTimeoutError, match=r"did not answer within 0\.05 s"):
         run_async(c.fetch_model_async(REPO))
+
+
+def test_pyfetch_one_deadline_for_headers_and_body() -> None:
+    """Headers in 0.3 s and a body in 0.3 s more: over a 0.5 s deadline, though each step
+    alone is within it (the old code allowed up to twice the timeout)."""
+    from estimator.hub.browser import PyfetchTransport
+
+    class Slow:
+        status = 200
+        headers: ClassVar[dict[str, str]] = {}
+
+        async def bytes(self) -> bytes:
+            await asyncio.sleep(0.3)
+            return b"{}"
+
+    async def fetch(url: str, **kw: object) -> Slow:
+        await asyncio.sleep(0.3)
+        return Slow()
+
+    async def timed() -> float:
+        start = time.monotonic()
+        with pytest.raises(HubTimeoutError):
+            await PyfetchTransport(fetch).get(f"{EP}/x", {}, 0.5)
+        return time.monotonic() - start
+
+    assert run_async(timed()) < 0.55
+
+
+def test_pyfetch_streams_at_most_max_bytes() -> None:
+    """A server that ignores Range sends the whole file: the page reads only what it asked
+    for through the JS stream reader, then cancels it."""
+    from estimator.hub.browser import PyfetchTransport
+
+    class Part:
+        def __init__(self, value: bytes | None) -> None:
+            self.done = value is None
+            self.value = self
+
+            self._bytes = value or b""
+
+        def to_bytes(self) -> bytes:
+            return self._bytes
+
+    class Reader:
+        def __init__(self) -> None:
+            self.sent = 0
+            self.cancelled = False
+
+        async def read(self) -> Part:
+            self.sent += 1
+            return Part(b"x" * 1000)  # endless
+
+        async def cancel(self) -> None:
+            self.cancelled = True
+
+    reader = Reader()
+
+    class Js:
+        class body:  # noqa: N801 - the JS property name
+            @staticmethod
+            def getReader() -> Reader:  # noqa: N802 - the JS method name
+                return reader
+
+    class Answer:
+        status = 200
+        headers: ClassVar[dict[str, str]] = {}
+        js_response = Js()
+        url = f"{EP}/final"
+
+    async def fetch(url: str, **kw: object) -> Answer:
+        return Answer()
+
+    resp = run_async(PyfetchTransport(fetch).get(f"{EP}/f.gguf", {}, 5, 4096, True))
+    assert resp.body == b"x" * 4096 and reader.cancelled and reader.sent == 5
+    assert resp.url == f"{EP}/final"
+    with pytest.raises(InvalidResponseError, match="larger than"):
+        run_async(PyfetchTransport(fetch).get(f"{EP}/api", {}, 5, 4096, False))
 
 
 def test_browser_module_does_not_import_pyodide() -> None:
@@ -442,3 +723,45 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_response_ok() -> None:
     assert Response(204).ok and not Response(301).ok
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["file:///etc/passwd", "ftp://hub.test", "hub.test", "https://", "https://u:p@h.test"]
+)
+def test_endpoint_must_be_http(endpoint: str) -> None:
+    with pytest.raises(InvalidEndpointError) as info:
+        HubClient(FakeTransport(FakeHub()), endpoint=endpoint)
+    assert info.value.kind == "bad_endpoint"
+    with pytest.raises(InvalidEndpointError):
+        HubClient.from_env({"HF_ENDPOINT": endpoint})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"https://huggingface.co/{REPO}/tree/..%2F..%2F..%2Fetc",
+        f"https://huggingface.co/{REPO}/blob/main/..%2F..%2Fsecret",
+    ],
+)
+def test_path_tricks_are_refused_before_any_request(hub: FakeHub, text: str) -> None:
+    from estimator.hub import InvalidModelIdError
+
+    with pytest.raises(InvalidModelIdError):
+        client(hub).fetch_model(text)
+    with pytest.raises(InvalidModelIdError, match="'..'"):
+        client(hub).fetch_model(REPO, "../../../etc")
+    assert hub.seen == []
+
+
+def test_hf_download_cache_reads_stay_inside_the_repo(tmp_path: Path) -> None:
+    repo_dir = tmp_path / "hub" / "models--o--m"
+    (repo_dir / "refs").mkdir(parents=True)
+    (repo_dir / "snapshots" / "abc").mkdir(parents=True)
+    (repo_dir / "snapshots" / "abc" / "config.json").write_text("{}")
+    (tmp_path / "hub" / "secret.json").write_text("SECRET")
+    (repo_dir / "refs" / "main").write_text("../../../secret.json")  # a poisoned ref
+    files = HfHubFiles(tmp_path / "hub")
+    assert files.read("o/m", "abc", "config.json") == b"{}"
+    assert files.read("o/m", "main", "config.json") is None
+    assert files.read("o/m", "abc", "../../../secret.json") is None
+    assert files.read("o/m", "../..", "secret.json") is None

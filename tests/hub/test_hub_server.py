@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import realhub
 from fakehub import LLAMA_CONFIG, TOKEN, FakeHub, serve
 
 from estimator.errors import (
+    ForbiddenError,
     GatedRepoError,
     HubError,
     HubNetworkError,
+    HubTimeoutError,
     InvalidResponseError,
+    InvalidTokenError,
     RateLimitedError,
     RepoNotFoundError,
 )
@@ -48,33 +54,36 @@ def test_fetch_over_http(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "headers", "error", "text"),
+    ("shape", "error", "kind", "text"),
     [
-        (404, {"X-Error-Code": "RepoNotFound"}, RepoNotFoundError, "not found"),
-        (401, {}, GatedRepoError, "accept its licence"),
-        (403, {"X-Error-Code": "GatedRepo"}, GatedRepoError, "huggingface.co/" + REPO),
-        (429, {"Retry-After": "7"}, RateLimitedError, "retry after 7 s"),
-        (500, {}, HubNetworkError, "HTTP 500"),
-        (302, {}, HubError, "unexpected HTTP 302"),  # redirect without Location
+        (realhub.NOT_FOUND_WITH_TOKEN, RepoNotFoundError, "not_found_or_private",
+         "or private and your token cannot read it"),
+        (realhub.BAD_TOKEN_ANSWER, InvalidTokenError, "bad_token", "the Hub refused the token"),
+        (realhub.gated_not_granted(REPO), GatedRepoError, "gated", "is gated and your token"),
+        (realhub.PLAIN_403, ForbiddenError, "forbidden", "(HTTP 403): your token lacks"),
+        (realhub.DISABLED_ANSWER, ForbiddenError, "disabled", "is disabled on"),
+        (realhub.RATE_LIMITED, RateLimitedError, "rate_limited", "retry in 55 s"),
+        (realhub.Shape(500), HubNetworkError, "server_error", "HTTP 500"),
+        (realhub.Shape(302), HubError, "http_error", "unexpected HTTP 302"),  # no Location
     ],
 )
 def test_statuses_over_http(
     hub: FakeHub,
     monkeypatch: pytest.MonkeyPatch,
-    status: int,
-    headers: dict[str, str],
-    error: type[Exception],
+    shape: realhub.Shape,
+    error: type[HubError],
+    kind: str,
     text: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    hub.add(API_PATH, {"error": TOKEN}, status, headers=headers)
+    hub.add_shape(API_PATH, shape)
     with serve(hub) as endpoint, pytest.raises(error) as info:
         env_client(monkeypatch, endpoint).fetch_model(REPO)
-    assert text in str(info.value)
+    assert info.value.kind == kind and text in str(info.value)
     assert TOKEN not in str(info.value) and TOKEN not in caplog.text
-    if status == 429:
-        assert isinstance(info.value, RateLimitedError) and info.value.retry_after == 7.0
+    if kind == "rate_limited":
+        assert isinstance(info.value, RateLimitedError) and info.value.retry_after == 55.0
 
 
 def test_non_json_over_http(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,9 +94,63 @@ def test_non_json_over_http(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_timeout_over_http(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
     hub.add(API_PATH, {"id": REPO}, delay=1.0)
-    with serve(hub) as endpoint, pytest.raises(HubNetworkError, match=r"within 0\.2 s") as info:
+    with serve(hub) as endpoint, pytest.raises(HubTimeoutError, match=r"within 0\.2 s") as info:
         env_client(monkeypatch, endpoint, timeout=0.2).fetch_model(REPO)
-    assert TOKEN not in str(info.value)
+    assert TOKEN not in str(info.value) and info.value.kind == "timeout"
+
+
+def test_one_deadline_for_a_trickling_server(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One byte every 0.4 s answers every read well within a per-read timeout, forever; the
+    request's single deadline (1.0 s here, 15 s by default) ends it on time."""
+    hub.add(API_PATH, {"id": REPO, "siblings": []}, trickle=0.4)
+    with serve(hub) as endpoint:
+        start = time.monotonic()
+        with pytest.raises(HubTimeoutError, match=r"did not answer within 1 s"):
+            env_client(monkeypatch, endpoint, timeout=1.0).fetch_model(REPO)
+        elapsed = time.monotonic() - start
+    assert 0.9 < elapsed < 2.0
+
+
+def test_a_cut_off_body_is_an_error_and_is_not_cached(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hub.add_model(REPO, config=LLAMA_CONFIG, safetensors={"BF16": 1})
+    config_path = f"/{REPO}/resolve/main/config.json"
+    hub.routes[config_path].truncate_at = 40  # Content-Length promises more
+    monkeypatch.setenv("LLM_MEM_CACHE", str(tmp_path / "cache"))
+    with serve(hub) as endpoint:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        with pytest.raises(HubNetworkError, match="closed the connection before the whole"):
+            HubClient.from_env().fetch_model(REPO)
+        assert not list((tmp_path / "cache").rglob("*"))
+        hub.routes[config_path].truncate_at = None
+        assert HubClient.from_env().fetch_model(REPO).config == LLAMA_CONFIG
+
+
+def test_an_answer_over_the_size_limit_is_not_read(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from estimator.hub.transport import UrllibTransport
+
+    hub.add("/big", raw=b"x" * 5000)
+    with serve(hub) as endpoint:
+        with pytest.raises(InvalidResponseError, match="larger than"):
+            UrllibTransport().get(f"{endpoint}/big", {}, 5.0, 4096)
+        cut = UrllibTransport().get(f"{endpoint}/big", {}, 5.0, 4096, partial=True)
+    assert cut.status == 200 and cut.body == b"x" * 4096
+
+
+def test_gguf_header_range_over_http(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_hub_client import GGUF_REPO, Q4, gguf_repo_with_gated_base
+
+    gguf_repo_with_gated_base(hub)
+    monkeypatch.setenv("HF_ENDPOINT", "")
+    with serve(hub) as endpoint:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        info = HubClient.from_env(use_cache=False).fetch_model(GGUF_REPO)
+    assert info.config_source == "gguf-header" and info.gguf_file is not None
+    assert info.gguf_file.filename == Q4
+    assert hub.seen[-1].headers["Range"] == "bytes=0-262143"
 
 
 def test_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,22 +162,18 @@ def test_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     assert TOKEN not in str(info.value)
 
 
-def test_same_origin_redirect_keeps_token(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A renamed repo: the Hub redirects to the new name on the same host.
-    hub.add_model("new/name", safetensors={"BF16": 1})
-    hub.add(
-        "/api/models/old/name?blobs=true",
-        status=307,
-        headers={"Location": "/api/models/new/name?blobs=true"},
-    )
-    hub.add(
-        "/old/name/resolve/main/config.json",
-        status=307,
-        headers={"Location": "/new/name/resolve/main/config.json"},
-    )
+def test_renamed_repo_over_http_keeps_token(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A renamed repo: the Hub answers 307 to the new name on the same host, query kept.
+    hub.add_model("new/name", config=LLAMA_CONFIG, safetensors={"BF16": 1})
+    hub.rename("old/name", "new/name")
     with serve(hub) as endpoint:
         info = env_client(monkeypatch, endpoint).fetch_model("old/name")
-    assert info.repo_id == "new/name"
+    assert info.repo_id == "new/name" and info.config == LLAMA_CONFIG
+    assert [urlsplit(s.url).path + "?" + urlsplit(s.url).query for s in hub.seen] == [
+        "/api/models/old/name?blobs=true",
+        "/api/models/new/name?blobs=true",
+        "/new/name/resolve/main/config.json?",
+    ]
     assert all(s.headers.get("Authorization") == f"Bearer {TOKEN}" for s in hub.seen)
 
 
