@@ -10,6 +10,7 @@ import realhub
 from fakehub import TOKEN, FakeHub, serve
 
 from estimator import cli
+
 REPO = "meta-llama/Llama-3.1-8B-Instruct"
 
 

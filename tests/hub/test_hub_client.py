@@ -15,6 +15,7 @@ import realhub
 from fakehub import LLAMA_CONFIG, TOKEN, FakeAsyncTransport, FakeHub, FakeTransport
 from ggufwrite import llama_8b_header
 
+from estimator import estimate
 from estimator.errors import (
     ConfigError,
     ConfigJSONError,
@@ -31,7 +32,6 @@ from estimator.errors import (
     RepoNotFoundError,
     UnsupportedModelError,
 )
-from estimator import estimate
 from estimator.hub import DiskCache, HfHubFiles, HubClient, MemoryCache
 from estimator.hub.http import Response
 
@@ -676,9 +676,9 @@ def test_pyfetch_streams_at_most_max_bytes() -> None:
     reader = Reader()
 
     class Js:
-        class body:  # noqa: N801 - the JS property name
+        class body:
             @staticmethod
-            def getReader() -> Reader:  # noqa: N802 - the JS method name
+            def getReader() -> Reader:
                 return reader
 
     class Answer:
@@ -748,7 +748,7 @@ def test_path_tricks_are_refused_before_any_request(hub: FakeHub, text: str) -> 
 
     with pytest.raises(InvalidModelIdError):
         client(hub).fetch_model(text)
-    with pytest.raises(InvalidModelIdError, match="'..'"):
+    with pytest.raises(InvalidModelIdError, match=r"'\.\.'"):
         client(hub).fetch_model(REPO, "../../../etc")
     assert hub.seen == []
 
