@@ -30,7 +30,14 @@ from .http import (
 )
 from .info import HubModelInfo
 from .plan import Context, Plan, model_plan
-from .urls import HUB_HOSTS, ModelRef, parse_model_ref, validate_endpoint
+from .urls import (
+    HUB_HOSTS,
+    ModelRef,
+    parse_model_ref,
+    validate_endpoint,
+    validate_repo_id,
+    validate_revision,
+)
 
 __all__ = ["HubClient"]
 
@@ -125,9 +132,11 @@ class HubClient:
     def parse_ref(self, model: str | ModelRef, revision: str | None = None) -> ModelRef:
         """Parse what a user typed, also accepting URLs on this client's endpoint."""
         if isinstance(model, ModelRef):
+            validate_repo_id(model.repo_id)
             if revision is None:
+                validate_revision(model.revision)
                 return model
-            return ModelRef(model.repo_id, revision, model.filename, True)
+            return ModelRef(model.repo_id, validate_revision(revision), model.filename, True)
         host = self.endpoint.split("://", 1)[-1].split("/", 1)[0]
         extra = () if host in HUB_HOSTS else (host,)
         return parse_model_ref(model, revision, extra_hosts=extra)

@@ -341,6 +341,8 @@ def _from_gguf_header(
     structure from the file's header, the weights from its size, and a note saying so.
     If the header cannot be read either, the base model's error stands."""
     chosen = select_gguf(gguf_files, gguf_choice) if gguf_choice else _default_gguf(gguf_files)
+    if not chosen.size:
+        raise base_error  # without its size the file says nothing about the weights
     req = file_req(
         chosen.parts[0],
         headers=(("Range", f"bytes=0-{HEADER_BYTES - 1}"),),
@@ -364,7 +366,7 @@ def _from_gguf_header(
         ForbiddenError: "refuses access",
         UnsupportedModelError: "has no usable config.json",
     }.get(type(base_error), "cannot be read (not found, or private)")
-    size = f"{chosen.size / 2**30:.2f} GiB" if chosen.size else "size unknown"
+    size = f"{chosen.size / 2**30:.2f} GiB"
     notes = [
         f"{base} {reason} without access: {repo_id} is estimated from its own file "
         f"{chosen.filename}, the structure from its GGUF header ({config['architectures'][0]}, "

@@ -258,19 +258,26 @@ def violations(est: Any) -> list[str]:
     for where, value in _byte_figures(doc):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             problems.append(f"{where} is {value!r}")
-        elif not math.isfinite(value) or value < 0 or value > ABSURD_BYTES:
-            problems.append(f"{where} = {value!r}")
+        elif value < 0 or value > ABSURD_BYTES or (isinstance(value, float) and value != value):
+            problems.append(f"{where} = {_short(value)}")
     if est.weights_bytes > ABSURD_WEIGHT_BYTES:
-        problems.append(f"weights {est.weights_bytes}")
+        problems.append(f"weights {_short(est.weights_bytes)}")
     if est.total_bytes < est.weights_bytes:
-        problems.append(f"total {est.total_bytes} < weights {est.weights_bytes}")
+        problems.append(f"total {_short(est.total_bytes)} < weights {_short(est.weights_bytes)}")
     if est.per_gpu_bytes > est.total_bytes:
-        problems.append(f"per-GPU {est.per_gpu_bytes} > total {est.total_bytes}")
+        problems.append(f"per-GPU {_short(est.per_gpu_bytes)} > total {_short(est.total_bytes)}")
     if not 0 <= est.params <= 10**15 or not 0 <= est.model.active_params <= est.params:
-        problems.append(f"params {est.params}, active {est.model.active_params}")
+        problems.append(f"params {_short(est.params)}, active {_short(est.model.active_params)}")
     if est.kv_cache_bytes and not est.kv_bytes_per_token and not est.model.ssm_layers:
         problems.append("KV bytes without bytes per token")
     return problems
+
+
+def _short(value: Any) -> str:
+    """A figure for a message, however large (str() refuses ints past 4300 digits)."""
+    if isinstance(value, int) and abs(value) > 10**30:
+        return f"~2^{value.bit_length()}{' (negative)' if value < 0 else ''}"
+    return repr(value)
 
 
 CONFIG_FILES = sorted(CONFIGS.glob("*.json"))
@@ -316,7 +323,10 @@ def run_case(
     except Exception as err:  # the fuzzer exists to catch anything
         return f"crash:{type(err).__name__}", kinds, f"{err!r}"[:300]
     for est in results:
-        problems = violations(est)
+        try:
+            problems = violations(est)
+        except Exception as err:  # a result the checks cannot even read is absurd
+            problems = [f"unreadable result: {err!r}"[:200]]
         if problems:
             return "absurd", kinds, "; ".join(problems)[:300]
     return "ok", kinds, ""

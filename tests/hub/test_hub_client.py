@@ -750,6 +750,10 @@ def test_path_tricks_are_refused_before_any_request(hub: FakeHub, text: str) -> 
         client(hub).fetch_model(text)
     with pytest.raises(InvalidModelIdError, match=r"'\.\.'"):
         client(hub).fetch_model(REPO, "../../../etc")
+    from estimator.hub import ModelRef
+
+    with pytest.raises(InvalidModelIdError, match=r"'\.\.'"):
+        client(hub).fetch_model(ModelRef(REPO, "a/../../b"))
     assert hub.seen == []
 
 
