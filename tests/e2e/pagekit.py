@@ -86,11 +86,14 @@ class FakeHub:
             return
         if isinstance(failure, int):
             headers = {"content-type": "application/json"}
+            body: dict[str, str] = {"error": "simulated"}
             if failure == 429:
-                headers["retry-after"] = "30"
-            if failure in (401, 403):
-                headers["x-error-code"] = "GatedRepo"
-            route.fulfill(status=failure, body=json.dumps({"error": "simulated"}), headers=headers)
+                headers["ratelimit"] = '"api";r=0;t=30'
+            if failure == 401:  # the real Hub's answer for a missing or private repo
+                body = {"error": "Invalid username or password."}
+                headers["x-error-message"] = body["error"]
+                headers["access-control-expose-headers"] = "X-Error-Code, X-Error-Message"
+            route.fulfill(status=failure, body=json.dumps(body), headers=headers)
             return
         config = self.configs.get(repo)
         if config is None:

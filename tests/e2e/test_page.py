@@ -106,8 +106,8 @@ def enter_model(session: Session, text: str) -> None:
     ("failure", "message"),
     [
         (404, "Not found"),
-        (401, "Access denied"),
-        (403, "Access denied"),
+        (401, "Not found"),
+        (403, "Cannot use"),
         (429, "Rate-limited"),
         ("abort", "Cannot reach the Hub"),
         ("badjson", "unexpected"),
@@ -170,7 +170,9 @@ def test_hub_model_loads_with_token_in_header_only(hub_session: Session) -> None
     assert hub_session.hub.seen, "the Hub was not asked"
     for url, headers in hub_session.hub.seen:
         assert "hf_secret_test" not in url
-        assert headers.get("authorization") == "Bearer hf_secret_test"
+        if "/api/models?" in url:
+            continue  # typing suggestions (possibly a previous test's, debounced) need no token
+        assert headers.get("authorization") == "Bearer hf_secret_test", url
     assert page.evaluate("sessionStorage.getItem('llm-mem-hub-token')") == "hf_secret_test"
     assert page.evaluate("localStorage.getItem('llm-mem-hub-token')") is None
     page.check("#remember")
