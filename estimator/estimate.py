@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from .activations import estimate_activations
+from . import vllm_v1
+from .activations import ActivationEstimate, estimate_activations
 from .engines import ENGINE_PROFILES
 from .errors import OptionError
 from .gguf import GGUF_BASE_TYPE, gguf_token_embd_bytes
@@ -148,6 +149,15 @@ def breakdown(
     paged = profile.paged if options.paged_attention is None else options.paged_attention
     block = options.block_size or profile.block_size
     chunk = options.max_num_batched_tokens or profile.chunk_tokens
+    seqs = options.max_num_seqs or profile.max_num_seqs
+    vllm_v1_engine = profile.key == "vllm" and not vllm_v1.is_v0(options.engine_version)
+    if profile.key == "vllm":
+        # `vllm serve` sizes its batch by the GPU (arg_utils.get_batch_defaults).
+        serve = vllm_v1.serve_defaults(
+            gpu.memory_bytes if gpu is not None else None, gpu.name if gpu is not None else ""
+        )
+        chunk = options.max_num_batched_tokens or serve.max_num_batched_tokens
+        seqs = options.max_num_seqs or serve.max_num_seqs
     kv_heads = options.kv_heads
     if kv_heads is not None and spec.attention.num_heads % kv_heads:
         raise OptionError(
@@ -174,7 +184,6 @@ def breakdown(
         warnings.append(
             f"{profile.label} always uses fused attention kernels; FlashAttention off has no effect"
         )
-    seqs = options.max_num_seqs or profile.max_num_seqs
     act = estimate_activations(
         spec,
         profile,
@@ -186,6 +195,9 @@ def breakdown(
         chunk_tokens=chunk,
         max_num_seqs=seqs,
     )
+    if profile.key == "vllm":
+        tokens = chunk or context
+        act = _vllm_activations(spec, options, act, tokens, seqs, act_bytes, precision.key)
     if profile.logits_rows == "max_num_seqs":
         if options.batch > seqs:
             warnings.append(
@@ -194,7 +206,12 @@ def breakdown(
             )
     elif options.max_num_seqs is not None:
         warnings.append(f"max_num_seqs is a vLLM/SGLang setting; {profile.label} ignores it")
-    overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes
+    non_torch = 0
+    if vllm_v1_engine:
+        non_torch = vllm_v1.non_torch_bytes(
+            options.tp, options.pipeline_parallel, options.engine_version
+        )
+    overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes + non_torch
     total = weights_bytes + kv.bytes + act.bytes + overhead
 
     parallel = _parallel_plan(
@@ -230,7 +247,29 @@ def breakdown(
             capacity = _engine_kv_capacity(
                 spec, parallel, available, kv.bytes_per_token, block if paged else 1
             )
-            if capacity is not None:
+            start = None
+            if vllm_v1_engine:
+                # V1 measures from the snapshot taken after the CUDA context was created, so
+                # the pool is the budget less weights, the profiled peak and the non-torch
+                # memory the profile added (gpu_worker.determine_available_memory).
+                start = vllm_v1.startup(
+                    spec,
+                    total_bytes=gpu.memory_bytes,
+                    utilization=options.gpu_memory_utilization,
+                    weights=parallel.weights_per_gpu_bytes,
+                    activation=parallel.activations_per_gpu_bytes,
+                    non_torch=non_torch,
+                    max_model_len=context,
+                    limit=context,
+                    batched_tokens=chunk or context,
+                    element_bytes=element,
+                    tp=options.tp,
+                    pp=options.pipeline_parallel,
+                )
+            if start is not None and start.concurrency is not None:
+                # kv_cache_utils: blocks per group and per request, as vLLM logs them.
+                kv_capacity, concurrency = start.tokens, round(start.concurrency, 2)
+            elif capacity is not None:
                 kv_capacity, concurrency = capacity, round(capacity / context, 2)
             elif parallel.kv_per_gpu_bytes:
                 # Sliding and recurrent layers: a request costs what it keeps (window, state),
@@ -307,10 +346,11 @@ def breakdown(
         Component(
             "overhead",
             overhead,
-            "CUDA context + CUDA graphs",
+            "CUDA context + CUDA graphs" + (" + communication buffers" if non_torch else ""),
             {
                 "cuda_context_bytes": profile.cuda_context_bytes,
                 "cuda_graph_bytes": profile.cuda_graph_bytes,
+                "non_torch_bytes": non_torch,
                 "engine": profile.key,
             },
         ),
@@ -336,6 +376,36 @@ def breakdown(
         engine_kv_capacity_tokens=kv_capacity,
         engine_max_concurrency=concurrency,
         warnings=tuple(warnings),
+    )
+
+
+def _vllm_activations(
+    spec: ModelSpec,
+    options: EstimateOptions,
+    act: ActivationEstimate,
+    tokens: int,
+    rows: int,
+    act_bytes: int,
+    precision_key: str,
+) -> ActivationEstimate:
+    """vLLM's profiled peak on one GPU of the last stage (the forward or the sampler, the
+    larger; vllm_v1.profile_peak_bytes). Returned as if it were all logits, which the
+    parallel plan keeps whole on every GPU, because the split is already applied."""
+    peak = vllm_v1.profile_peak_bytes(
+        spec,
+        tokens=tokens,
+        rows=max(rows, options.batch) if vllm_v1.is_v0(options.engine_version) else rows,
+        act_bytes=act_bytes,
+        tp=options.tp,
+        version=options.engine_version,
+        mxfp4_experts=precision_key == "mxfp4",
+    )
+    return ActivationEstimate(
+        bytes=peak,
+        tokens=tokens,
+        block_bytes=act.block_bytes,
+        attention_scores_bytes=0,
+        logits_bytes=peak,
     )
 
 

@@ -179,6 +179,9 @@ class ModelSpec:
     rotary_dim: int = 0  # dims that get RoPE per head (0: no rotary embedding)
     # Positions of each cos/sin cache a vLLM-style engine builds (one per distinct RoPE).
     rope_cache_rows: tuple[int, ...] = ()
+    # The longest max_model_len vLLM accepts without VLLM_ALLOW_LONG_MAX_MODEL_LEN
+    # (config/model.py _get_and_verify_max_len); None when the config states no limit.
+    engine_max_context: int | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @cached_property
@@ -413,6 +416,7 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
     return ModelSpec(
         rotary_dim=_rotary_dim(r, attention, traits.learned_positions),
         rope_cache_rows=_rope_cache_rows(r, model_type or "", max_context),
+        engine_max_context=_engine_max_context(r, model_type or "", max_context),
         model_type=model_type or "unknown",
         architecture=architecture,
         hidden_size=hidden,
@@ -483,6 +487,35 @@ def _rope_cache_rows(r: _Reader, model_type: str, max_context: int | None) -> tu
     if model_type in ("gemma3", "gemma3_text"):
         return (rows, max_context)
     return (rows,)
+
+
+def _engine_max_context(r: _Reader, model_type: str, max_context: int | None) -> int | None:
+    """vLLM's derived max_model_len (config/model.py _get_and_verify_max_len): the smallest
+    length key, times the RoPE scaling factor unless the type is su/longrope/llama3; YaRN
+    multiplies original_max_position_embeddings; Gemma 3's limit is already scaled."""
+    keys = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length",
+            "max_target_positions", "max_sequence_length", "max_seq_length", "seq_len")
+    found = [v for v in (r.raw(k) for k in keys) if isinstance(v, int) and not isinstance(v, bool)]
+    derived = min(found) if found else max_context
+    model_max = r.raw("model_max_length")
+    if isinstance(model_max, int) and not isinstance(model_max, bool):
+        derived = model_max
+    if derived is None:
+        return None
+    scaling = r.raw("rope_scaling")
+    if not isinstance(scaling, Mapping):
+        params = r.raw("rope_parameters")
+        scaling = params if isinstance(params, Mapping) else {}
+    kind = str(scaling.get("rope_type") or scaling.get("type") or "default")
+    factor = scaling.get("factor")
+    if "gemma3" in model_type or kind in ("su", "longrope", "llama3", "default"):
+        return int(derived)
+    if not isinstance(factor, (int, float)) or isinstance(factor, bool):
+        return int(derived)
+    original = scaling.get("original_max_position_embeddings")
+    if kind == "yarn" and isinstance(original, int):
+        derived = original
+    return int(derived * factor)
 
 
 def _model_type(config: Mapping[str, Any]) -> str:

@@ -112,6 +112,10 @@ def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
         swa_full=bool(s.get("swa_full")),
         gpu_memory_utilization=float(s.get("gpu_memory_utilization") or 0.9),
         max_num_seqs=s.get("max_num_seqs"),
+        # vLLM's profile changed between engines and releases (estimator/vllm_v1.py).
+        engine_version=(record.get("engine_version") if _is_v1(record) else "v0")
+        if engine == "vllm"
+        else None,
     )
 
 
