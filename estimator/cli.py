@@ -241,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument("--json", action="store_true", help="same as --format json")
     out.add_argument(
+        "--command",
+        action="store_true",
+        help="print only the command that launches this setup on --engine",
+    )
+    out.add_argument(
         "--interactive",
         action="store_true",
         help="ask for the inputs even when stdin is not a terminal",
@@ -443,7 +448,23 @@ def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
         return doc
     doc["mode"] = "estimate"
     doc.update(estimate(cfg, options, meta).to_dict())
+    doc["launch"] = _launch(args, loaded, options)
     return doc
+
+
+def _launch(args: argparse.Namespace, loaded: Loaded, options: EstimateOptions) -> Any:
+    """The engine's start-up verdict, fixes and command (None for the generic engine)."""
+    from .estimate import prepare
+    from .launch import launch_verdict
+
+    spec, counts = prepare(loaded.config, options)
+    name = loaded.model_id or "MODEL"
+    if loaded.model_id is None and loaded.path:
+        # Engines load a model folder: the one holding a config.json given by path.
+        folder = os.path.dirname(loaded.path) if loaded.path.endswith("config.json") else ""
+        name = folder or loaded.path
+    verdict = launch_verdict(spec, counts, options, loaded.metadata, model_id=name)
+    return None if verdict is None else verdict.to_dict()
 
 
 # -- output ------------------------------------------------------------------------------
@@ -523,6 +544,13 @@ def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
     rec = est.get("recommendation")
     if rec and rec.get("text"):
         lines.append(f"Recommendation: {rec['text']}")
+    launch = doc.get("launch")
+    if launch:
+        lines.append(f"Launch: {launch['summary']}")
+        for fix in launch["fixes"][:3]:
+            lines.append(f"  Fix: {fix['change']} ({' '.join(fix['flags'])}) -> {fix['result']}")
+        if launch["command"] and "\n" not in launch["command"]:
+            lines.append(f"Command: {launch['command']}")
     for warning in est.get("warnings") or ():
         lines.append(f"Warning: {warning}")
     for note in doc.get("notes") or ():
@@ -761,9 +789,20 @@ def _main(argv: list[str]) -> int:
                 f"{PROG}: error: give a model id or --config PATH (see {PROG} --help)\n"
             )
             return EXIT_USAGE
-    options_from_args(args)  # reject bad options before any network access
+    options = options_from_args(args)  # reject bad options before any network access
+    if args.command:
+        if options.engine == "generic":
+            raise UsageError(
+                "--command needs a serving engine: --engine vllm, sglang, llama.cpp, tgi or "
+                "transformers"
+            )
+        if args.compare_precisions or args.sweep or args.max_batch or args.max_context:
+            raise UsageError("--command prints the command of one estimate; drop the mode flag")
     loaded = load_model(args)
     doc = run(args, loaded)
+    if args.command:
+        sys.stdout.write(doc["launch"]["command"] + "\n")
+        return EXIT_OK
     if fmt == "json":
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
     else:

@@ -625,6 +625,7 @@ def _fixes(
         "vllm": "--max-model-len",
         "sglang": "--context-length",
         "tgi": "--max-total-tokens",
+        "transformers": "max_length",  # generate(..., max_length=N): prompt + new tokens
     }
     ctx_flag = flag_ctx.get(engine, "-c")
     derived = spec.engine_max_context
@@ -640,32 +641,29 @@ def _fixes(
                 context=derived,
             )
         )
-    if j.max_context and j.max_context < est.context and engine != "tgi":
+    if j.max_context and j.max_context < est.context:
         length = j.max_context
         value = length * o.batch if engine == "llama.cpp" else length
-        found.append(
-            _try(
-                spec,
-                counts,
-                setup,
-                meta,
-                f"shorten the context to {length:,} tokens",
-                (ctx_flag, str(value)),
-                context=length,
-            )
+        shorter = _try(
+            spec,
+            counts,
+            setup,
+            meta,
+            f"shorten the context to {length:,} tokens",
+            (ctx_flag, str(value)),
+            context=length,
         )
-    elif engine == "tgi" and j.max_context and j.max_context < est.context:
-        found.append(
-            _try(
-                spec,
-                counts,
-                setup,
-                meta,
-                f"shorten the context to {j.max_context:,} tokens",
-                ("--max-total-tokens", str(j.max_context)),
-                context=j.max_context,
+        found.append(shorter)
+        if engine == "vllm" and shorter is not None:
+            # --max-model-len auto (-1): kv_cache_utils._auto_fit_max_model_len picks the
+            # same length from the pool at start-up, and stays right on other hardware.
+            found.append(
+                Fix(
+                    f"let vLLM fit the context to memory (here {length:,} tokens)",
+                    ("--max-model-len", "auto"),
+                    shorter.result,
+                )
             )
-        )
     memory = codes - {
         "max_model_len",
         "context_length",

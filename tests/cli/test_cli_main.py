@@ -42,7 +42,7 @@ ESTIMATE_KEYS = {
     "parallel",
     "inputs",
 }
-SOURCE_KEYS = {"model_id", "revision", "source", "config_path", "hub", "notes", "mode"}
+SOURCE_KEYS = {"model_id", "revision", "source", "config_path", "hub", "notes", "mode", "launch"}
 BYTE_KEYS = (
     "weights_bytes",
     "kv_cache_bytes",
