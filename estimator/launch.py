@@ -164,13 +164,15 @@ def _tp_problems(spec: ModelSpec, tp: int, engine: str) -> list[Problem]:
             )
         return problems
     if a.num_heads and a.num_heads % tp:
-        problems.append(
-            Problem(
-                "tp_heads",
-                f"Total number of attention heads ({a.num_heads}) must be divisible by tensor "
-                f"parallel size ({tp}).",
-            )
+        # vLLM checks the heads first (ModelConfig.verify_with_parallel_config); SGLang's
+        # QKVParallelLinear asserts divide(total_num_heads, tp_size).
+        message = (
+            f"{a.num_heads} is not divisible by {tp}"
+            if engine == "sglang"
+            else f"Total number of attention heads ({a.num_heads}) must be divisible by tensor "
+            f"parallel size ({tp})."
         )
+        problems.append(Problem("tp_heads", message))
     # VocabParallelEmbedding pads the vocabulary to a multiple of 64, then divides it.
     padded = -(-spec.vocab_size // 64) * 64
     if padded % tp:
