@@ -284,13 +284,19 @@ def breakdown(
                     f"request of {context:,} tokens; lower the context (max_model_len), raise "
                     "gpu_memory_utilization or add GPUs"
                 )
+        if vllm_v1_engine and reserved is not None:
+            # V1 budgets from the snapshot after the CUDA context, and captures CUDA graphs
+            # after the pool is sized: both live outside gpu_memory_utilization.
+            outside = profile.cuda_context_bytes + profile.cuda_graph_bytes
+            usable = min(gpu.memory_bytes, reserved + outside)
+        fits = per_gpu <= usable
         fit = GpuFit(
             gpu=gpu.key,
             gpu_name=gpu.name,
             capacity_bytes=gpu.memory_bytes,
             usable_bytes=usable,
             per_gpu_bytes=per_gpu,
-            fits=per_gpu <= usable,
+            fits=fits,
             utilization=per_gpu / gpu.memory_bytes,
         )
 
