@@ -57,11 +57,16 @@ def estimate(
     config: Mapping[str, Any],
     options: EstimateOptions | None = None,
     metadata: WeightMetadata | None = None,
+    *,
+    engine_version: str | None = None,
 ) -> Estimate:
-    """Memory needed to serve the model of ``config`` with ``options``."""
+    """Memory needed to serve the model of ``config`` with ``options``.
+
+    ``engine_version`` picks an older engine release to model (e.g. "0.15.1", or "v0" for
+    vLLM's V0 engine), for checking published logs; None models the newest release."""
     options = options or EstimateOptions()
     spec, counts = prepare(config, options)
-    return estimate_spec(spec, counts, options, metadata)
+    return estimate_spec(spec, counts, options, metadata, engine_version=engine_version)
 
 
 def estimate_spec(
@@ -69,9 +74,11 @@ def estimate_spec(
     counts: ParamCounts,
     options: EstimateOptions,
     metadata: WeightMetadata | None = None,
+    *,
+    engine_version: str | None = None,
 ) -> Estimate:
     """Full estimate (with GPU fit and recommendation) for a parsed spec."""
-    result = breakdown(spec, counts, options, metadata)
+    result = breakdown(spec, counts, options, metadata, engine_version=engine_version)
     if options.gpu is None:
         return result
     from .planning import recommend  # planning builds on breakdown; import here avoids a cycle
@@ -113,6 +120,8 @@ def breakdown(
     counts: ParamCounts,
     options: EstimateOptions,
     metadata: WeightMetadata | None = None,
+    *,
+    engine_version: str | None = None,
 ) -> Estimate:
     """Weights, KV cache, activations, overhead, per-GPU split and GPU fit (no recommendation)."""
     warnings = list(spec.warnings)
@@ -150,7 +159,7 @@ def breakdown(
     block = options.block_size or profile.block_size
     chunk = options.max_num_batched_tokens or profile.chunk_tokens
     seqs = options.max_num_seqs or profile.max_num_seqs
-    vllm_v1_engine = profile.key == "vllm" and not vllm_v1.is_v0(options.engine_version)
+    vllm_v1_engine = profile.key == "vllm" and not vllm_v1.is_v0(engine_version)
     if profile.key == "vllm":
         # `vllm serve` sizes its batch by the GPU (arg_utils.get_batch_defaults).
         serve = vllm_v1.serve_defaults(
@@ -197,7 +206,9 @@ def breakdown(
     )
     if profile.key == "vllm":
         tokens = chunk or context
-        act = _vllm_activations(spec, options, act, tokens, seqs, act_bytes, precision.key)
+        act = _vllm_activations(
+            spec, options, act, tokens, seqs, act_bytes, precision.key, engine_version
+        )
     if profile.logits_rows == "max_num_seqs":
         if options.batch > seqs:
             warnings.append(
@@ -209,7 +220,7 @@ def breakdown(
     non_torch = 0
     if vllm_v1_engine:
         non_torch = vllm_v1.non_torch_bytes(
-            options.tp, options.pipeline_parallel, options.engine_version
+            options.tp, options.pipeline_parallel, engine_version
         )
     overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes + non_torch
     total = weights_bytes + kv.bytes + act.bytes + overhead
@@ -393,6 +404,7 @@ def _vllm_activations(
     rows: int,
     act_bytes: int,
     precision_key: str,
+    engine_version: str | None,
 ) -> ActivationEstimate:
     """vLLM's profiled peak on one GPU of the last stage (the forward or the sampler, the
     larger; vllm_v1.profile_peak_bytes). Returned as if it were all logits, which the
@@ -400,10 +412,10 @@ def _vllm_activations(
     peak = vllm_v1.profile_peak_bytes(
         spec,
         tokens=tokens,
-        rows=max(rows, options.batch) if vllm_v1.is_v0(options.engine_version) else rows,
+        rows=max(rows, options.batch) if vllm_v1.is_v0(engine_version) else rows,
         act_bytes=act_bytes,
         tp=options.tp,
-        version=options.engine_version,
+        version=engine_version,
         mxfp4_experts=precision_key == "mxfp4",
     )
     return ActivationEstimate(

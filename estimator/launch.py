@@ -135,6 +135,7 @@ class _Setup:
     gpu_memory_bytes: int | None
     enforce_eager: bool = False
     allow_long_context: bool = False
+    engine_version: str | None = None  # an older engine release to model (validation)
 
 
 def _gib(value: int) -> float:
@@ -273,8 +274,8 @@ def _judge_vllm(spec: ModelSpec, setup: _Setup, est: Estimate) -> _Judgement:
     chunk = int(est.components[2].inputs["tokens"])
     seqs = o.max_num_seqs
     assumptions = [
-        f"vLLM V1 (`vllm serve`, release {vllm_v1.release(o.engine_version)[0]}."
-        f"{vllm_v1.release(o.engine_version)[1]}): max_num_batched_tokens {chunk:,}"
+        f"vLLM V1 (`vllm serve`, release {vllm_v1.release(setup.engine_version)[0]}."
+        f"{vllm_v1.release(setup.engine_version)[1]}): max_num_batched_tokens {chunk:,}"
         + (f", max_num_seqs {seqs:,}" if seqs else "")
         + ", block size 16"
     ]
@@ -509,7 +510,7 @@ def _judge(
 def _estimate(
     spec: ModelSpec, counts: ParamCounts, setup: _Setup, meta: WeightMetadata | None
 ) -> Estimate:
-    return breakdown(spec, counts, setup.options, meta)
+    return breakdown(spec, counts, setup.options, meta, engine_version=setup.engine_version)
 
 
 def _verdict(
@@ -561,15 +562,19 @@ def launch_verdict(
     enforce_eager: bool = False,
     allow_long_context: bool = False,
     with_fixes: bool = True,
+    engine_version: str | None = None,
 ) -> LaunchVerdict | None:
     """Whether ``options.engine`` starts with these settings, and what to change if not.
 
     ``gpu_memory_bytes`` overrides the chosen GPU's total (a log's ``total_gpu_memory``);
     ``allow_long_context`` is VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 (SGLang's
-    SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1). None for the generic engine."""
+    SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1); ``engine_version`` models an older
+    release (see ``estimate``). None for the generic engine."""
     if options.engine == "generic":
         return None
-    setup = _Setup(options, model_id, gpu_memory_bytes, enforce_eager, allow_long_context)
+    setup = _Setup(
+        options, model_id, gpu_memory_bytes, enforce_eager, allow_long_context, engine_version
+    )
     return _verdict(spec, counts, setup, metadata, with_fixes)
 
 
@@ -788,10 +793,13 @@ def vllm_startup(
     metadata: WeightMetadata | None = None,
     *,
     gpu_memory_bytes: int | None = None,
+    engine_version: str | None = None,
 ) -> vllm_v1.Startup | None:
     """vLLM's start-up figures (budget, profiled peak, KV pool, tokens, concurrency) for
     these options on a GPU of ``gpu_memory_bytes`` (default: the chosen GPU's total)."""
-    setup = _Setup(options.with_(engine="vllm"), "MODEL", gpu_memory_bytes)
+    setup = _Setup(
+        options.with_(engine="vllm"), "MODEL", gpu_memory_bytes, engine_version=engine_version
+    )
     est = _estimate(spec, counts, setup, metadata)
     total = _total_bytes(setup, est)
     if total is None:

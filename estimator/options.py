@@ -62,9 +62,6 @@ class EstimateOptions:
     # vLLM --max-num-seqs (SGLang --max-running-requests): sequences scheduled at once, and
     # the rows of logits vLLM's profile run samples; None: the engine's default (256).
     max_num_seqs: int | None = None
-    # The engine release to model, e.g. "0.15.1" (vLLM's profile and sampler changed at
-    # 0.8, 0.17 and 0.18); None: the newest release modelled (see estimator.vllm_v1).
-    engine_version: str | None = None
 
     def __post_init__(self) -> None:
         _check_int("batch", self.batch, 1, MAX_BATCH)
@@ -104,8 +101,6 @@ class EstimateOptions:
             _check_int("max_num_batched_tokens", self.max_num_batched_tokens, 1, MAX_CONTEXT)
         if self.max_num_seqs is not None:
             _check_int("max_num_seqs", self.max_num_seqs, 1, MAX_BATCH)
-        if self.engine_version is not None and not isinstance(self.engine_version, str):
-            raise OptionError(f"engine_version must be a string, got {self.engine_version!r}")
         if not isinstance(self.precision, str) or not self.precision:
             raise OptionError("precision must be a non-empty string")
 

@@ -89,7 +89,6 @@ def options_for(record: dict[str, Any]) -> tuple[EstimateOptions, int | None]:
         gpu_memory_utilization=float(s.get("gpu_memory_utilization") or 0.9),
         max_num_seqs=s.get("max_num_seqs"),
         max_num_batched_tokens=s.get("max_num_batched_tokens"),
-        engine_version=record.get("engine_version"),
     )
     return options, None if total is None else round(float(total) * GIB)
 
@@ -108,10 +107,11 @@ def _estimated(
     unit = UNITS[m["unit"]]
     if comp == "cuda_graph":
         return vllm_v1.CUDA_GRAPH_BYTES / unit, "constant: the v0.19 H100 logs' estimates"
-    est = breakdown(spec, counts, options)
+    version = record.get("engine_version")
+    est = breakdown(spec, counts, options, engine_version=version)
     if comp == "weights":
         return est.parallel.weights_per_gpu_bytes / unit, ""
-    start = vllm_startup(spec, counts, options, gpu_memory_bytes=total)
+    start = vllm_startup(spec, counts, options, gpu_memory_bytes=total, engine_version=version)
     if start is None:
         return None, "the source states no GPU total"
     if comp == "activation_peak":
@@ -123,7 +123,7 @@ def _estimated(
                 rows=options.max_num_seqs or 256,
                 act_bytes=4 if est.precision == "fp32" else 2,
                 tp=options.tp,
-                version=options.engine_version,
+                version=version,
                 sampler=False,
             )
             return first / unit, "first pipeline stage: no sampler"
@@ -175,6 +175,7 @@ def run() -> tuple[list[Verdict], list[Row]]:
                 model_id=record["model_id"],
                 gpu_memory_bytes=total,
                 with_fixes=False,
+                engine_version=record.get("engine_version"),
             )
             assert verdict is not None
             verdicts.append(
