@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 __all__ = ["EXIT_ESTIMATE", "EXIT_HUB", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 PROG = "llm-mem"
+#: The engine an answer assumes unless --engine says otherwise: one whose allocation is
+#: modelled and validated (tests/validation/launch_records.json), not "generic".
+DEFAULT_ENGINE = "vllm"
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_HUB = 3
@@ -154,7 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"weight precision: auto (as published) or one of {', '.join(PRECISIONS)}",
     )
     m.add_argument("--kv-dtype", choices=KV_DTYPES, default="auto", help="KV cache element type")
-    m.add_argument("--engine", choices=ENGINES, default="generic", help="serving engine")
+    m.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help=f"serving engine (default {DEFAULT_ENGINE}: `vllm serve`, its allocation modelled and "
+        "validated; generic: the whole prompt in one forward, no engine)",
+    )
     m.add_argument(
         "--batch",
         "--batch-size",
@@ -266,7 +275,7 @@ def options_from_args(args: argparse.Namespace) -> EstimateOptions:
     return EstimateOptions(
         precision=args.precision,
         kv_dtype=args.kv_dtype,
-        engine=args.engine,
+        engine=args.engine or DEFAULT_ENGINE,
         batch=args.batch,
         context=args.context,
         generated_tokens=args.generated_tokens,
@@ -417,6 +426,8 @@ def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
         "config_path": loaded.path,
         "hub": None if loaded.hub is None else loaded.hub.to_dict(),
         "notes": list(loaded.notes),
+        # True when --engine was not given: the answer assumes the default engine.
+        "engine_default": getattr(args, "engine", None) is None,
     }
     cfg, meta = loaded.config, loaded.metadata
     if args.compare_precisions:
@@ -517,7 +528,8 @@ def _header(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
         f"{model['layers']} layers, {model['attention']}",
         f"Parameters: {_params(est['params'])}{active} (source: {est['param_source']})",
         f"Precision {est['precision']}, KV cache {est['kv_dtype']}, context {est['context']:,}, "
-        f"batch {inputs['batch']}, engine {inputs['engine']}",
+        f"batch {inputs['batch']}, engine {inputs['engine']}"
+        + (" (the default; --engine to change)" if doc.get("engine_default") else ""),
     ]
     return [line + ("  " if md else "") for line in lines]
 
