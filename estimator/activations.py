@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .engines import EngineProfile
 from .spec import ModelSpec
 
-__all__ = ["ActivationEstimate", "estimate_activations"]
+__all__ = ["ActivationEstimate", "block_values_per_token", "estimate_activations"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class ActivationEstimate:
     logits_bytes: int
 
 
-def _block_values_per_token(spec: ModelSpec) -> int:
+def block_values_per_token(spec: ModelSpec) -> int:
     """Values alive per token at the peak of one block (residual + widest branch)."""
     h = spec.hidden_size
     a = spec.attention
@@ -71,7 +71,7 @@ def estimate_activations(
     if profile.profiles_full_budget:
         tokens = chunk_tokens or prompt_tokens
     tokens = max(tokens, batch)  # a decode step still processes one token per sequence
-    block = tokens * _block_values_per_token(spec) * act_bytes
+    block = tokens * block_values_per_token(spec) * act_bytes
 
     scores = 0
     eager = not flash_attention and profile.honours_flash_toggle and spec.attention_layers

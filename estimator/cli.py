@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 __all__ = ["EXIT_ESTIMATE", "EXIT_HUB", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 PROG = "llm-mem"
+#: The engine an answer assumes unless --engine says otherwise: one whose allocation is
+#: modelled and validated (tests/validation/launch_records.json), not "generic".
+DEFAULT_ENGINE = "vllm"
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_HUB = 3
@@ -155,7 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"weight precision: auto (as published) or one of {', '.join(PRECISIONS)}",
     )
     m.add_argument("--kv-dtype", choices=KV_DTYPES, default="auto", help="KV cache element type")
-    m.add_argument("--engine", choices=ENGINES, default="generic", help="serving engine")
+    m.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help=f"serving engine (default {DEFAULT_ENGINE}: `vllm serve`, its allocation modelled and "
+        "validated; generic: the whole prompt in one forward, no engine)",
+    )
     m.add_argument(
         "--batch",
         "--batch-size",
@@ -242,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument("--json", action="store_true", help="same as --format json")
     out.add_argument(
+        "--command",
+        action="store_true",
+        help="print only the command that launches this setup on --engine",
+    )
+    out.add_argument(
         "--interactive",
         action="store_true",
         help="ask for the inputs even when stdin is not a terminal",
@@ -262,7 +276,7 @@ def options_from_args(args: argparse.Namespace) -> EstimateOptions:
     return EstimateOptions(
         precision=args.precision,
         kv_dtype=args.kv_dtype,
-        engine=args.engine,
+        engine=args.engine or DEFAULT_ENGINE,
         batch=args.batch,
         context=args.context,
         generated_tokens=args.generated_tokens,
@@ -415,6 +429,8 @@ def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
         "config_path": loaded.path,
         "hub": None if loaded.hub is None else loaded.hub.to_dict(),
         "notes": list(loaded.notes),
+        # True when --engine was not given: the answer assumes the default engine.
+        "engine_default": getattr(args, "engine", None) is None,
     }
     cfg, meta = loaded.config, loaded.metadata
     if args.compare_precisions:
@@ -446,7 +462,23 @@ def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
         return doc
     doc["mode"] = "estimate"
     doc.update(estimate(cfg, options, meta).to_dict())
+    doc["launch"] = _launch(args, loaded, options)
     return doc
+
+
+def _launch(args: argparse.Namespace, loaded: Loaded, options: EstimateOptions) -> Any:
+    """The engine's start-up verdict, fixes and command (None for the generic engine)."""
+    from .estimate import prepare
+    from .launch import launch_verdict
+
+    spec, counts = prepare(loaded.config, options)
+    name = loaded.model_id or "MODEL"
+    if loaded.model_id is None and loaded.path:
+        # Engines load a model folder: the one holding a config.json given by path.
+        folder = os.path.dirname(loaded.path) if loaded.path.endswith("config.json") else ""
+        name = folder or loaded.path
+    verdict = launch_verdict(spec, counts, options, loaded.metadata, model_id=name)
+    return None if verdict is None else verdict.to_dict()
 
 
 # -- output ------------------------------------------------------------------------------
@@ -499,7 +531,8 @@ def _header(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
         f"{model['layers']} layers, {model['attention']}",
         f"Parameters: {_params(est['params'])}{active} (source: {est['param_source']})",
         f"Precision {est['precision']}, KV cache {est['kv_dtype']}, context {est['context']:,}, "
-        f"batch {inputs['batch']}, engine {inputs['engine']}",
+        f"batch {inputs['batch']}, engine {inputs['engine']}"
+        + (" (the default; --engine to change)" if doc.get("engine_default") else ""),
     ]
     return [line + ("  " if md else "") for line in lines]
 
@@ -526,6 +559,13 @@ def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
     rec = est.get("recommendation")
     if rec and rec.get("text"):
         lines.append(f"Recommendation: {rec['text']}")
+    launch = doc.get("launch")
+    if launch:
+        lines.append(f"Launch: {launch['summary']}")
+        for fix in launch["fixes"][:3]:
+            lines.append(f"  Fix: {fix['change']} ({' '.join(fix['flags'])}) -> {fix['result']}")
+        if launch["command"] and "\n" not in launch["command"]:
+            lines.append(f"Command: {launch['command']}")
     for warning in est.get("warnings") or ():
         lines.append(f"Warning: {warning}")
     for note in doc.get("notes") or ():
@@ -764,9 +804,20 @@ def _main(argv: list[str]) -> int:
                 f"{PROG}: error: give a model id or --config PATH (see {PROG} --help)\n"
             )
             return EXIT_USAGE
-    options_from_args(args)  # reject bad options before any network access
+    options = options_from_args(args)  # reject bad options before any network access
+    if args.command:
+        if options.engine == "generic":
+            raise UsageError(
+                "--command needs a serving engine: --engine vllm, sglang, llama.cpp, tgi or "
+                "transformers"
+            )
+        if args.compare_precisions or args.sweep or args.max_batch or args.max_context:
+            raise UsageError("--command prints the command of one estimate; drop the mode flag")
     loaded = load_model(args)
     doc = run(args, loaded)
+    if args.command:
+        sys.stdout.write(doc["launch"]["command"] + "\n")
+        return EXIT_OK
     if fmt == "json":
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
     else:

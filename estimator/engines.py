@@ -100,6 +100,9 @@ _TRANSFORMERS = replace(
 # (model_executor/layers/rotary_embedding.py), counted in "Loading model weights took"
 # (Llama-3.1-8B: 131072 x 128 x 2 B = 0.03125 GiB), sampler profiled with max_num_seqs=256
 # rows of fp32 logits; CUDA graphs: "Graph capturing finished ... took 0.xx GiB".
+# V1 specifics (serve defaults by GPU, the profiled peak as the larger of the forward and
+# the sampler, non-torch memory by TP, KV groups and the start-up checks) live in
+# vllm_v1.py; CUDA graphs there: "Estimated CUDA graph memory: 0.70-1.05 GiB total".
 _VLLM = EngineProfile(
     key="vllm",
     label="vLLM",
@@ -115,7 +118,7 @@ _VLLM = EngineProfile(
     logits_rows="max_num_seqs",
     logits_fp32_copies=2,
     cuda_context_bytes=_CUDA_CONTEXT,
-    cuda_graph_bytes=512 * MIB,
+    cuda_graph_bytes=int(0.85 * GIB_BYTES),
     reserves_fraction=True,
     rope_cache=True,
     pads_mxfp4_experts=True,
@@ -135,6 +138,7 @@ _SGLANG = replace(
     rope_cache=True,
     rope_cache_fp32=True,
     pads_mxfp4_experts=False,
+    cuda_graph_bytes=512 * MIB,
 )
 
 # TGI v3: paged KV (block 16 with flash-attention backends), warmup at
@@ -150,6 +154,7 @@ _TGI = replace(
     logits_rows="last",
     rope_cache=False,
     pads_mxfp4_experts=False,
+    cuda_graph_bytes=512 * MIB,
 )
 
 # llama.cpp: K/V of type -ctk/-ctv (f16 default), n_ctx padded to 256 cells

@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from .activations import estimate_activations
+from . import vllm_v1
+from .activations import ActivationEstimate, estimate_activations
 from .engines import ENGINE_PROFILES
 from .errors import ConfigError, OptionError
 from .gguf import GGUF_BASE_TYPE, gguf_token_embd_bytes
@@ -70,11 +71,16 @@ def estimate(
     config: Mapping[str, Any],
     options: EstimateOptions | None = None,
     metadata: WeightMetadata | None = None,
+    *,
+    engine_version: str | None = None,
 ) -> Estimate:
-    """Memory needed to serve the model of ``config`` with ``options``."""
+    """Memory needed to serve the model of ``config`` with ``options``.
+
+    ``engine_version`` picks an older engine release to model (e.g. "0.15.1", or "v0" for
+    vLLM's V0 engine), for checking published logs; None models the newest release."""
     options = options or EstimateOptions()
     spec, counts = prepare(config, options)
-    return estimate_spec(spec, counts, options, metadata)
+    return estimate_spec(spec, counts, options, metadata, engine_version=engine_version)
 
 
 def estimate_spec(
@@ -82,9 +88,11 @@ def estimate_spec(
     counts: ParamCounts,
     options: EstimateOptions,
     metadata: WeightMetadata | None = None,
+    *,
+    engine_version: str | None = None,
 ) -> Estimate:
     """Full estimate (with GPU fit and recommendation) for a parsed spec."""
-    result = breakdown(spec, counts, options, metadata)
+    result = breakdown(spec, counts, options, metadata, engine_version=engine_version)
     if options.gpu is None:
         return result
     from .planning import recommend  # planning builds on breakdown; import here avoids a cycle
@@ -126,6 +134,8 @@ def breakdown(
     counts: ParamCounts,
     options: EstimateOptions,
     metadata: WeightMetadata | None = None,
+    *,
+    engine_version: str | None = None,
 ) -> Estimate:
     """Weights, KV cache, activations, overhead, per-GPU split and GPU fit (no recommendation)."""
     warnings = list(spec.warnings)
@@ -163,6 +173,15 @@ def breakdown(
     paged = profile.paged if options.paged_attention is None else options.paged_attention
     block = options.block_size or profile.block_size
     chunk = options.max_num_batched_tokens or profile.chunk_tokens
+    seqs = options.max_num_seqs or profile.max_num_seqs
+    vllm_v1_engine = profile.key == "vllm" and not vllm_v1.is_v0(engine_version)
+    if profile.key == "vllm":
+        # `vllm serve` sizes its batch by the GPU (arg_utils.get_batch_defaults).
+        serve = vllm_v1.serve_defaults(
+            gpu.memory_bytes if gpu is not None else None, gpu.name if gpu is not None else ""
+        )
+        chunk = options.max_num_batched_tokens or serve.max_num_batched_tokens
+        seqs = options.max_num_seqs or serve.max_num_seqs
     kv_heads = options.kv_heads
     if kv_heads is not None and spec.attention.num_heads % kv_heads:
         raise OptionError(
@@ -189,7 +208,6 @@ def breakdown(
         warnings.append(
             f"{profile.label} always uses fused attention kernels; FlashAttention off has no effect"
         )
-    seqs = options.max_num_seqs or profile.max_num_seqs
     act = estimate_activations(
         spec,
         profile,
@@ -201,6 +219,11 @@ def breakdown(
         chunk_tokens=chunk,
         max_num_seqs=seqs,
     )
+    if profile.key == "vllm":
+        tokens = chunk or context
+        act = _vllm_activations(
+            spec, options, act, tokens, seqs, act_bytes, precision.key, engine_version
+        )
     if profile.logits_rows == "max_num_seqs":
         if options.batch > seqs:
             warnings.append(
@@ -209,7 +232,12 @@ def breakdown(
             )
     elif options.max_num_seqs is not None:
         warnings.append(f"max_num_seqs is a vLLM/SGLang setting; {profile.label} ignores it")
-    overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes
+    non_torch = 0
+    if vllm_v1_engine:
+        non_torch = vllm_v1.non_torch_bytes(
+            options.tp, options.pipeline_parallel, engine_version
+        )
+    overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes + non_torch
     total = weights_bytes + kv.bytes + act.bytes + overhead
 
     parallel = _parallel_plan(
@@ -245,7 +273,29 @@ def breakdown(
             capacity = _engine_kv_capacity(
                 spec, parallel, available, kv.bytes_per_token, block if paged else 1
             )
-            if capacity is not None:
+            start = None
+            if vllm_v1_engine:
+                # V1 measures from the snapshot taken after the CUDA context was created, so
+                # the pool is the budget less weights, the profiled peak and the non-torch
+                # memory the profile added (gpu_worker.determine_available_memory).
+                start = vllm_v1.startup(
+                    spec,
+                    total_bytes=gpu.memory_bytes,
+                    utilization=options.gpu_memory_utilization,
+                    weights=parallel.weights_per_gpu_bytes,
+                    activation=parallel.activations_per_gpu_bytes,
+                    non_torch=non_torch,
+                    max_model_len=context,
+                    limit=context,
+                    batched_tokens=chunk or context,
+                    element_bytes=element,
+                    tp=options.tp,
+                    pp=options.pipeline_parallel,
+                )
+            if start is not None and start.concurrency is not None:
+                # kv_cache_utils: blocks per group and per request, as vLLM logs them.
+                kv_capacity, concurrency = start.tokens, round(start.concurrency, 2)
+            elif capacity is not None:
                 kv_capacity, concurrency = capacity, round(capacity / context, 2)
             elif parallel.kv_per_gpu_bytes:
                 # Sliding and recurrent layers: a request costs what it keeps (window, state),
@@ -260,13 +310,19 @@ def breakdown(
                     f"request of {context:,} tokens; lower the context (max_model_len), raise "
                     "gpu_memory_utilization or add GPUs"
                 )
+        if vllm_v1_engine and reserved is not None:
+            # V1 budgets from the snapshot after the CUDA context, and captures CUDA graphs
+            # after the pool is sized: both live outside gpu_memory_utilization.
+            outside = profile.cuda_context_bytes + profile.cuda_graph_bytes
+            usable = min(gpu.memory_bytes, reserved + outside)
+        fits = per_gpu <= usable
         fit = GpuFit(
             gpu=gpu.key,
             gpu_name=gpu.name,
             capacity_bytes=gpu.memory_bytes,
             usable_bytes=usable,
             per_gpu_bytes=per_gpu,
-            fits=per_gpu <= usable,
+            fits=fits,
             utilization=per_gpu / gpu.memory_bytes,
         )
 
@@ -322,10 +378,11 @@ def breakdown(
         Component(
             "overhead",
             overhead,
-            "CUDA context + CUDA graphs",
+            "CUDA context + CUDA graphs" + (" + communication buffers" if non_torch else ""),
             {
                 "cuda_context_bytes": profile.cuda_context_bytes,
                 "cuda_graph_bytes": profile.cuda_graph_bytes,
+                "non_torch_bytes": non_torch,
                 "engine": profile.key,
             },
         ),
@@ -351,6 +408,37 @@ def breakdown(
         engine_kv_capacity_tokens=kv_capacity,
         engine_max_concurrency=concurrency,
         warnings=tuple(warnings),
+    )
+
+
+def _vllm_activations(
+    spec: ModelSpec,
+    options: EstimateOptions,
+    act: ActivationEstimate,
+    tokens: int,
+    rows: int,
+    act_bytes: int,
+    precision_key: str,
+    engine_version: str | None,
+) -> ActivationEstimate:
+    """vLLM's profiled peak on one GPU of the last stage (the forward or the sampler, the
+    larger; vllm_v1.profile_peak_bytes). Returned as if it were all logits, which the
+    parallel plan keeps whole on every GPU, because the split is already applied."""
+    peak = vllm_v1.profile_peak_bytes(
+        spec,
+        tokens=tokens,
+        rows=max(rows, options.batch) if vllm_v1.is_v0(engine_version) else rows,
+        act_bytes=act_bytes,
+        tp=options.tp,
+        version=engine_version,
+        mxfp4_experts=precision_key == "mxfp4",
+    )
+    return ActivationEstimate(
+        bytes=peak,
+        tokens=tokens,
+        block_bytes=act.block_bytes,
+        attention_scores_bytes=0,
+        logits_bytes=peak,
     )
 
 

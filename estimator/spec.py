@@ -180,6 +180,9 @@ class ModelSpec:
     rotary_dim: int = 0  # dims that get RoPE per head (0: no rotary embedding)
     # Positions of each cos/sin cache a vLLM-style engine builds (one per distinct RoPE).
     rope_cache_rows: tuple[int, ...] = ()
+    # The longest max_model_len vLLM accepts without VLLM_ALLOW_LONG_MAX_MODEL_LEN
+    # (config/model.py _get_and_verify_max_len); None when the config states no limit.
+    engine_max_context: int | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @cached_property
@@ -424,6 +427,7 @@ def _parse_config(config: Mapping[str, Any]) -> ModelSpec:
     return ModelSpec(
         rotary_dim=_rotary_dim(r, attention, traits.learned_positions),
         rope_cache_rows=_rope_cache_rows(r, model_type or "", max_context),
+        engine_max_context=_engine_max_context(r, model_type or "", max_context),
         model_type=model_type or "unknown",
         architecture=architecture,
         hidden_size=hidden,
@@ -512,6 +516,42 @@ def _name(key: str, value: Any, default: str = "default") -> str:
             f"config.json key '{key}' should be a name (a string), got {describe_number(value)}"
         )
     return value
+
+
+def _engine_max_context(r: _Reader, model_type: str, max_context: int | None) -> int | None:
+    """vLLM's derived max_model_len (config/model.py _get_and_verify_max_len): the smallest
+    length key, times the RoPE scaling factor unless the type is su/longrope/llama3; YaRN
+    multiplies original_max_position_embeddings; Gemma 3's limit is already scaled."""
+    keys = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length",
+            "max_target_positions", "max_sequence_length", "max_seq_length", "seq_len")
+    found = [v for v in (r.raw(k) for k in keys) if _plausible_length(v)]
+    derived = min(found) if found else max_context
+    model_max = r.raw("model_max_length")
+    if _plausible_length(model_max):
+        derived = model_max
+    if derived is None:
+        return None
+    scaling = r.raw("rope_scaling")
+    if not isinstance(scaling, Mapping):
+        params = r.raw("rope_parameters")
+        scaling = params if isinstance(params, Mapping) else {}
+    kind = str(scaling.get("rope_type") or scaling.get("type") or "default")
+    factor = scaling.get("factor")
+    if "gemma3" in model_type or kind in ("su", "longrope", "llama3", "default"):
+        return int(derived)
+    if not isinstance(factor, (int, float)) or isinstance(factor, bool):
+        return int(derived)
+    if not 0 < factor <= MAX_CONFIG_INT:  # NaN, inf and absurd factors: no scaling
+        return int(derived)
+    original = scaling.get("original_max_position_embeddings")
+    if kind == "yarn" and _plausible_length(original):
+        derived = original
+    return min(int(derived * factor), MAX_CONFIG_INT)
+
+
+def _plausible_length(value: Any) -> bool:
+    """A sequence-length key that can be used as one: a positive int within range."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_CONFIG_INT
 
 
 def _model_type(config: Mapping[str, Any]) -> str:

@@ -42,7 +42,17 @@ ESTIMATE_KEYS = {
     "parallel",
     "inputs",
 }
-SOURCE_KEYS = {"model_id", "revision", "source", "config_path", "hub", "notes", "mode"}
+SOURCE_KEYS = {
+    "model_id",
+    "revision",
+    "source",
+    "config_path",
+    "hub",
+    "notes",
+    "mode",
+    "launch",
+    "engine_default",
+}
 BYTE_KEYS = (
     "weights_bytes",
     "kv_cache_bytes",

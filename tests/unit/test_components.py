@@ -233,17 +233,21 @@ def test_json_shape_has_integer_bytes() -> None:
 
 
 def test_vllm_kv_pool_is_what_the_reservation_leaves() -> None:
-    """KV pool = 0.9 x capacity - (weights + activations + CUDA context), in blocks of 16;
-    CUDA graphs (512 MiB) are captured after the pool is sized, so they do not shrink it.
-    The H100's capacity is what CUDA reports (79.11 GiB), not nvidia-smi's 81559 MiB."""
+    """V1: KV pool = 0.9 x capacity - (weights + profiled peak + the non-torch memory the
+    profile added: 0.25 GiB at TP 1), in blocks of 16; the CUDA context and CUDA graphs lie
+    outside the budget (gpu_worker.determine_available_memory). The H100's capacity is what
+    CUDA reports (79.11 GiB), not nvidia-smi's 81559 MiB."""
     cfg = load_config("meta-llama__Llama-3.1-8B")
     est = estimate(cfg, EstimateOptions(engine="vllm", context=32768, gpu="h100-80gb"))
     assert est.engine_reserved_bytes == int(round(79.11 * 1024**3) * 0.9)
-    graphs = 512 * 1024**2
-    free = est.engine_reserved_bytes - (est.total_bytes - est.kv_cache_bytes - graphs)
-    assert est.engine_kv_capacity_tokens == free // (131072 * 16) * 16
-    assert est.engine_max_concurrency == round(est.engine_kv_capacity_tokens / 32768, 2)
+    non_torch = est.components[-1].inputs["non_torch_bytes"]
+    assert non_torch == int(0.25 * 1024**3)
+    free = est.engine_reserved_bytes - est.weights_bytes - est.activation_bytes - non_torch
+    blocks = free // (131072 * 16)
+    assert est.engine_kv_capacity_tokens == blocks * 16
+    assert est.engine_max_concurrency == round(blocks / (32768 // 16), 2)
     two = estimate(cfg, EstimateOptions(engine="vllm", context=32768, gpu="h100-80gb", gpus=2))
+    assert two.components[-1].inputs["non_torch_bytes"] == int(2.07 * 1024**3)  # NCCL buffers
     assert two.engine_kv_capacity_tokens > 2 * est.engine_kv_capacity_tokens  # half the KV heads
 
 
@@ -290,13 +294,17 @@ def test_vllm_start_up_check_for_one_full_request() -> None:
 
 
 def test_engine_concurrency_for_sliding_window_models() -> None:
-    """gpt-oss: a request keeps full layers' context and sliding layers' window + chunk."""
+    """gpt-oss-120b: 18 sliding (window 128) and 18 full layers make two KV groups of 18
+    (kv_cache_utils._get_kv_cache_groups_uniform_page_size); a request of 32768 tokens takes
+    2048 full blocks + cdiv(127 + 8192, 16) + 1 = 521 sliding ones (8192 batched tokens:
+    the H100's `vllm serve` default), pages of 16 x 8 heads x 128 x 2 B."""
     cfg = load_config("openai__gpt-oss-120b")
     est = estimate(cfg, EstimateOptions(engine="vllm", context=32768, gpu="h100-80gb"))
-    assert est.engine_kv_capacity_tokens is None  # no single token figure for mixed layers
-    graphs = 512 * 1024**2  # captured after the pool is sized
-    free = est.engine_reserved_bytes - (est.total_bytes - est.kv_cache_bytes - graphs)
-    assert est.engine_max_concurrency == round(free / est.kv_cache_bytes, 2)
+    non_torch = est.components[-1].inputs["non_torch_bytes"]
+    free = est.engine_reserved_bytes - est.weights_bytes - est.activation_bytes - non_torch
+    blocks = free // (16 * 8 * 128 * 2) // 18
+    assert est.engine_kv_capacity_tokens == blocks // 2 * 16
+    assert est.engine_max_concurrency == round(blocks / (2048 + 521), 2)
     assert est.engine_max_concurrency > 1
 
 
@@ -347,17 +355,16 @@ def test_llama_cpp_swa_full_caches_the_whole_context_on_sliding_layers() -> None
 
 
 def test_vllm_profiles_max_num_seqs_rows_of_logits() -> None:
-    """vLLM's profile run samples max_num_seqs rows: each row holds the vocab in bf16 plus two
-    fp32 copies (Llama-3.1-8B: 128256 x (2 + 8) B = 1,282,560 B a row). 256 rows by default;
-    --max-num-seqs 16 leaves 16 rows; a batch above it is warned about."""
+    """vLLM's profile samples max_num_seqs rows of the vocabulary after the forward: each
+    logit holds 2 B (bf16) + 13 B of sampler intermediates, beside the forward's hidden
+    states; the peak is the larger of that and one block (estimator/vllm_v1.py). Without a
+    GPU, `vllm serve` defaults to 256 rows and 2048 batched tokens (Llama-3.1-8B: a block
+    of 2048 x (3 x 4096 + 3 x 14336) x 2 B); --max-num-seqs 16 leaves the block as peak."""
     cfg = load_config("meta-llama__Llama-3.1-8B")
-    row = 128256 * (2 + 4 * 2)
     default = estimate(cfg, EstimateOptions(engine="vllm", context=4096))
     few = estimate(cfg, EstimateOptions(engine="vllm", context=4096, max_num_seqs=16))
-    logits = [next(c for c in e.components if c.name == "activations") for e in (default, few)]
-    assert logits[0].inputs["logits_bytes"] == 256 * row
-    assert logits[1].inputs["logits_bytes"] == 16 * row
-    assert default.activation_bytes - few.activation_bytes == 240 * row
+    assert default.activation_bytes == 256 * 128256 * 15 + 2048 * 4096 * 2
+    assert few.activation_bytes == 2048 * (3 * 4096 + 3 * 14336) * 2
     crowded = estimate(cfg, EstimateOptions(engine="vllm", context=4096, batch=32, max_num_seqs=16))
     assert any("at most 16 sequences" in w for w in crowded.warnings)
     other = estimate(cfg, EstimateOptions(engine="llama.cpp", max_num_seqs=16))

@@ -131,7 +131,11 @@ def _estimate_component(
     if record.get("not_modelled") or m.get("not_modelled"):
         return None, str(record.get("not_modelled") or m["not_modelled"])
     opts = _options(record, config)
-    est = estimate(config, opts)
+    # vLLM's profile changed between engines and releases (estimator/vllm_v1.py).
+    version = None
+    if record["engine"] == "vllm":
+        version = record.get("engine_version") if _is_v1(record) else "v0"
+    est = estimate(config, opts, engine_version=version)
     tp = opts.tp
     unit = m["unit"]
     comp = m["component"]

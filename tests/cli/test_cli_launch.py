@@ -1,0 +1,144 @@
+"""llm-mem --command and the JSON `launch` object (issue 13)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from estimator import cli
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_command_prints_only_the_launch_command(
+    tmp_path: Path, llama_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "llama"
+    folder.mkdir()
+    (folder / "config.json").write_text(llama_config.read_text())
+    code, out, err = run(
+        [
+            "--config",
+            str(folder / "config.json"),
+            "--engine",
+            "vllm",
+            "--gpus",
+            "2",
+            "--context",
+            "32k",
+            "--command",
+        ],
+        capsys,
+    )
+    assert code == 0 and err == ""
+    assert out == f"vllm serve {folder} --max-model-len 32768 --tensor-parallel-size 2\n"
+    code, out, _ = run(
+        [
+            "--config",
+            str(llama_config),
+            "--engine",
+            "llama.cpp",
+            "--precision",
+            "Q4_K_M",
+            "--batch",
+            "2",
+            "--context",
+            "8k",
+            "--command",
+        ],
+        capsys,
+    )
+    assert code == 0 and out.startswith("llama-server -m ") and "-c 16384 -ngl 99" in out
+
+
+def test_command_needs_a_serving_engine(
+    llama_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        ["--config", str(llama_config), "--engine", "generic", "--command"], capsys
+    )
+    assert code == 2 and out == ""
+    assert "--command needs a serving engine" in err and len(err.splitlines()) == 1
+
+
+def test_json_launch_object(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        [
+            "--config",
+            str(llama_config),
+            "--engine",
+            "vllm",
+            "--gpu",
+            "H100 80GB",
+            "--gpus",
+            "3",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    launch = json.loads(out)["launch"]
+    assert set(launch) >= {
+        "engine",
+        "starts",
+        "problems",
+        "max_context",
+        "valid_tensor_parallel",
+        "fixes",
+        "command",
+    }
+    assert launch["engine"] == "vllm" and launch["starts"] is False
+    assert launch["problems"][0] == {
+        "code": "tp_heads",
+        "message": "Total number of attention heads (32) must be divisible by tensor parallel "
+        "size (3).",
+    }
+    assert launch["valid_tensor_parallel"][:4] == [1, 2, 4, 8]
+    assert launch["fixes"][0]["flags"] == ["--tensor-parallel-size", "2"]
+    generic = json.loads(run(["--config", str(llama_config), "--json"], capsys)[1])
+    assert "launch" in generic and (generic["launch"] is None) == (
+        generic["inputs"]["engine"] == "generic"
+    )
+
+
+def test_table_shows_the_verdict(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        [
+            "--config",
+            str(llama_config),
+            "--engine",
+            "vllm",
+            "--gpu",
+            "rtx4090",
+            "--context",
+            "128k",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "Launch: vLLM will refuse to start: To serve at least one request" in out
+    assert "Fix: shorten the context to" in out and "Command: vllm serve" in out
+
+
+def test_default_engine_is_vllm_and_says_so(
+    llama_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --engine the answer assumes vLLM (modelled and validated) and says so;
+    --engine generic stays available, with no launch verdict."""
+    code, out, _ = run(["--config", str(llama_config), "--gpu", "l4"], capsys)
+    assert code == 0
+    assert "engine vllm (the default; --engine to change)" in out and "Launch: vLLM" in out
+    load = ["--config", str(llama_config), "--context", "32k", "--batch", "64", "--json"]
+    doc = json.loads(run(load, capsys)[1])
+    assert doc["inputs"]["engine"] == "vllm" and doc["engine_default"] is True
+    generic = json.loads(run([*load, "--engine", "generic"], capsys)[1])
+    assert generic["engine_default"] is False and generic["launch"] is None
+    # The issue's example: generic runs 64 prompts of 32k in one forward (about 216 GiB of
+    # activations); vLLM profiles one chunk of batched tokens and its sampler (under 1 GiB).
+    assert generic["activation_bytes"] > 200 * 1024**3 > 200 * doc["activation_bytes"]
