@@ -544,7 +544,7 @@ def _engine_max_context(r: _Reader, model_type: str, max_context: int | None) ->
     if not 0 < factor <= MAX_CONFIG_INT:  # NaN, inf and absurd factors: no scaling
         return int(derived)
     original = scaling.get("original_max_position_embeddings")
-    if kind == "yarn" and _plausible_length(original):
+    if kind == "yarn" and isinstance(original, int) and _plausible_length(original):
         derived = original
     return min(int(derived * factor), MAX_CONFIG_INT)
 

@@ -225,7 +225,7 @@ def test_gguf_repo_of_a_gated_base_without_token(
     hub.add("/bartowski/Llama-GGUF/resolve/main/Llama-Q4_K_M.gguf", raw=llama_8b_header())
     with serve(hub) as endpoint:
         monkeypatch.setenv("HF_ENDPOINT", endpoint)
-        code, out, err = run(["bartowski/Llama-GGUF", "--json"], capsys)
+        code, out, err = run(["bartowski/Llama-GGUF", "--engine", "generic", "--json"], capsys)
         table_code, table, _ = run(["bartowski/Llama-GGUF"], capsys)
     assert code == 0, err
     doc = json.loads(out)
