@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os.path
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,6 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from . import (
     ENGINES,
-    GPUS,
     KV_DTYPES,
     PRECISIONS,
     EstimateOptions,
@@ -32,6 +32,7 @@ from . import (
     WeightMetadata,
 )
 from .jsonsafe import MAX_JSON_BYTES, load_config_text
+from .options import OFFLOAD_MODES
 from .units import format_count, format_gb, format_gib
 
 if TYPE_CHECKING:
@@ -93,6 +94,32 @@ def _at_least_one(number: int, text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return number
+
+
+_SIZE_UNITS = {"": 1024**3, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def _size(text: str) -> int:
+    """A memory size: ``12GiB``, ``64GB``, ``24G``, ``512MiB``, ``1.5TB``. Sizes are binary
+    (GB = GiB = 2^30, as GPU and RAM capacities are labelled); a bare number is GiB."""
+    value = text.strip().lower().replace(" ", "").replace("_", "")
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+)([kmgt]?)(i?b)?", value)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a memory size: {text!r} (e.g. 12GiB, 64GB)")
+    number = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return int(number)
+
+
+def _bandwidth(text: str) -> float:
+    """GB/s: ``360``, ``360GB/s``, ``1.8TB/s``."""
+    value = text.strip().lower().replace(" ", "")
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+)(gb/s|tb/s|gbps|gb)?", value)
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"not a bandwidth in GB/s: {text!r} (e.g. 360, 1.8TB/s)")
+    scale = 1000.0 if (match.group(2) or "").startswith("tb") else 1.0
+    return float(match.group(1)) * scale
 
 
 def _fraction(text: str) -> float:
@@ -208,7 +235,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--kv-heads", type=_count, help="override the KV head count (GQA)")
     h = p.add_argument_group("hardware")
-    h.add_argument("--gpu", help=f"GPU to fit: {', '.join(GPUS)}")
+    h.add_argument(
+        "--gpu",
+        help="GPU(s) to fit, as people write them: rtx4090, \"RTX 4090\", \"A100 80GB PCIe\", "
+        "\"M2 Ultra 192GB\"; a comma list for mixed GPUs (rtx3090,rtx4060; 2x rtx3090); "
+        "'custom' for the --gpu-memory one (see --list-gpus)",
+    )
+    h.add_argument(
+        "--gpu-memory",
+        type=_size,
+        metavar="SIZE",
+        help="a GPU the catalog lacks: the memory a process can use (12GiB)",
+    )
+    h.add_argument(
+        "--gpu-bandwidth",
+        type=_bandwidth,
+        metavar="GB/s",
+        help="memory bandwidth of the --gpu-memory GPU, for the speed estimate (360)",
+    )
+    h.add_argument(
+        "--ram", type=_size, metavar="SIZE", help="system RAM for CPU offload (64GiB)"
+    )
+    h.add_argument(
+        "--offload",
+        choices=OFFLOAD_MODES,
+        default="auto",
+        help="llama.cpp/Ollama: move what does not fit the GPUs to system RAM (default auto)",
+    )
+    h.add_argument(
+        "--tensor-split",
+        "-ts",
+        dest="tensor_split",
+        metavar="A,B",
+        help="llama.cpp: proportions of layers per GPU (default: by free memory)",
+    )
+    h.add_argument(
+        "--ram-bandwidth",
+        type=_bandwidth,
+        metavar="GB/s",
+        help="system RAM bandwidth for offloaded layers (default 89.6: dual-channel DDR5-5600)",
+    )
+    h.add_argument(
+        "--wired-limit-mb",
+        type=_count,
+        metavar="MB",
+        help="Mac: the sysctl iogpu.wired_limit_mb you set (replaces Metal's working-set cap)",
+    )
     h.add_argument("--gpus", type=_count, default=1, help="number of GPUs (default 1)")
     h.add_argument("--tp", type=_count, help="tensor-parallel degree (default gpus / pp)")
     h.add_argument("--pp", type=_count, default=1, help="pipeline-parallel degree (default 1)")
@@ -294,6 +366,13 @@ def options_from_args(args: argparse.Namespace) -> EstimateOptions:
         gpu_memory_utilization=args.gpu_memory_utilization,
         max_num_batched_tokens=args.max_num_batched_tokens,
         max_num_seqs=args.max_num_seqs,
+        gpu_memory_bytes=args.gpu_memory,
+        gpu_bandwidth_gbs=args.gpu_bandwidth,
+        ram_bytes=args.ram,
+        offload=args.offload,
+        tensor_split=args.tensor_split,
+        wired_limit_mb=args.wired_limit_mb,
+        ram_bandwidth_gbs=args.ram_bandwidth,
     )
 
 
@@ -540,7 +619,7 @@ def _header(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
 def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
     lines = []
     fit = est.get("fit")
-    if fit:
+    if fit and not _layer_placement(est):
         verdict = "fits" if fit["fits"] else "does NOT fit"
         lines.append(
             f"Per GPU {_gib(fit['per_gpu_bytes'])} GiB on {fit['gpu_name']}: {verdict} "
@@ -556,6 +635,7 @@ def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
             f"Its KV pool holds {est['engine_kv_capacity_tokens']:,} tokens: up to "
             f"{est['engine_max_concurrency']:.2f} requests of {est['context']:,} tokens at once"
         )
+    lines += _placement_lines(est.get("placement"), est.get("speed"))
     rec = est.get("recommendation")
     if rec and rec.get("text"):
         lines.append(f"Recommendation: {rec['text']}")
@@ -573,6 +653,60 @@ def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _placement_lines(placement: dict[str, Any] | None, speed: dict[str, Any] | None) -> list[str]:
+    """Where the parts go, the flags to use, and the speed estimate."""
+    if not placement:
+        return []
+    lines: list[str] = []
+    if placement["strategy"] == "equal-shards" and not placement.get("notes"):
+        return _speed_line(speed)  # one GPU (or several alike): the fit line says it all
+    lines.append(
+        f"Placement ({placement['engine']}, {placement['strategy']}): {placement['verdict']}"
+    )
+    rows = list(placement["devices"])
+    if placement.get("cpu") and (placement["cpu"]["layers"] or placement["cpu"]["expert_layers"]
+                                 or placement["cpu"]["output_layer"]):
+        rows.append(placement["cpu"])
+    for row in rows:
+        what = f"{row['layers']} layers" + (" + output" if row["output_layer"] else "")
+        if row["key"] == "cpu" and row["expert_layers"]:
+            what += f", experts of {row['expert_layers']} more"
+        room = f" of {_gib(row['memory_bytes'])} GiB" if row["memory_bytes"] else " GiB"
+        lines.append(
+            f"  {row['name']}: {what}; weights {_gib(row['weights_bytes'])}, "
+            f"KV {_gib(row['kv_bytes'])}, buffers {_gib(row['buffers_bytes'])} GiB "
+            f"= {_gib(row['used_bytes'])}{room}"
+        )
+    if placement["flags"]:
+        lines.append(f"Flags: {' '.join(placement['flags'])}")
+    if placement.get("max_context"):
+        lines.append(f"Longest context that fits: {placement['max_context']:,} tokens")
+    for note in placement.get("notes") or ():
+        lines.append(f"Note: {note}")
+    return lines + _speed_line(speed)
+
+
+def _speed_line(speed: dict[str, Any] | None) -> list[str]:
+    """Tokens per second, stated as the estimate it is."""
+    if not speed or not speed.get("decode_tokens_per_s"):
+        return []
+    text = f"Speed estimate: decode {speed['decode_tokens_per_s']:,} tok/s"
+    if speed["batch"] > 1 and speed.get("decode_tokens_per_s_batch"):
+        batch = speed["decode_tokens_per_s_batch"]
+        text += f" ({batch:,} tok/s for the batch of {speed['batch']})"
+    if speed.get("prefill_tokens_per_s"):
+        text += f", prefill {speed['prefill_tokens_per_s']:,} tok/s"
+    bound = {"memory": "memory bandwidth", "cpu-memory": "system RAM bandwidth"}
+    text += f" (bound by {bound.get(speed['bound'], speed['bound'])}; {speed['error']})"
+    return [text]
+
+
+def _layer_placement(est: dict[str, Any]) -> bool:
+    """llama.cpp/Ollama split layers (and RAM); their placement replaces the per-GPU view."""
+    placement = est.get("placement")
+    return bool(placement) and placement["strategy"] != "equal-shards"
+
+
 def render_estimate(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
     """The breakdown table with GiB and GB columns, fit, recommendation, warnings."""
     rows = [
@@ -581,7 +715,8 @@ def render_estimate(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[
     ]
     rows.append(["Total", _gib(est["total_bytes"]), _gb(est["total_bytes"])])
     par = est["parallel"]
-    if par["gpus"] > 1 or par["per_gpu_bytes"] != est["total_bytes"]:
+    split = par["gpus"] > 1 or par["per_gpu_bytes"] != est["total_bytes"]
+    if split and not _layer_placement(est):
         label = (
             f"Per GPU (x{par['gpus']}, TP {par['tensor_parallel']}, PP {par['pipeline_parallel']})"
         )

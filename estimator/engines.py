@@ -185,6 +185,12 @@ _LLAMA_CPP = EngineProfile(
     f32_graph=True,
 )
 
+# Ollama runs GGUF models through llama.cpp (its llama runner, or its own engine on ggml),
+# so its allocations are llama.cpp's; where the layers go follows its own estimate
+# (llm/memory.go, see estimator.placement).
+_OLLAMA = replace(_LLAMA_CPP, key="ollama", label="Ollama")
+
 ENGINE_PROFILES: dict[str, EngineProfile] = {
-    profile.key: profile for profile in (_GENERIC, _TRANSFORMERS, _VLLM, _SGLANG, _TGI, _LLAMA_CPP)
+    profile.key: profile
+    for profile in (_GENERIC, _TRANSFORMERS, _VLLM, _SGLANG, _TGI, _LLAMA_CPP, _OLLAMA)
 }

@@ -13,10 +13,10 @@ from typing import Any
 
 from . import vllm_v1
 from .activations import ActivationEstimate, estimate_activations
+from .devices import Device, resolve_devices
 from .engines import ENGINE_PROFILES
 from .errors import ConfigError, OptionError
 from .gguf import GGUF_BASE_TYPE, gguf_token_embd_bytes
-from .gpus import get_gpu
 from .kv_cache import estimate_kv
 from .layouts import vllm_mxfp4_moe_padding_bytes
 from .options import EstimateOptions
@@ -93,11 +93,25 @@ def estimate_spec(
 ) -> Estimate:
     """Full estimate (with GPU fit and recommendation) for a parsed spec."""
     result = breakdown(spec, counts, options, metadata, engine_version=engine_version)
-    if options.gpu is None:
+    devices = hardware_devices(options)
+    if not devices:
         return result
+    from .hardware import plan_hardware  # builds on breakdown; imported here to avoid a cycle
+
+    placement, speed = plan_hardware(spec, counts, options, metadata, result, devices)
+    result = dataclasses.replace(result, placement=placement, speed=speed)
+    if len(devices) > 1 or devices[0].kind in ("custom", "cpu"):
+        return result  # "more of the same GPU" answers neither a mixed set nor a custom card
     from .planning import recommend  # planning builds on breakdown; import here avoids a cycle
 
     return dataclasses.replace(result, recommendation=recommend(spec, counts, options, metadata))
+
+
+def hardware_devices(options: EstimateOptions) -> tuple[Device, ...]:
+    """The devices ``options`` names: a catalog list (``gpu``) and/or a custom GPU."""
+    return resolve_devices(
+        options.gpu, options.gpu_memory_bytes, options.gpu_bandwidth_gbs, options.wired_limit_mb
+    )
 
 
 def _context(spec: ModelSpec, options: EstimateOptions, warnings: list[str]) -> int:
@@ -122,9 +136,10 @@ def _kv_dtype(
         if act_bytes == 4:
             return "fp32"
         return "fp16" if precision_key == "fp16" else "bf16"
-    if requested in ("q8_0", "q4_0") and engine != "llama.cpp":
+    gguf_engine = engine in ("llama.cpp", "ollama")
+    if requested in ("q8_0", "q4_0") and not gguf_engine:
         warnings.append(f"KV cache type {requested} exists only in llama.cpp")
-    if requested == "fp8" and engine == "llama.cpp":
+    if requested == "fp8" and gguf_engine:
         warnings.append("llama.cpp has no fp8 KV cache; use q8_0 or q4_0")
     return requested
 
@@ -148,7 +163,10 @@ def breakdown(
     if profile.rope_cache and spec.rotary_dim and spec.max_context:
         rope_element = 4 if profile.rope_cache_fp32 else act_bytes
         rope_bytes = sum(spec.rope_cache_rows) * spec.rotary_dim * rope_element
-    gpu = get_gpu(options.gpu) if options.gpu is not None else None
+    devices = hardware_devices(options)
+    # The smallest device bounds equal tensor-parallel shards (and is the only one when
+    # a single GPU is given); placements over mixed devices are in estimator.placement.
+    gpu = min(devices, key=lambda d: d.usable_bytes) if devices else None
     padding_bytes = 0
     if profile.pads_mxfp4_experts and precision.key == "mxfp4":
         arch = gpu.arch if gpu is not None else None
@@ -479,7 +497,7 @@ def _parallel_plan(
     warnings: list[str],
 ) -> ParallelPlan:
     tp, pp = options.tp, options.pipeline_parallel
-    gpus = max(options.gpus, tp * pp)
+    gpus = max(options.gpu_count, tp * pp)
     if tp == 1 and pp == 1:
         per_gpu = weights + kv_attention + kv_state + activations + overhead
         return ParallelPlan(

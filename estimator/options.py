@@ -12,13 +12,19 @@ from typing import Any
 
 from .errors import OptionError
 
-__all__ = ["ENGINES", "KV_DTYPES", "MAX_BATCH", "EstimateOptions"]
+__all__ = ["ENGINES", "KV_DTYPES", "MAX_BATCH", "OFFLOAD_MODES", "EstimateOptions"]
 
 #: Engines whose allocation rules are modelled (see :mod:`estimator.engines`).
-ENGINES = ("generic", "transformers", "vllm", "llama.cpp", "sglang", "tgi")
+ENGINES = ("generic", "transformers", "vllm", "llama.cpp", "sglang", "tgi", "ollama")
 
 #: KV cache element types. ``auto`` follows the activation dtype (bf16/fp16).
 KV_DTYPES = ("auto", "fp32", "fp16", "bf16", "fp8", "q8_0", "q4_0")
+
+#: --offload: place what does not fit the GPUs in system RAM (llama.cpp/Ollama), or never.
+OFFLOAD_MODES = ("auto", "none")
+
+#: llama.cpp backends the speed estimate is fitted for (estimator.speed).
+LLAMA_BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")
 
 #: Batch upper bound the issue asks for; beyond it the arithmetic is meaningless.
 MAX_BATCH = 100_000
@@ -62,6 +68,22 @@ class EstimateOptions:
     # vLLM --max-num-seqs (SGLang --max-running-requests): sequences scheduled at once, and
     # the rows of logits vLLM's profile run samples; None: the engine's default (256).
     max_num_seqs: int | None = None
+    # Own hardware (issue 14): a custom GPU, system RAM for CPU offload, the split of layers
+    # over several GPUs (llama.cpp --tensor-split "3,1"), Apple's iogpu.wired_limit_mb, and
+    # the RAM's bandwidth (default: the catalog's dual-channel DDR5-5600, 89.6 GB/s).
+    gpu_memory_bytes: int | None = None
+    gpu_bandwidth_gbs: float | None = None
+    ram_bytes: int | None = None
+    offload: str = "auto"
+    tensor_split: str | None = None
+    wired_limit_mb: int | None = None
+    ram_bandwidth_gbs: float | None = None
+    # llama.cpp -ngl: layers on the GPUs (the output layer counts as one); None lets the
+    # engine decide (llama.cpp --fit, Ollama's estimate).
+    n_gpu_layers: int | None = None
+    # llama.cpp backend for the speed estimate: cuda, rocm, vulkan, metal, sycl, cpu
+    # (None: the device vendor's own; Vulkan runs on any GPU).
+    backend: str | None = None
 
     def __post_init__(self) -> None:
         _check_int("batch", self.batch, 1, MAX_BATCH)
@@ -83,13 +105,35 @@ class EstimateOptions:
         if self.kv_heads is not None:
             _check_int("kv_heads", self.kv_heads, 1, 10_000)
         _check_int("gpus", self.gpus, 1, 4096)
+        if self.gpu_memory_bytes is not None:
+            _check_int("gpu_memory_bytes", self.gpu_memory_bytes, 1, 1 << 50)
+        if self.ram_bytes is not None:
+            _check_int("ram_bytes", self.ram_bytes, 1, 1 << 52)
+        if self.wired_limit_mb is not None:
+            _check_int("wired_limit_mb", self.wired_limit_mb, 1, 1 << 30)
+        for name in ("gpu_bandwidth_gbs", "ram_bandwidth_gbs"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not 0 < value < 1e6):
+                raise OptionError(f"{name} must be a positive number of GB/s, got {value!r}")
+        if self.n_gpu_layers is not None:
+            _check_int("n_gpu_layers", self.n_gpu_layers, 0, 100_000)
+        if self.backend is not None and self.backend not in LLAMA_BACKENDS:
+            raise OptionError(
+                f"unknown backend {self.backend!r}; choose one of {', '.join(LLAMA_BACKENDS)}"
+            )
+        if self.offload not in OFFLOAD_MODES:
+            raise OptionError(
+                f"unknown offload mode {self.offload!r}; choose one of {', '.join(OFFLOAD_MODES)}"
+            )
+        if self.tensor_split is not None:
+            parse_tensor_split(self.tensor_split)
         _check_int("pipeline_parallel", self.pipeline_parallel, 1, 4096)
         if self.tensor_parallel is not None:
             _check_int("tensor_parallel", self.tensor_parallel, 1, 4096)
-        if self.tp * self.pipeline_parallel > self.gpus:
+        if self.tp * self.pipeline_parallel > self.gpu_count:
             raise OptionError(
                 f"tensor_parallel ({self.tp}) x pipeline_parallel ({self.pipeline_parallel}) "
-                f"needs {self.tp * self.pipeline_parallel} GPUs but gpus is {self.gpus}"
+                f"needs {self.tp * self.pipeline_parallel} GPUs but gpus is {self.gpu_count}"
             )
         if not 0.0 <= self.headroom < 1.0:
             raise OptionError(f"headroom must be in [0, 1), got {self.headroom}")
@@ -105,11 +149,25 @@ class EstimateOptions:
             raise OptionError("precision must be a non-empty string")
 
     @property
+    def device_count(self) -> int:
+        """Devices named in ``gpu`` (a comma list such as "rtx3090,rtx4060"; 2x rtx3090)."""
+        if not self.gpu:
+            return 1 if self.gpu_memory_bytes else 0
+        from .devices import device_list
+
+        return len(device_list(self.gpu))
+
+    @property
+    def gpu_count(self) -> int:
+        """GPUs in use: ``gpus``, or the length of a ``gpu`` list when that is longer."""
+        return max(self.gpus, self.device_count)
+
+    @property
     def tp(self) -> int:
         """Tensor-parallel degree actually used."""
         if self.tensor_parallel is not None:
             return self.tensor_parallel
-        return max(1, self.gpus // self.pipeline_parallel)
+        return max(1, self.gpu_count // self.pipeline_parallel)
 
     def with_(self, **changes: Any) -> EstimateOptions:
         """A copy with some fields changed (validated again)."""
@@ -123,6 +181,19 @@ class EstimateOptions:
         """Build from a mapping, ignoring unknown keys (URL state, JSON)."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def parse_tensor_split(text: str) -> tuple[float, ...]:
+    """llama.cpp's --tensor-split: proportions per GPU, comma separated ("3,1", "0.6,0.4")."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise OptionError(
+            f"tensor_split must be numbers separated by commas, got {text!r}"
+        ) from None
+    if not values or any(v < 0 for v in values) or not any(v > 0 for v in values):
+        raise OptionError(f"tensor_split needs non-negative proportions, not all zero: {text!r}")
+    return values
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:

@@ -7,11 +7,15 @@ Byte figures are integers. ``to_dict`` is the documented JSON schema used by
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .options import EstimateOptions
 from .values import MAX_PARAMS, describe_number
+
+if TYPE_CHECKING:
+    from .placement import Placement
+    from .speed import SpeedEstimate
 
 __all__ = [
     "GB",
@@ -167,6 +171,9 @@ class Estimate:
     # "Maximum concurrency for N tokens per request: Xx").
     engine_kv_capacity_tokens: int | None = None
     engine_max_concurrency: float | None = None
+    # With hardware given: where each part goes (GPUs, system RAM) and how fast it runs.
+    placement: Placement | None = None
+    speed: SpeedEstimate | None = None
 
     @property
     def params(self) -> int:
@@ -203,4 +210,6 @@ class Estimate:
             "components": [asdict(c) for c in self.components],
             "parallel": asdict(self.parallel),
             "inputs": self.options.to_dict(),
+            "placement": None if self.placement is None else self.placement.to_dict(),
+            "speed": None if self.speed is None else self.speed.to_dict(),
         }

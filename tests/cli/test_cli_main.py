@@ -41,6 +41,8 @@ ESTIMATE_KEYS = {
     "components",
     "parallel",
     "inputs",
+    "placement",
+    "speed",
 }
 SOURCE_KEYS = {
     "model_id",
@@ -253,7 +255,7 @@ def test_compare_sweep_and_solvers(llama_config: Path, capsys: pytest.CaptureFix
         (["--batch", "0"], "must be at least 1"),
         (["--context", "lots"], "not a whole number"),
         (["--precision", "fp3"], "unknown precision"),
-        (["--engine", "ollama"], "invalid choice"),
+        (["--engine", "exllama"], "invalid choice"),
         (["--headroom", "1.5"], "headroom"),
         (["--gpus", "2", "--tp", "4"], "tensor_parallel"),
         (["--sweep", "context", "--max-batch"], "not allowed"),
