@@ -32,7 +32,7 @@ from . import (
     WeightMetadata,
 )
 from .jsonsafe import MAX_JSON_BYTES, load_config_text
-from .options import OFFLOAD_MODES
+from .options import LLAMA_BACKENDS, OFFLOAD_MODES
 from .units import format_count, format_gb, format_gib
 
 if TYPE_CHECKING:
@@ -88,6 +88,16 @@ def _count(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     return _at_least_one(number, text)
+
+
+def _layers(text: str) -> int:
+    try:
+        number = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return number
 
 
 def _at_least_one(number: int, text: str) -> int:
@@ -281,6 +291,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help="Mac: the sysctl iogpu.wired_limit_mb you set (replaces Metal's working-set cap)",
     )
+    h.add_argument(
+        "--n-gpu-layers",
+        "-ngl",
+        dest="n_gpu_layers",
+        type=_layers,
+        metavar="N",
+        help="llama.cpp: layers on the GPUs, as you would pass it (default: what fits)",
+    )
+    h.add_argument(
+        "--n-cpu-moe",
+        dest="n_cpu_moe",
+        type=_layers,
+        metavar="N",
+        help="llama.cpp: keep the MoE experts of the first N layers in system RAM",
+    )
+    h.add_argument(
+        "--backend",
+        choices=LLAMA_BACKENDS,
+        help="llama.cpp build for the speed estimate (default: CUDA, ROCm, Metal, SYCL by GPU)",
+    )
     h.add_argument("--gpus", type=_count, default=1, help="number of GPUs (default 1)")
     h.add_argument("--tp", type=_count, help="tensor-parallel degree (default gpus / pp)")
     h.add_argument("--pp", type=_count, default=1, help="pipeline-parallel degree (default 1)")
@@ -333,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask for the inputs even when stdin is not a terminal",
     )
     out.add_argument("--debug", action="store_true", help="tracebacks and Hub request logs")
+    p.add_argument(
+        "--list-gpus",
+        action="store_true",
+        help="print the device catalog (key, name, usable memory, bandwidth, FP16) and exit",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return p
 
@@ -373,6 +408,9 @@ def options_from_args(args: argparse.Namespace) -> EstimateOptions:
         tensor_split=args.tensor_split,
         wired_limit_mb=args.wired_limit_mb,
         ram_bandwidth_gbs=args.ram_bandwidth,
+        n_gpu_layers=args.n_gpu_layers,
+        n_cpu_moe=args.n_cpu_moe,
+        backend=args.backend,
     )
 
 
@@ -690,21 +728,28 @@ def _speed_line(speed: dict[str, Any] | None) -> list[str]:
     """Tokens per second, stated as the estimate it is."""
     if not speed or not speed.get("decode_tokens_per_s"):
         return []
-    text = f"Speed estimate: decode {speed['decode_tokens_per_s']:,} tok/s"
+    text = "Speed estimate"
+    if speed.get("decode_context_tokens", 0) > 1:
+        text += f" with {speed['decode_context_tokens']:,} tokens in context"
+    text += f": decode {speed['decode_tokens_per_s']:,.1f} tok/s"
     if speed["batch"] > 1 and speed.get("decode_tokens_per_s_batch"):
         batch = speed["decode_tokens_per_s_batch"]
-        text += f" ({batch:,} tok/s for the batch of {speed['batch']})"
+        text += f" per sequence, {batch:,.1f} for the batch of {speed['batch']}"
     if speed.get("prefill_tokens_per_s"):
-        text += f", prefill {speed['prefill_tokens_per_s']:,} tok/s"
-    bound = {"memory": "memory bandwidth", "cpu-memory": "system RAM bandwidth"}
-    text += f" (bound by {bound.get(speed['bound'], speed['bound'])}; {speed['error']})"
-    return [text]
+        text += f"; prefill {speed['prefill_tokens_per_s']:,.0f} tok/s"
+    bound = {
+        "memory": "GPU memory bandwidth",
+        "cpu-memory": "system RAM bandwidth",
+        "compute": "compute",
+    }
+    text += f"; decode bound by {bound.get(speed['bound'], speed['bound'])}"
+    return [text, f"  ({speed['error']})"]
 
 
 def _layer_placement(est: dict[str, Any]) -> bool:
     """llama.cpp/Ollama split layers (and RAM); their placement replaces the per-GPU view."""
     placement = est.get("placement")
-    return bool(placement) and placement["strategy"] != "equal-shards"
+    return placement is not None and placement["strategy"] != "equal-shards"
 
 
 def render_estimate(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
@@ -901,6 +946,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
 
 
+def _list_gpus(fmt: str, out: IO[str]) -> None:
+    """The device catalog: what ``--gpu`` accepts."""
+    from .devices import DEVICES, catalog_document
+
+    if fmt == "json":
+        out.write(json.dumps(catalog_document(), indent=2) + "\n")
+        return
+    out.write(f"{'key':<22} {'usable GiB':>10} {'GB/s':>6} {'FP16 TFLOPS':>11}  name\n")
+    for device in DEVICES.values():
+        bw = f"{device.bandwidth_gbs:g}" if device.bandwidth_gbs else "-"
+        fp16 = f"{device.fp16_tflops:g}" if device.fp16_tflops else "-"
+        usable = device.usable_bytes / 2**30
+        out.write(f"{device.key:<22} {usable:>10.2f} {bw:>6} {fp16:>11}  {device.name}\n")
+
+
 def _exit_code(err: BaseException) -> int:
     if isinstance(err, (UsageError, OptionError)):
         return EXIT_USAGE
@@ -926,6 +986,9 @@ def _main(argv: list[str]) -> int:
     fmt = "json" if args.json else (args.format or "table")
     if args.json and args.format not in (None, "json"):
         raise UsageError(f"--json and --format {args.format} disagree")
+    if args.list_gpus:
+        _list_gpus(fmt, sys.stdout)
+        return EXIT_OK
     if not args.model and not args.config:
         if args.interactive or (_is_tty(sys.stdin) and _is_tty(sys.stderr)):
             try:

@@ -99,18 +99,23 @@ class Device:
 
 
 def metal_working_set_bytes(ram_bytes: int, wired_limit_mb: int | None = None) -> int:
-    """Metal's ``recommendedMaxWorkingSetSize`` for a Mac with ``ram_bytes`` of memory.
+    """Metal's ``recommendedMaxWorkingSetSize`` for a Mac with ``ram_bytes`` of memory: the
+    most llama.cpp's Metal backend and MLX (``max_recommended_working_set_size``; its wired
+    limit may not exceed it) keep on the GPU.
 
-    Two thirds of the RAM up to 32 GB and three quarters above, as llama.cpp's
-    ``ggml_metal_init`` prints it (8 GB: 5726.63 MB, 32 GB: 22906.50 MB, 36 GB: 28991.03 MB,
-    128 GB: 103079.22 MB; tests/validation/apple_caps.json). ``sudo sysctl
-    iogpu.wired_limit_mb=N`` replaces it with N MiB (reported as such by Metal, e.g.
-    114688 -> 112.00 GiB).
+    Two thirds of the RAM up to 32 GiB and three quarters above, rounded up to a 16 KiB page,
+    as ``ggml_metal_init`` prints it (16 GB: 10922.67 MiB, 32 GB: 21845.34, 64 GB: 49152.00,
+    96 GB: 73728,00; tests/validation/apple_caps.json, macOS 13-14). ``sudo sysctl
+    iogpu.wired_limit_mb=N`` replaces it with N MiB (Metal reports it as such: 114688 ->
+    112.00 GiB). macOS 26 raised the default on large Macs (128 GB: 107.52 GiB), which this
+    does not model.
     """
     if wired_limit_mb:
         return wired_limit_mb * 1024 * 1024
-    fraction = 2 / 3 if ram_bytes <= 32 * _GIB else 3 / 4
-    return int(ram_bytes * fraction)
+    page = 16 * 1024
+    numerator, denominator = (2, 3) if ram_bytes <= 32 * _GIB else (3, 4)
+    share = -(-ram_bytes * numerator // denominator)
+    return -(-share // page) * page
 
 
 def _device_from(entry: dict[str, Any]) -> Device:

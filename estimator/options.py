@@ -81,6 +81,8 @@ class EstimateOptions:
     # llama.cpp -ngl: layers on the GPUs (the output layer counts as one); None lets the
     # engine decide (llama.cpp --fit, Ollama's estimate).
     n_gpu_layers: int | None = None
+    # llama.cpp --n-cpu-moe N: the routed experts of the first N layers stay in system RAM.
+    n_cpu_moe: int | None = None
     # llama.cpp backend for the speed estimate: cuda, rocm, vulkan, metal, sycl, cpu
     # (None: the device vendor's own; Vulkan runs on any GPU).
     backend: str | None = None
@@ -117,6 +119,8 @@ class EstimateOptions:
                 raise OptionError(f"{name} must be a positive number of GB/s, got {value!r}")
         if self.n_gpu_layers is not None:
             _check_int("n_gpu_layers", self.n_gpu_layers, 0, 100_000)
+        if self.n_cpu_moe is not None:
+            _check_int("n_cpu_moe", self.n_cpu_moe, 0, 100_000)
         if self.backend is not None and self.backend not in LLAMA_BACKENDS:
             raise OptionError(
                 f"unknown backend {self.backend!r}; choose one of {', '.join(LLAMA_BACKENDS)}"

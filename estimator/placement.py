@@ -312,6 +312,7 @@ def _llama_flags(
     layout: ModelLayout,
     context: int,
     strategy: str,
+    user_split: str | None = None,
 ) -> tuple[tuple[str, ...], int, int]:
     gpu_layers = sum(len(s.layers) + len(s.dense_only) + (1 if s.output else 0) for s in slots)
     dense_only = sorted(i for s in slots for i in s.dense_only)
@@ -319,11 +320,15 @@ def _llama_flags(
     if engine == "ollama":
         return (f"num_ctx {context}", f"num_gpu {gpu_layers}"), gpu_layers, len(dense_only)
     flags.append(f"-ngl {gpu_layers}")
-    if len(slots) > 1 and strategy != "default-split":
+    if len(slots) > 1 and strategy == "tensor-split" and user_split:
+        flags.append(f"-ts {user_split}")
+    elif len(slots) > 1 and strategy == "fit":
         split = [len(s.layers) + len(s.dense_only) + (1 if s.output else 0) for s in slots]
         flags.append("-ts " + ",".join(str(n) for n in split))
     if dense_only:
-        if (
+        if dense_only == list(range(len(dense_only))):
+            flags.append(f"--n-cpu-moe {len(dense_only)}")  # the experts of layers 0..N-1
+        elif (
             len(slots) == 1
             and not cpu_layers
             and dense_only == list(range(layout.layers - len(dense_only), layout.layers))
@@ -363,13 +368,20 @@ def _place_llama(
         # Default: by free memory (llama-model.cpp: splits[i] = free of device i).
         props = tuple(float(max(s.device.usable_bytes - context_bytes, 1)) for s in slots)
     cpu_layers = _default_split(layout, slots, props, options.n_gpu_layers)
-    partial = bool(cpu_layers)
+    if options.n_cpu_moe and moe:
+        # --n-cpu-moe N (common/arg.cpp): "blk.i.ffn_(up|down|gate)_exps" of layers 0..N-1
+        # to the CPU buffer type, wherever their layer is.
+        for slot in slots:
+            moved = [i for i in slot.layers if i < options.n_cpu_moe and layout.experts[i]]
+            slot.layers = [i for i in slot.layers if i not in moved]
+            slot.dense_only = sorted(slot.dense_only + moved)
+    partial = bool(cpu_layers) or any(s.dense_only for s in slots)
     fits_default = all(
         _slot_bytes(layout, s, partial, extra0 if i == 0 else 0) + margin <= s.device.usable_bytes
         for i, s in enumerate(slots)
     )
-    if options.n_gpu_layers is not None:
-        strategy = "n-gpu-layers"
+    if options.n_gpu_layers is not None or options.n_cpu_moe:
+        strategy = "n-gpu-layers" if options.n_gpu_layers is not None else "n-cpu-moe"
         if not fits_default:
             notes.append(
                 "llama.cpp's --fit does not change -ngl when the user set it (common/fit.cpp: "
@@ -401,7 +413,7 @@ def _place_llama(
     )
     cpu = _cpu_side(layout, cpu_layers, dense_only, output_on_cpu, ram)
     flags, gpu_layers, cpu_moe = _llama_flags(
-        engine, slots, cpu_layers, layout, est.context, strategy
+        engine, slots, cpu_layers, layout, est.context, strategy, options.tensor_split
     )
     on_gpus = not cpu_layers and not dense_only and not output_on_cpu
     gpu_ok = all(d.fits for d in device_rows)
@@ -463,7 +475,10 @@ def _llama_verdict(
         return f"does not fit on the GPUs (would need {where} and {_gib(offloaded)} in RAM)"
     need = cpu.used_bytes + cpu.margin_bytes
     if ram is None:
-        return f"fits with CPU offload if system RAM has {_gib(need)}: {where} (give --ram)"
+        return (
+            f"fits with CPU offload if system RAM has {_gib(need)} free "
+            f"({_gib(cpu.used_bytes)} + a {_gib(cpu.margin_bytes)} margin): {where} (give --ram)"
+        )
     if fits:
         return f"fits with CPU offload: {where}, {_gib(cpu.used_bytes)} of {_gib(ram)} RAM"
     return (

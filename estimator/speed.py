@@ -52,10 +52,29 @@ def speed_fit() -> dict[str, Any]:
 #: llama.cpp backends the speed model knows (efficiencies are fitted per backend).
 BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")
 
+#: Engines whose speed the fitted llama.cpp efficiencies describe.
+FITTED_ENGINES = ("llama.cpp", "ollama")
+
+#: Other engines (vLLM, SGLang, TGI, transformers, generic): a plain roofline, NOT fitted to
+#: any measured run - an assumed 80% of peak memory bandwidth in decode and 60% of the dense
+#: FP16 tensor peak in prefill, no per-layer launch cost (CUDA graphs), no tensor-parallel
+#: communication. The answer says it is unvalidated.
+ROOFLINE = {
+    "decode_efficiency": 0.8,
+    "gbs_per_unit": 0.0,
+    "layer_seconds": 0.0,
+    "dequant_flops_per_param": 0.0,
+    "prefill_efficiency": 0.6,
+    "prefill_cap_tflops": 0.0,
+}
+
 
 def backend_of(device: Device, engine: str, override: str | None = None) -> str:
     """The llama.cpp backend a device runs on: ``override`` (e.g. Vulkan on any GPU), else
-    the vendor's own (CUDA, ROCm, Metal, SYCL; CPU)."""
+    the vendor's own (CUDA, ROCm, Metal, SYCL; CPU); ``roofline`` for engines other than
+    llama.cpp and Ollama."""
+    if engine not in FITTED_ENGINES and device.kind != "cpu":
+        return "roofline"
     if override and device.kind not in ("apple", "cpu"):
         return override
     if device.kind == "apple":
@@ -111,6 +130,7 @@ class SpeedEstimate:
     efficiency_source: str
     error: str
     notes: tuple[str, ...] = ()
+    decode_context_tokens: int = 0  # tokens in the KV cache a decode step reads (average fill)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +143,7 @@ class SpeedEstimate:
             "efficiency_source": self.efficiency_source,
             "error": self.error,
             "notes": list(self.notes),
+            "decode_context_tokens": self.decode_context_tokens,
         }
 
 
@@ -131,6 +152,8 @@ Params = dict[str, dict[str, float]]
 
 def _params(backend: str, override: Params | None = None) -> dict[str, float]:
     fit = override if override is not None else speed_fit()["backends"]
+    if backend == "roofline" and backend not in fit:
+        return ROOFLINE
     found: dict[str, float] = fit.get(backend) or fit["default"]
     return found
 
@@ -290,22 +313,41 @@ def estimate_speed(inputs: SpeedInputs, params: Params | None = None) -> SpeedEs
     decode_batch = None if tb != tb or tb <= 0 else inputs.batch / tb
 
     prefill, prefill_bound = _prefill(inputs, params)
-    if inputs.engine not in ("llama.cpp", "ollama"):
-        notes.append(
-            "efficiencies fitted to llama.cpp runs; other engines' kernels differ (not validated)"
-        )
+    fitted = inputs.engine in FITTED_ENGINES
+    backends = sorted(
+        {backend_of(s.device, inputs.engine, inputs.backend) for s in inputs.shares if s.device}
+        | ({"cpu"} if any(s.device is None for s in inputs.shares) else set())
+    )
     if any(s.device is None for s in inputs.shares):
         notes.append(
             "layers in system RAM run at the RAM's bandwidth "
             f"({inputs.ram_bandwidth_gbs:g} GB/s assumed; --ram-bandwidth sets it)"
         )
     held = fit.get("held_out", {})
-    error = (
-        f"measured error on held-out runs: decode {held.get('decode_median_pct', '?')}% "
-        f"median, {held.get('decode_worst_pct', '?')}% worst; prefill "
-        f"{held.get('prefill_median_pct', '?')}% median, {held.get('prefill_worst_pct', '?')}% "
-        "worst"
-    )
+    if fitted:
+        source = f"llama.cpp {'+'.join(backends)} efficiencies, {fit.get('source', '')}"
+        on_cpu = any(s.device is None for s in inputs.shares)
+        error = (
+            f"held-out error{' on GPU-only runs' if on_cpu else ''}: decode "
+            f"{held.get('decode_median_pct', '?')}% median, "
+            f"{held.get('decode_worst_pct', '?')}% worst; prefill "
+            f"{held.get('prefill_median_pct', '?')}% median, "
+            f"{held.get('prefill_worst_pct', '?')}% worst"
+        )
+        off = fit.get("offload", {}).get("held_out", {})
+        if on_cpu and off.get("rows"):
+            error += (
+                f"; with layers or experts in system RAM, decode {off['median_pct']}% median, "
+                f"{off['worst_pct']}% worst over {off['rows']} held-out runs on one host"
+            )
+    else:
+        source = (
+            "roofline (assumed 80% of memory bandwidth, 60% of dense FP16 peak; not fitted)"
+        )
+        error = (
+            f"not measured for {inputs.engine}: an unvalidated roofline without "
+            "tensor-parallel communication"
+        )
     return SpeedEstimate(
         decode_tokens_per_s=None if decode is None else round(decode, 1),
         decode_tokens_per_s_batch=None if decode_batch is None else round(decode_batch, 1),
@@ -313,9 +355,10 @@ def estimate_speed(inputs: SpeedInputs, params: Params | None = None) -> SpeedEs
         batch=inputs.batch,
         bound=bound,
         prefill_bound=prefill_bound,
-        efficiency_source=str(fit.get("source", "")),
+        efficiency_source=source,
         error=error,
         notes=tuple(notes),
+        decode_context_tokens=int(inputs.prompt_tokens + max(inputs.generated_tokens, 1) / 2),
     )
 
 

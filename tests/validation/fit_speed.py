@@ -29,6 +29,7 @@ from estimator.hardware import speed_inputs_for  # noqa: E402
 from estimator.speed import decode_terms, estimate_speed, prefill_terms  # noqa: E402
 
 RECORDS = Path(__file__).with_name("speed_records.json")
+OFFLOAD = Path(__file__).with_name("offload_records.json")
 CONFIGS = ROOT / "tests" / "fixtures" / "configs"
 FIT_PATH = ROOT / "estimator" / "data" / "speed_fit.json"
 MIN_DEVICES = 3  # a backend needs this many devices to be fitted on its own
@@ -173,10 +174,9 @@ def fit(rows: list[Row]) -> dict[str, dict[str, float]]:
             params.update(_fit_prefill(prefill))
         backends[name] = params
     backends["default"] = default
-    # CPU offload: no published run in the set isolates it; llama.cpp's CPU matmuls reach
-    # about the same share of a DDR bandwidth as Metal reaches of Apple's unified memory.
+    # CPU offload: the share of the RAM's bandwidth is fitted afterwards (fit_offload).
     backends["cpu"] = {
-        "decode_efficiency": backends.get("metal", default)["decode_efficiency"],
+        "decode_efficiency": 0.5,
         "gbs_per_unit": 0.0,
         "layer_seconds": 0.0,
         "dequant_flops_per_param": 0.0,
@@ -211,10 +211,75 @@ def summary(errs: list[tuple[Row, float, float]], decode: bool, held_out: bool) 
     }
 
 
+def offload_options(record: dict[str, Any]) -> EstimateOptions:
+    """A partial-offload run: its -ngl / --n-cpu-moe on its GPU, its host RAM's bandwidth, and
+    a short conversation (the runs generate a few hundred tokens into a 4096 context)."""
+    return EstimateOptions(
+        engine="llama.cpp",
+        precision=record["precision"],
+        gpu=record["device"],
+        context=512,
+        generated_tokens=256,
+        n_gpu_layers=record["n_gpu_layers"],
+        n_cpu_moe=record["n_cpu_moe"],
+        ram_bandwidth_gbs=record["ram_bandwidth_gbs"],
+    )
+
+
+def offload_errors(
+    params: dict[str, dict[str, float]], records: list[dict[str, Any]] | None = None
+) -> list[tuple[dict[str, Any], float, float]]:
+    """(record, estimated decode tokens/s, error %) for the offload speed records."""
+    if records is None:
+        records = json.loads(OFFLOAD.read_text())["speed"]
+    out = []
+    for record in records:
+        config = json.loads((CONFIGS / record["config"]).read_text())
+        speed = estimate_speed(speed_inputs_for(config, offload_options(record)), params)
+        value = speed.decode_tokens_per_s
+        if value is None:
+            continue
+        out.append((record, value, (value - record["tokens_per_s"]) / record["tokens_per_s"] * 100))
+    return out
+
+
+def fit_offload(params: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The CPU's share of its RAM bandwidth, fitted on the offload rows marked "fit" with the
+    GPU efficiencies fixed; the rows marked "held-out" measure the error."""
+    records = json.loads(OFFLOAD.read_text())["speed"]
+    train = [r for r in records if r["use"] == "fit"]
+    best: tuple[float, float] = (math.inf, 0.5)
+    for step in range(20, 101):
+        e = step / 100
+        trial = {**params, "cpu": {**params["cpu"], "decode_efficiency": e}}
+        errs = [abs(err) for _, _, err in offload_errors(trial, train)]
+        score = sum(errs) / len(errs)
+        if score < best[0]:
+            best = (score, e)
+    params["cpu"]["decode_efficiency"] = best[1]
+    errs = offload_errors(params, records)
+
+    def stats(use: str) -> dict[str, Any]:
+        sel = [abs(e) for r, _, e in errs if r["use"] == use]
+        return {
+            "rows": len(sel),
+            "median_pct": round(statistics.median(sel), 1) if sel else math.nan,
+            "worst_pct": round(max(sel), 1) if sel else math.nan,
+        }
+
+    return {
+        "fit": stats("fit"),
+        "held_out": stats("held-out"),
+        "gpu_only_controls": stats("control"),
+        "rows": {r["id"]: round(e, 1) for r, _, e in errs},
+    }
+
+
 def run(write: bool = False) -> dict[str, Any]:
     rows = load_rows()
     split(rows)
     params = fit(rows)
+    offload = fit_offload(params)
     errs = errors(rows, params)
     dec_h, pre_h = summary(errs, True, True), summary(errs, False, True)
     dec_t, pre_t = summary(errs, True, False), summary(errs, False, False)
@@ -239,6 +304,7 @@ def run(write: bool = False) -> dict[str, Any]:
             "prefill_median_pct": pre_t["median_pct"],
             "prefill_worst_pct": pre_t["worst_pct"],
         },
+        "offload": offload,
     }
     if write:
         FIT_PATH.write_text(json.dumps(doc, indent=1) + "\n")
