@@ -53,7 +53,10 @@ def spawn(coro):
 
 
 def el(id_: str):
-    return document.getElementById(id_)
+    node = document.getElementById(id_)
+    # JS null arrives as jsnull, not None: options without a control on this page (the
+    # own-hardware ones, issue 14) must read as missing.
+    return node if node is not None and hasattr(node, "tagName") else None
 
 
 class Page:
