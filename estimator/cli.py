@@ -579,8 +579,21 @@ def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
         return doc
     doc["mode"] = "estimate"
     doc.update(estimate(cfg, options, meta).to_dict())
-    doc["launch"] = _launch(args, loaded, options)
+    doc["launch"] = _launch(args, loaded, _placed(options, doc.get("placement")))
     return doc
+
+
+def _placed(options: EstimateOptions, placement: dict[str, Any] | None) -> EstimateOptions:
+    """The options with the layer placement llama.cpp's --fit would choose (-ngl, -ts,
+    --n-cpu-moe), so the launch command matches the placement shown."""
+    if not placement or options.engine != "llama.cpp" or placement["strategy"] != "fit":
+        return options
+    split = next((f[4:] for f in placement["flags"] if f.startswith("-ts ")), None)
+    return options.with_(
+        n_gpu_layers=placement["gpu_layers"],
+        tensor_split=split or options.tensor_split,
+        n_cpu_moe=placement["cpu_moe_layers"] or None,
+    )
 
 
 def _launch(args: argparse.Namespace, loaded: Loaded, options: EstimateOptions) -> Any:

@@ -136,7 +136,12 @@ def _llama_cpp(
 ) -> str:
     # -c is the whole context, shared by the --parallel slots (llama-server: n_ctx / n_seq).
     model = gguf_file or f"{model_id.rsplit('/', 1)[-1]}.gguf"
-    parts = ["llama-server", "-m", _q(model), "-c", str(context * o.batch), "-ngl", "99"]
+    ngl = "99" if o.n_gpu_layers is None else str(o.n_gpu_layers)
+    parts = ["llama-server", "-m", _q(model), "-c", str(context * o.batch), "-ngl", ngl]
+    if o.tensor_split:  # the layer split over several GPUs (estimator.placement)
+        parts += ["-ts", o.tensor_split]
+    if o.n_cpu_moe:
+        parts += ["--n-cpu-moe", str(o.n_cpu_moe)]
     parts += ["-fa", "on" if o.flash_attention else "off"]
     if kv_dtype in ("q8_0", "q4_0"):
         parts += ["-ctk", kv_dtype, "-ctv", kv_dtype]

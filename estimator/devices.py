@@ -8,7 +8,6 @@ working-set cap. Everything here is plain data in, plain data out, so the page c
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -234,13 +233,29 @@ def resolve_device(name: str) -> Device:
         raise OptionError(f"GPU {name!r} is ambiguous; say which: {shown}")
     if len(several) == 1:
         return DEVICES[several[0]]
-    close = difflib.get_close_matches(wanted, list(index), n=3, cutoff=0.75)
+    close = sorted(index, key=lambda c: -_similarity(wanted, c))[:3]
+    close = [c for c in close if _similarity(wanted, c) >= 0.75]
     hint = ", ".join(dict.fromkeys(index[c] for c in close))
     raise OptionError(
         f"unknown GPU {name!r}"
         + (f"; did you mean {hint}?" if hint else "")
         + " (give --gpu-memory for a device the catalog lacks)"
     )
+
+
+def _similarity(a: str, b: str) -> float:
+    """2 x matching characters / total, over the longest common prefix and suffix (enough to
+    suggest 'rtx4090' for 'rtx4900'; difflib is not shipped to the page)."""
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(a), len(b)) - prefix
+        and a[len(a) - 1 - suffix] == b[len(b) - 1 - suffix]
+    ):
+        suffix += 1
+    return 2 * (prefix + suffix) / max(len(a) + len(b), 1)
 
 
 def custom_device(

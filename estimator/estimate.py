@@ -167,6 +167,8 @@ def breakdown(
     # The smallest device bounds equal tensor-parallel shards (and is the only one when
     # a single GPU is given); placements over mixed devices are in estimator.placement.
     gpu = min(devices, key=lambda d: d.usable_bytes) if devices else None
+    if gpu is not None and gpu.memory_bytes == 0:
+        gpu = None  # a CPU-only machine: no GPU fit; its RAM is placed (estimator.placement)
     padding_bytes = 0
     if profile.pads_mxfp4_experts and precision.key == "mxfp4":
         arch = gpu.arch if gpu is not None else None

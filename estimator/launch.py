@@ -432,6 +432,8 @@ def _judge_memory_only(
             if engine == "llama.cpp"
             else f"context {est.context:,} is beyond the model's {limit:,} positions"
         )
+    if engine == "llama.cpp" and _layer_placed(o) and setup.gpu_memory_bytes is None:
+        return _judge_placement(spec, counts, o, est, meta, warnings)
     total = _total_bytes(setup, est)
     if total is None:
         return _Judgement(problems, warnings, limit, None, False, assumptions)
@@ -449,6 +451,41 @@ def _judge_memory_only(
     max_context = _largest(fits, step, limit or est.context, step)
     concurrency = float(o.batch) if not problems else 0.0
     return _Judgement(problems, warnings, max_context, concurrency, True, assumptions)
+
+
+def _layer_placed(o: EstimateOptions) -> bool:
+    """Layers split over mixed GPUs or system RAM (issue 14): estimator.placement judges."""
+    return bool(
+        o.ram_bytes
+        or o.n_gpu_layers is not None
+        or o.n_cpu_moe
+        or o.tensor_split
+        or (o.gpu and "," in o.gpu)
+    )
+
+
+def _judge_placement(
+    spec: ModelSpec,
+    counts: ParamCounts,
+    o: EstimateOptions,
+    est: Estimate,
+    meta: WeightMetadata | None,
+    warnings: list[str],
+) -> _Judgement:
+    """llama.cpp with its layers placed over the GPUs and system RAM (estimator.placement,
+    as common/fit.cpp and llama-model.cpp load_tensors place them)."""
+    from .estimate import estimate_spec
+
+    placed = estimate_spec(spec, counts, o, meta).placement
+    if placed is None:
+        return _Judgement([], warnings, None, None, False, [])
+    problems = []
+    if placed.fits is False:
+        problems.append(Problem("buffer_alloc", f"placement: {placed.verdict}"))
+    assumptions = [f"llama.cpp: layers as placed ({' '.join(placed.flags)})"]
+    best = placed.max_context if placed.fits is False else est.context
+    concurrency = float(o.batch) if not problems else 0.0
+    return _Judgement(problems, warnings, best, concurrency, placed.fits is not None, assumptions)
 
 
 def _memory_problem(engine: str, est: Estimate, total: int) -> Problem:

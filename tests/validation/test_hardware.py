@@ -396,3 +396,19 @@ def test_cli_custom_gpu_and_catalog_listing() -> None:
     listing = _cli("--list-gpus")
     assert listing.returncode == 0 and "rtx4090" in listing.stdout
     assert len(listing.stdout.splitlines()) == len(DEVICES) + 1
+
+
+def test_launch_follows_the_placement() -> None:
+    """The llama.cpp verdict and command use the layers as placed (not -ngl 99 on one GPU)."""
+    result = _cli("--config", str(CONFIGS / "openai__gpt-oss-120b.json"), "--engine",
+                  "llama.cpp", "--gpu", "rtx4090", "--ram", "64GiB", "--context", "32k", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    flags = doc["placement"]["flags"]
+    assert doc["launch"]["starts"] is True
+    for flag in flags[1:]:  # -ngl N and --n-cpu-moe N, as placed
+        assert flag in doc["launch"]["command"]
+    small = _cli("--config", str(CONFIGS / LLAMA70), "--engine", "llama.cpp", "--precision",
+                 "Q4_K_M", "--gpu", "rtx4060", "--ram", "16GiB", "--json")
+    verdict = json.loads(small.stdout)["launch"]
+    assert verdict["starts"] is False and "even with CPU offload" in verdict["summary"]
