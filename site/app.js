@@ -4,9 +4,21 @@ const root = document.documentElement;
 const bar = document.getElementById("loading-bar");
 const text = document.getElementById("loading-text");
 
-// Figures pre-rendered for the default model do not match a shared link's settings:
-// dim them until Python has recomputed.
-if (location.search.length > 1) root.dataset.stale = "";
+// Figures pre-rendered for the default model do not answer a shared link's settings:
+// mark them stale (dimmed, fit banner neutral) and say why until Python has computed.
+const results = document.getElementById("results");
+const reason = document.getElementById("stale-reason");
+function bootStale(message) {
+  if (root.hasAttribute("data-ready")) return;
+  results.dataset.stale = "boot";
+  document.getElementById("facts").dataset.stale = "boot";
+  reason.textContent = message;
+  reason.hidden = false;
+}
+if (location.search.length > 1) {
+  bootStale("Computing the estimate for this link: the Python runtime is starting. " +
+            "The figures below are the default model's until then.");
+}
 
 const stages = [
   [/pyodide\.asm\.wasm$/, 55, "Python runtime downloaded; starting it…"],
@@ -38,14 +50,16 @@ const creep = setInterval(() => advance(Math.min(progress + 1, 50)), 250);
 
 // Remember which controls the visitor changed before Python took over.
 document.getElementById("controls").addEventListener("input", (event) => {
-  if (!root.hasAttribute("data-ready") && event.target.dataset) event.target.dataset.touched = "1";
+  if (!root.hasAttribute("data-ready") && event.target.dataset) {
+    event.target.dataset.touched = "1";
+    bootStale("Your change is applied as soon as the Python runtime has started.");
+  }
 });
 
 new MutationObserver((_, observer) => {
   if (root.hasAttribute("data-ready")) {
     clearInterval(creep);
     bar.value = 100;
-    delete root.dataset.stale;
     observer.disconnect();
   }
 }).observe(root, { attributes: true, attributeFilter: ["data-ready"] });
@@ -61,3 +75,6 @@ for (const name of ["py:error", "error"]) {
     }
   });
 }
+
+// inputs are watched from here on (tests type during boot only after this)
+root.dataset.interactive = "";

@@ -71,6 +71,10 @@ class Page:
         self.suggest_task = None
         self.model_task = None
         self.proxies: list = []
+        self.stale: str | None = None  # why #results does not answer the inputs, if it does not
+        self.load_error: EstimatorError | None = None  # the last model load's failure
+        self.invalid: list[str] = []  # option fields marked aria-invalid
+        self.pending: tuple[str, str] | None = None  # the model being fetched
 
     # -- DOM helpers ---------------------------------------------------------------
 
@@ -162,6 +166,72 @@ class Page:
         node = self.node(id_)
         node.textContent = message
         node.hidden = not message
+        if id_ == "model-error":
+            field = self.node("model")
+            if message:
+                field.setAttribute("aria-invalid", "true")
+            else:
+                field.removeAttribute("aria-invalid")
+
+    # -- the results region's contract: data-stale whenever it does not answer the inputs
+
+    def set_stale(self, kind: str | None, reason: str = "") -> None:
+        """Mark #results (and the detected facts) as not answering the inputs, and say why.
+
+        kind: "loading" (a model is being fetched), "failed" (the model could not be
+        loaded: its figures are cleared), "invalid" (an option is out of range), or None
+        once the figures answer the inputs again.
+        """
+        self.stale = kind
+        for id_ in ("results", "facts"):
+            node = self.node(id_)
+            if kind:
+                node.setAttribute("data-stale", kind)
+            else:
+                node.removeAttribute("data-stale")
+        box = self.node("stale-reason")
+        box.textContent = reason if kind else ""
+        box.hidden = not kind
+        if kind == "failed":
+            # another model's figures must not stay under this id: clear them
+            for id_ in ("total-gib", "total-gb", "pergpu-gib", "pergpu-gb", "pergpu-plan",
+                        "recommendation", "max-batch", "max-context", "model-label"):
+                self.set_text(id_, "—" if id_ in ("total-gib", "pergpu-gib") else "")
+            self.set_text("fit-text", "No estimate: " + reason)
+            self.set_attr("fit", "data-fit", "none")
+
+    def show_field_errors(self, fields: list[str], message: str) -> None:
+        """The option error next to each field it is about (aria-invalid), not only below."""
+        for name in self.invalid:
+            if name not in fields:
+                node = self.node(name)
+                if node:  # JS null is pyodide's jsnull (falsy), not None
+                    node.removeAttribute("aria-invalid")
+                box = self.node(f"{name}-error")
+                if box:
+                    box.hidden = True
+                    box.textContent = ""
+        for name in fields:
+            node = self.node(name)
+            if not node:
+                continue
+            box = self.node(f"{name}-error")
+            if not box:
+                box = document.createElement("p")
+                box.id = f"{name}-error"
+                box.className = "error field-error"
+                holder = node.closest(".field") or node.closest("label") or node.parentElement
+                holder.appendChild(box)
+                self.elements[f"{name}-error"] = box
+                described = str(node.getAttribute("aria-describedby") or "")
+                node.setAttribute("aria-describedby", f"{described} {name}-error".strip())
+            box.textContent = message
+            box.hidden = False
+            node.setAttribute("aria-invalid", "true")
+            details = node.closest("details")
+            if details:
+                details.open = True
+        self.invalid = list(fields)
 
     def on(self, target, event: str, handler) -> None:
         proxy = create_proxy(handler)
@@ -172,8 +242,8 @@ class Page:
 
     def refresh(self) -> None:
         """Re-estimate now (headline figures), then fill charts and tables step by step."""
-        if self.config is None:
-            return
+        if self.config is None or self.pending is not None:
+            return  # no model, or a new one on its way: #results stays marked stale
         self.generation += 1
         gen = self.generation
         ROOT.dataset.generation = str(gen)
@@ -181,14 +251,21 @@ class Page:
             main = view.compute_main(self.config, self.state, self.metadata,
                                      model_label=self.label)
         except OptionError as exc:
+            fields = getattr(exc, "fields", None) or view.error_fields(str(exc))
             self.show_error("options-error", str(exc))
+            self.show_field_errors(fields, str(exc))
+            self.set_stale("invalid", f"Not updated: {exc}. The figures below are for the "
+                                      "previous valid settings.")
             ROOT.dataset.settled = str(gen)
             return
         except EstimatorError as exc:
-            self.show_error("model-error", str(exc))
+            self.show_error("model-error", f"Cannot estimate this model: {exc}")
+            self.set_stale("failed", f"Cannot estimate {self.state.get('model', '')}: {exc}")
             ROOT.dataset.settled = str(gen)
             return
         self.show_error("options-error", "")
+        self.show_field_errors([], "")
+        self.set_stale(None)
         self.apply(main)
         self.last = main
         spawn(self.extras(gen, main))
@@ -265,8 +342,8 @@ class Page:
             self.state["revision"] = self.read_control("revision")
             spawn(self.load_model(push=True))
             return
-        if name in view.OPTION_FIELDS or target.id == "context-slider":
-            self.push_url()
+        if (name in view.OPTION_FIELDS or target.id == "context-slider") and not self.stale:
+            self.push_url()  # only settings that were estimated go into the URL
 
     # -- models --------------------------------------------------------------------
 
@@ -281,30 +358,35 @@ class Page:
             ref = parse_model_ref(text, revision or None)
             repo_id, rev = ref.repo_id, ref.revision
         except EstimatorError as exc:
-            self.show_error("model-error", str(exc))
+            self.fail_load(text, exc, str(exc))
             return
         # show the canonical id (a pasted URL becomes org/name and its revision)
         self.state["model"] = repo_id
         self.state["revision"] = "" if rev == "main" else rev
         self.write_model_fields()
-        if push:
-            self.push_url()
         key = (repo_id, rev)
+        self.load_error = None
         if key == self.loaded_key and self.config is not None:
             self.show_error("model-error", "")
             self.refresh()
+            if push:
+                self.push_url()
             return
         if repo_id in BUNDLED and rev == "main":
-            self.use_config(BUNDLED[repo_id], None, f"{repo_id} (bundled copy of its config.json)",
-                            key)
+            if self.use_config(BUNDLED[repo_id], None,
+                               f"{repo_id} (bundled copy of its config.json)", key) and push:
+                self.push_url()
             return
         if not hub_modules():
-            self.show_error("model-error", f"{repo_id} is not bundled with this page and the Hub "
-                                           "client is unavailable; upload its config.json")
+            self.fail_load(repo_id, None, f"{repo_id} is not bundled with this page and the Hub "
+                                          "client is unavailable; upload its config.json")
             return
         self.show_error("model-error", "")
         self.set_text("model-status", f"Fetching {repo_id} from the Hub…")
+        self.set_stale("loading", f"Loading {repo_id} from the Hub… the figures below are for "
+                                  "the previous model.")
         self.node("model").setAttribute("aria-busy", "true")
+        self.pending = key
         if self.cache is None:
             self.cache = MemoryCache()
         try:
@@ -312,33 +394,49 @@ class Page:
                                cache=self.cache, retries=0)
             info = await client.fetch_model_async(repo_id, rev)
         except EstimatorError as exc:
-            self.show_error("model-error", hub_message(exc, repo_id))
-            self.set_text("model-status", "")
+            if (self.state.get("model"), self.state.get("revision") or "main") == key:
+                self.pending = None
+                self.fail_load(repo_id, exc, hub_message(exc, repo_id))
             return
         finally:
             self.node("model").removeAttribute("aria-busy")
+            if self.pending == key:
+                self.pending = None
         if (self.state.get("model"), self.state.get("revision") or "main") != key:
             return  # the user moved on while we were fetching
         label = f"{info.config_repo_id} at {info.revision} (from the Hub)"
         notes = " ".join(info.notes)
         self.set_text("model-status", notes)
-        self.use_config(info.config, info.weights, label, key)
+        if self.use_config(info.config, info.weights, label, key) and push:
+            self.push_url()
 
-    def use_config(self, config, metadata, label: str, key) -> None:
-        previous = (self.config, self.metadata, self.label, self.loaded_key)
-        self.config, self.metadata, self.label, self.loaded_key = config, metadata, label, key
+    def fail_load(self, repo_id: str, exc: EstimatorError | None, message: str) -> None:
+        """A model that cannot be loaded: say so beside the field and in the results,
+        clear the previous model's figures, keep the URL and every input as they are."""
+        self.load_error = exc
+        self.config, self.metadata, self.loaded_key = None, None, None
+        self.last = None
+        self.show_error("model-error", message)
+        self.set_text("model-status", "")
+        self.set_stale("failed", f"Could not load {repo_id}: {message}")
+        self.generation += 1
+        ROOT.dataset.generation = str(self.generation)
+        ROOT.dataset.settled = str(self.generation)
+
+    def use_config(self, config, metadata, label: str, key) -> bool:
         try:
             view.compute_main(config, self.state, metadata, model_label=label)
         except OptionError:
             pass  # shown by refresh() next to the options
         except EstimatorError as exc:
-            self.config, self.metadata, self.label, self.loaded_key = previous
-            self.show_error("model-error", f"Cannot estimate this model: {exc}")
-            return
+            self.fail_load(key[0], exc, f"Cannot estimate this model: {exc}")
+            return False
+        self.config, self.metadata, self.label, self.loaded_key = config, metadata, label, key
         self.show_error("model-error", "")
         if not label.endswith("(from the Hub)"):
             self.set_text("model-status", "")
         self.refresh()
+        return True
 
     def write_model_fields(self) -> None:
         for name in ("model", "revision"):
@@ -424,6 +522,12 @@ class Page:
         if value:
             (window.localStorage if remember else window.sessionStorage).setItem(TOKEN_KEY, value)
 
+    def on_token(self, event=None) -> None:
+        """Keep the token; if the last load needed one (or a better one), retry at once."""
+        self.save_token(event)
+        if needs_token(self.load_error):
+            spawn(self.load_model(push=True))
+
     # -- copy ------------------------------------------------------------------------
 
     async def copy(self, kind: str) -> None:
@@ -455,13 +559,13 @@ class Page:
         self.on(self.node("config-file"), "change",
                 lambda e: spawn(self.on_file(e)))
         self.on(self.node("config-text"), "change", self.on_paste)
-        self.on(self.node("token"), "change", self.save_token)
+        self.on(self.node("token"), "change", self.on_token)
         self.on(self.node("remember"), "change", self.save_token)
         for id_, kind in (("copy-md", "md"), ("copy-json", "json"), ("copy-link", "link")):
             self.on(self.node(id_), "click", lambda e, k=kind: spawn(self.copy(k)))
         self.restore_token()
         # Controls the visitor touched while Python loaded win over the URL.
-        for name in view.OPTION_FIELDS:
+        for name in (*view.OPTION_FIELDS, "model", "revision"):
             node = self.node(name)
             if node is not None and node.hasAttribute("data-touched"):
                 self.state[name] = self.read_control(name)
@@ -469,13 +573,21 @@ class Page:
         spawn(self.boot())
 
     async def boot(self) -> None:
+        # The URL's model, or an error in its place: never another model's figures.
         await self.load_model()
-        if self.config is None:  # the URL's model failed: fall back to the default
-            self.use_config(BUNDLED[DEFAULT_MODEL], None,
-                            f"{DEFAULT_MODEL} (bundled copy of its config.json)",
-                            (DEFAULT_MODEL, "main"))
         ROOT.removeAttribute("data-loading")
         ROOT.dataset.ready = ""
+
+
+def needs_token(exc: EstimatorError | None) -> bool:
+    """Whether a (new) token could make the failed load work: gated, private or refused."""
+    from estimator import GatedRepoError
+
+    if exc is None:
+        return False
+    kind = getattr(exc, "kind", "")
+    return isinstance(exc, GatedRepoError) or kind in ("gated", "private", "invalid-token",
+                                                       "forbidden", "not-found-or-private")
 
 
 def hub_message(exc: EstimatorError, repo_id: str) -> str:

@@ -26,6 +26,7 @@ from estimator import (
     PRECISIONS,
     EstimateOptions,
     EstimatorError,
+    OptionError,
     compare_precisions,
     estimate,
     max_batch,
@@ -125,7 +126,7 @@ def _parse_value(name: str, text: str) -> Any:
             return True
         if text.lower() in ("false", "0", "off", "no"):
             return False
-        raise EstimatorError(f"{name} must be true or false, got {text!r}")
+        raise FieldError(f"{name} must be true or false, got {text!r}", [name])
     if annotation.startswith("int"):
         try:
             return int(text.replace("_", "").replace(",", ""))
@@ -133,22 +134,54 @@ def _parse_value(name: str, text: str) -> Any:
             try:
                 number = float(text)
             except ValueError:
-                raise EstimatorError(f"{name} must be a whole number, got {text!r}") from None
+                raise FieldError(f"{name} must be a whole number, got {text!r}", [name]) from None
             if not number.is_integer():
-                raise EstimatorError(f"{name} must be a whole number, got {text!r}") from None
+                raise FieldError(f"{name} must be a whole number, got {text!r}", [name]) from None
             return int(number)
     if annotation.startswith("float"):
         try:
             return float(text)
         except ValueError:
-            raise EstimatorError(f"{name} must be a number, got {text!r}") from None
+            raise FieldError(f"{name} must be a number, got {text!r}", [name]) from None
     return text
 
 
 def options_from_state(state: dict[str, str]) -> EstimateOptions:
-    """Form/URL strings -> EstimateOptions; raises EstimatorError with a readable message."""
+    """Form/URL strings -> EstimateOptions; raises FieldError naming the fields at fault."""
     values = {name: _parse_value(name, state.get(name, "")) for name in OPTION_FIELDS}
-    return EstimateOptions(**values)
+    try:
+        return EstimateOptions(**values)
+    except OptionError as exc:
+        raise FieldError(str(exc), error_fields(str(exc))) from None
+
+
+class FieldError(OptionError):
+    """An option error with the form fields it is about (shown next to each of them)."""
+
+    def __init__(self, message: str, fields: list[str]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+#: Words in the core's OptionError messages that name a field other than by its own name.
+_FIELD_WORDS = {"KV cache dtype": "kv_dtype", "engine": "engine", "precision": "precision",
+                "GPU": "gpu", "TP": "tensor_parallel"}
+
+
+def error_fields(message: str) -> list[str]:
+    """The option fields an OptionError message is about, in form order.
+
+    The core's messages start with the field name ("batch must be between ...") or
+    name the fields involved ("tensor_parallel (8) x pipeline_parallel (2) needs ...").
+    """
+    named = [name for name in OPTION_FIELDS
+             if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", message)]
+    if named:
+        return named
+    for word, name in _FIELD_WORDS.items():
+        if word in message:
+            return [name]
+    return []
 
 
 # ---------------------------------------------------------------------------

@@ -139,20 +139,23 @@ def test_control(
 def test_invalid_option_shows_message_and_keeps_figures(page_session: Session) -> None:
     page = page_session.page
     figures = shown(page_session)
+    url = page.url
     page_session.change(
         lambda: (page.fill("#tensor_parallel", "64"), page.press("#tensor_parallel", "Tab"))
     )
     error = page.locator("#options-error")
     assert error.is_visible()
     assert "tensor_parallel" in error.text_content()
-    assert shown(page_session) == figures
+    assert page.get_attribute("#tensor_parallel", "aria-invalid") == "true"
+    assert page.get_attribute("#results", "data-stale") == "invalid"
+    assert shown(page_session) == figures  # dimmed, with the reason above them
+    assert page.url == url  # an invalid setting never reaches the URL
     page_session.change(
         lambda: (page.fill("#tensor_parallel", "2"), page.press("#tensor_parallel", "Tab"))
     )
     assert error.is_hidden()
-    page.go_back()  # drop the two history entries the detour added
-    page.go_back()
-    page_session.settle()
+    assert page.get_attribute("#results", "data-stale") is None
+    assert page.url == url
 
 
 def test_fit_answers_and_charts(page_session: Session) -> None:
