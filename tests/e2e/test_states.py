@@ -249,3 +249,35 @@ def test_value_typed_during_boot_is_applied(browser: Any, base_url: str) -> None
         session.check_clean()
     finally:
         session.page.context.close()
+
+
+# ---------------------------------------------------------------------------
+# the runtime itself fails to download
+
+
+def test_boot_failure_is_shown_with_a_retry(browser: Any, base_url: str) -> None:
+    session = open_session(browser, base_url, "?batch=2", wait_ready=False)
+    page = session.page
+    try:
+        page.context.route("**/pyodide.asm.wasm", lambda route: route.abort("internetdisconnected"))
+        page.reload()
+        page.wait_for_selector("html[data-failed]", state="attached", timeout=60_000)
+        assert page.locator("#boot-retry").is_visible()
+        assert "could not be loaded" in session.text("#loading-text")
+        assert stale(session) == "boot"
+        assert "runtime could not be loaded" in reason(session)
+        assert not fit_is_green(session)
+        assert page.get_attribute("html", "data-ready") is None
+        page.context.unroute("**/pyodide.asm.wasm")
+        page.click("#boot-retry")
+        page.wait_for_selector("html[data-ready]", state="attached", timeout=90_000)
+        session.settle()
+        assert page.get_attribute("html", "data-failed") is None
+        assert_fresh(session, LLAMA, batch=2)
+        # the failed wasm fetch is logged by the browser as a console error: expected here
+        session.console.errors = [e for e in session.console.errors
+                                  if "pyodide.asm.wasm" not in e and "Failed to fetch" not in e
+                                  and "net::ERR" not in e]
+        session.check_clean()
+    finally:
+        page.context.close()

@@ -1,0 +1,87 @@
+// The page's Python runtime, off the main thread: Pyodide in a module worker.
+//
+// One file for both kinds of worker: a dedicated Worker (the full page) or a SharedWorker
+// (embed widgets: every widget frame of one host page talks to the same runtime). Each
+// client talks through a port:
+//   client -> worker  {type: "call", id, op, args}     op: load, local, compute, copy, suggest
+//   worker -> client  {type: "reply", id, result} | {type: "reply", id, error}
+//                     {type: "status", stage, progress, message}   while booting
+//                     {type: "ready", ms} | {type: "failed", message}
+// The work itself is Python (site/runtime.py, which uses site/view.py and the estimator
+// package); this file only boots Pyodide, installs those files and passes JSON strings.
+// build.py fills the double-brace placeholders with this build's hashed paths (relative to
+// this file, which lives in assets/).
+import { loadPyodide } from "./{{pyodide_dir}}/pyodide.mjs";
+
+const FILES = {{files}};
+const here = (path) => new URL(path, import.meta.url).href;
+const ports = new Set();
+const RUNTIME_ID = Math.random().toString(36).slice(2, 10); // tells clients they share one
+let last = { type: "status", stage: "download", progress: 10,
+             message: "Downloading the Python runtime…" };
+
+function broadcast(message) {
+  if (message.type !== "reply") last = message;
+  for (const port of ports) port.postMessage(message);
+}
+
+async function fetchBytes(name) {
+  const response = await fetch(here(FILES[name]));
+  if (!response.ok) throw new Error(`${FILES[name]}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function boot() {
+  const started = performance.now();
+  // our files download while Pyodide starts
+  const files = Object.fromEntries(Object.keys(FILES).map((name) => [name, fetchBytes(name)]));
+  for (const promise of Object.values(files)) promise.catch(() => {}); // awaited below
+  const pyodide = await loadPyodide({
+    indexURL: here(`./{{pyodide_dir}}/`),
+    packages: [],
+    stdout: () => {},
+    stderr: (line) => console.warn(line),
+  });
+  broadcast({ type: "status", stage: "start", progress: 80, message: "Starting the estimator…" });
+  const home = "/home/pyodide";
+  pyodide.unpackArchive((await files.wheel).buffer, "zip", { extractDir: home });
+  for (const name of Object.keys(FILES)) {
+    if (name !== "wheel") pyodide.FS.writeFile(`${home}/${name}`, await files[name]);
+  }
+  pyodide.runPython(`import sys\nif '${home}' not in sys.path: sys.path.insert(0, '${home}')`);
+  const runtime = pyodide.pyimport("runtime");
+  broadcast({ type: "ready", ms: Math.round(performance.now() - started), runtime: RUNTIME_ID });
+  return runtime;
+}
+
+const booted = boot();
+booted.catch((error) => broadcast({ type: "failed", message: String((error && error.message) || error) }));
+
+async function handle(port, data) {
+  if (!data || data.type !== "call") return;
+  let reply;
+  try {
+    const runtime = await booted;
+    const text = await runtime.handle(data.op, JSON.stringify(data.args || {}));
+    reply = { type: "reply", id: data.id, result: JSON.parse(text) };
+  } catch (error) {
+    reply = { type: "reply", id: data.id, error: String((error && error.message) || error) };
+  }
+  port.postMessage(reply);
+}
+
+function attach(port) {
+  ports.add(port);
+  port.onmessage = (event) => handle(port, event.data);
+  port.postMessage(last);
+}
+
+if (typeof SharedWorkerGlobalScope !== "undefined" && self instanceof SharedWorkerGlobalScope) {
+  self.onconnect = (event) => {
+    const port = event.ports[0];
+    attach(port);
+    port.start();
+  };
+} else {
+  attach(self);
+}
