@@ -54,8 +54,24 @@ async function boot() {
   return runtime;
 }
 
-const booted = boot();
-booted.catch((error) => broadcast({ type: "failed", message: String((error && error.message) || error) }));
+// Pyodide can wait forever on a runtime file that failed to download (an aborted or
+// non-200 wasm fetch): watch every fetch made while booting and fail at once instead.
+const realFetch = self.fetch.bind(self);
+let downloadFailed;
+const failedDownload = new Promise((_, reject) => { downloadFailed = reject; });
+self.fetch = (input, init) => realFetch(input, init).then((response) => {
+  if (!response.ok) downloadFailed(new Error(`${response.url || input}: HTTP ${response.status}`));
+  return response;
+}, (error) => {
+  downloadFailed(new Error(`a runtime file did not download (${(error && error.message) || error})`));
+  throw error;
+});
+failedDownload.catch(() => {});
+const booted = Promise.race([boot(), failedDownload]);
+booted.then(() => { self.fetch = realFetch; }, (error) => {
+  self.fetch = realFetch;
+  broadcast({ type: "failed", message: String((error && error.message) || error) });
+});
 
 async function handle(port, data) {
   if (!data || data.type !== "call") return;

@@ -281,3 +281,22 @@ def test_boot_failure_is_shown_with_a_retry(browser: Any, base_url: str) -> None
         session.check_clean()
     finally:
         page.context.close()
+
+
+def test_offline_banner_claims_only_what_works(browser: Any, base_url: str) -> None:
+    """Offline before the runtime is stored: the banner must not promise bundled models."""
+    session = open_session(browser, base_url, wait_ready=False)
+    page = session.page
+    held: list[Any] = []
+    try:
+        page.context.route("**/pyodide.asm.wasm", lambda route: held.append(route))
+        page.reload()  # routing disables the HTTP cache: the wasm is asked for again, and held
+        page.wait_for_selector("html[data-interactive]", state="attached")
+        page.context.set_offline(True)
+        page.wait_for_selector("html[data-offline-runtime]", state="attached", timeout=10_000)
+        notice = session.text("#offline-notice")
+        assert page.get_attribute("html", "data-offline-runtime") == "missing"
+        assert "not stored on this device" in notice and "still work" not in notice
+        page.context.set_offline(False)
+    finally:
+        page.context.close()
