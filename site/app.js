@@ -73,7 +73,8 @@ function setText(id, value) {
   if (written.get(key) === value) return;
   const node = $(id);
   if (!node) return;
-  node.textContent = value;
+  // the pre-rendered page already shows most answers: no write, no relayout, for those
+  if (node.textContent !== value) node.textContent = value;
   written.set(key, value);
 }
 
@@ -84,8 +85,8 @@ function setAttr(id, name, value) {
   if (!node) return;
   if (name === "value") {
     if (node === document.activeElement) return; // never move a control under the user's hands
-    node.value = value;
-  } else {
+    if (node.value !== value) node.value = value;
+  } else if (node.getAttribute(name) !== value) {
     node.setAttribute(name, value);
   }
   written.set(key, value);
@@ -680,7 +681,7 @@ retryButton.addEventListener("click", () => {
   delete root.dataset.failed;
   loadingText.textContent = "Loading the Python runtime again…";
   progress = 5;
-  runtime.retry();
+  if (runtime.retry) runtime.retry();
 });
 
 if (location.search.length > 1 && [...params.keys()].some((k) => k in state)) {
@@ -733,6 +734,9 @@ $("remember").addEventListener("change", saveToken);
 for (const [id, kind] of [["copy-md", "md"], ["copy-json", "json"], ["copy-link", "link"]]) {
   $(id).addEventListener("click", () => copy(kind));
 }
-const runtime = new Runtime(onStatus);
+// The runtime starts once the pre-rendered answer is on screen: its 5 MB download must not
+// compete with the first paint (on a slow link it would delay it by seconds).
+let runtime = { state: "booting", call: () => Promise.reject(new Error("not started")) };
+requestAnimationFrame(() => setTimeout(() => { runtime = new Runtime(onStatus); }, 0));
 // inputs are watched from here on (tests type during boot only after this)
 root.dataset.interactive = "";

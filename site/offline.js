@@ -22,10 +22,10 @@ function notice() {
  *  files (the wasm is the largest) held by the service worker's cache. */
 async function runtimeAvailable() {
   if (root.hasAttribute("data-ready")) return true;
-  const wasm = document.querySelector('link[rel="preload"][href*="pyodide.asm.wasm"]');
+  const wasm = document.querySelector('meta[name="llm-mem-runtime"]');
   if (!wasm || !("caches" in window)) return false;
   try {
-    return Boolean(await caches.match(new URL(wasm.getAttribute("href"), location.href).href));
+    return Boolean(await caches.match(new URL(wasm.getAttribute("content"), location.href).href));
   } catch (err) {
     return false;
   }
