@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -24,7 +25,14 @@ LLAMA = "meta-llama/Llama-3.1-8B"
 
 
 def call(op: str, **args: Any) -> Any:
-    return json.loads(asyncio.run(runtime.handle(op, json.dumps(args))))
+    """One request, on an event loop of its own in a thread (a suite that ran Playwright's
+    sync API before may have a loop running in this thread)."""
+    answer: list[str] = []
+    thread = threading.Thread(
+        target=lambda: answer.append(asyncio.run(runtime.handle(op, json.dumps(args)))))
+    thread.start()
+    thread.join()
+    return json.loads(answer[0])
 
 
 @pytest.fixture(autouse=True)
