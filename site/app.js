@@ -484,6 +484,18 @@ function failLoad(name, error) {
   loaded = null;
   const message = cap(error.message);
   showModelError(message);
+  if (error.kind === "bad_token" && !embedded) { // offer to clear the refused token
+    const clear = document.createElement("button");
+    clear.type = "button";
+    clear.id = "clear-token";
+    clear.textContent = "Clear the token and retry";
+    clear.addEventListener("click", () => {
+      $("token").value = "";
+      saveToken();
+      loadModel({ push: true });
+    });
+    $("model-error").append(" ", clear);
+  }
   setText("model-status", "");
   setStale("failed", name ? `Could not load ${name}: ${message}` : message);
   generation += 1;

@@ -135,13 +135,12 @@ async def load(args: dict[str, Any]) -> dict[str, Any]:
 
 def local(args: dict[str, Any]) -> dict[str, Any]:
     source = str(args.get("source") or "local config")
-    try:
-        data = json.loads(str(args.get("text") or ""))
-    except ValueError as exc:
+    from estimator.jsonsafe import load_config_text
+
+    try:  # depth, size and number limits: no input can take the runtime down
+        data = load_config_text(str(args.get("text") or ""), source)
+    except EstimatorError as exc:
         return {"error": {"message": f"{source} is not valid JSON: {exc}", "kind": "json"}}
-    if not isinstance(data, dict):
-        return {"error": {"message": f"{source} must be a JSON object (a config.json)",
-                          "kind": "json"}}
     key = f"local:{len(MODELS)}:{source}"
     return _loaded(key, Model(data, None, f"{source} (local; not part of the link)"),
                    "", "")
@@ -215,36 +214,34 @@ async def suggest(args: dict[str, Any]) -> dict[str, Any]:
     return {"ids": [f for f in found if f]}
 
 
-def hub_error(exc: EstimatorError, repo_id: str) -> dict[str, Any]:
-    """The message for a Hub failure, what to do next, and whether a token could help."""
-    from estimator import (
-        GatedRepoError,
-        HubNetworkError,
-        InvalidResponseError,
-        RateLimitedError,
-        RepoNotFoundError,
-    )
+#: Hub failures (estimator.errors kinds) that a token, or a different one, could solve.
+NEEDS_TOKEN = {"not_found_or_private", "gated", "bad_token", "forbidden"}
 
+
+def hub_error(exc: EstimatorError, repo_id: str) -> dict[str, Any]:
+    """The message for a Hub failure, keyed on its kind (estimator.errors), with what to do
+    next and whether a token could help; the Hub's own words are shown as text only."""
+    kind = str(getattr(exc, "kind", "hub"))
     text = str(exc)
-    if isinstance(exc, RepoNotFoundError):
-        return {"kind": "not-found", "needs_token": False,
-                "message": f"not found: {text}. Check the id and revision (private repos need "
-                           "a token)."}
-    if isinstance(exc, GatedRepoError):
-        return {"kind": "gated", "needs_token": True,
-                "message": f"access denied to {repo_id}: it is gated or private. Accept its "
-                           "licence on huggingface.co, then paste a token with read access in "
-                           "the token field."}
-    if isinstance(exc, RateLimitedError):
-        wait = f" {exc.retry_after:.0f} s" if exc.retry_after else " a minute"
-        return {"kind": "rate-limited", "needs_token": False,
-                "message": f"rate-limited by the Hub while reading {repo_id}: wait{wait}, "
-                           "or add a token (it raises the limit)."}
-    if isinstance(exc, HubNetworkError):
-        return {"kind": "network", "needs_token": False,
-                "message": f"cannot reach the Hub: {text}. Bundled models and uploaded "
-                           "configs still work."}
-    if isinstance(exc, InvalidResponseError):
-        return {"kind": "invalid-response", "needs_token": False,
-                "message": f"the Hub sent something unexpected: {text}"}
-    return {"kind": "hub", "needs_token": False, "message": f"cannot use {repo_id}: {text}"}
+    advice = {
+        "not_found_or_private": "Check the id; if the repo is private, paste a token that can "
+                                "read it.",
+        "gated": "Accept its terms on huggingface.co, then paste a token of that account in "
+                 "the token field.",
+        "bad_token": "Paste a valid token, or clear it to read public models.",
+        "forbidden": "The token may lack the read permission.",
+        "network": "Bundled models and uploaded configs still work.",
+        "timeout": "Bundled models and uploaded configs still work.",
+        "server_error": "Try again later; bundled models and uploaded configs still work.",
+        "rate_limited": "Wait, or add a token (it raises the limit).",
+    }.get(kind, "")
+    if kind in ("network", "timeout", "server_error"):
+        message = f"cannot reach the Hub: {text}."
+    elif kind == "invalid_response":
+        message = f"the Hub sent something unexpected: {text}"
+    elif kind == "rate_limited":
+        message = f"rate-limited by the Hub while reading {repo_id}: {text}."
+    else:
+        message = text.rstrip(".") + "."
+    return {"kind": kind, "needs_token": kind in NEEDS_TOKEN,
+            "message": f"{message} {advice}".strip()}

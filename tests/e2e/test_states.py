@@ -93,12 +93,26 @@ def test_typo_link_never_shows_the_default_model(fresh: Any, hub: FakeHub) -> No
         "#facts").is_hidden()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: estimator.hub still calls a 401 without "
-                   "X-Error-Code gated; the page shows its error kinds once that lands")
 def test_typo_link_is_not_called_gated(fresh: Any, hub: FakeHub) -> None:
+    # the real Hub answers a typo exactly like a private repo: 401, no X-Error-Code
     session = fresh("?model=test-org/phi-likee", hub=hub)
     text = reason(session).lower()
-    assert "not found on the hub, or private" in text and "gated" not in text
+    assert "not found on huggingface.co, or private" in text and "gated" not in text
+
+
+def test_refused_token_can_be_cleared(fresh: Any, hub: FakeHub) -> None:
+    session = fresh(hub=hub)
+    page = session.page
+    page.fill("#token", "hf_expired")
+    page.press("#token", "Tab")
+    page.fill("#model", "test-org/phi-like")
+    page.press("#model", "Enter")
+    wait_stale(session, "failed")
+    assert "refused the token" in reason(session) and "gated" not in reason(session).lower()
+    session.change(lambda: page.click("#clear-token"))
+    assert page.input_value("#token") == ""
+    assert page.evaluate("sessionStorage.getItem('llm-mem-hub-token')") is None
+    assert_fresh(session, PHI)
 
 
 def test_gated_link_says_gated_and_a_pasted_token_retries_at_once(
