@@ -672,6 +672,10 @@ function onStatus(message) {
     advance(95, "Estimating…");
     root.dataset.bootMs = String(message.ms);
     root.dataset.runtimeId = String(message.runtime || "");
+    if (message.bytes) { // what the worker downloaded (read by tests/benchmarks/bench_page.py)
+      root.dataset.runtimeWire = String(message.bytes.wire);
+      root.dataset.runtimeRaw = String(message.bytes.raw);
+    }
     // Controls the visitor changed while Python loaded win over the URL.
     for (const name of [...FIELDS, "model", "revision"]) {
       const node = $(name);

@@ -161,8 +161,11 @@ def measure_load(browser: Any, url: str) -> dict[str, float]:
             long_ms: long.reduce((s, [, d]) => s + d, 0),
             long_max_ms: long.reduce((m, [, d]) => Math.max(m, d), 0),
             fcp: fcp ? fcp.startTime : NaN,
-            raw: all.reduce((s, e) => s + (e.decodedBodySize || 0), 0),
-            wire: all.reduce((s, e) => s + (e.transferSize || 0), 0),
+            // the page's own requests plus its worker's (the page reports those)
+            raw: all.reduce((s, e) => s + (e.decodedBodySize || 0), 0)
+                 + Number(document.documentElement.dataset.runtimeRaw || 0),
+            wire: all.reduce((s, e) => s + (e.transferSize || 0), 0)
+                  + Number(document.documentElement.dataset.runtimeWire || 0),
             count: all.length,
           };
         }""")
