@@ -223,6 +223,12 @@ def hub_error(exc: EstimatorError, repo_id: str) -> dict[str, Any]:
     next and whether a token could help; the Hub's own words are shown as text only."""
     kind = str(getattr(exc, "kind", "hub"))
     text = str(exc)
+    try:  # the client's advice names the CLI's ways to give a token; the page has a field
+        from estimator.hub.status import TOKEN_HINT
+
+        text = text.replace(TOKEN_HINT, "paste it in the token field")
+    except ImportError:  # pragma: no cover
+        pass
     advice = {
         "not_found_or_private": "Check the id; if the repo is private, paste a token that can "
                                 "read it.",

@@ -97,7 +97,8 @@ def test_typo_link_is_not_called_gated(fresh: Any, hub: FakeHub) -> None:
     # the real Hub answers a typo exactly like a private repo: 401, no X-Error-Code
     session = fresh("?model=test-org/phi-likee", hub=hub)
     text = reason(session).lower()
-    assert "not found on huggingface.co, or private" in text and "gated" not in text
+    assert "not found on the hub, or private" in text and "gated" not in text
+    assert "hf_token" not in text  # the CLI's advice is not the page's
 
 
 def test_refused_token_can_be_cleared(fresh: Any, hub: FakeHub) -> None:
