@@ -31,12 +31,6 @@ async function fetchBytes(name) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-// Start the two large downloads at once, in parallel with loading pyodide.asm.mjs;
-// loadPyodide's own requests for them then come from the HTTP cache.
-for (const name of ["pyodide.asm.wasm", "python_stdlib.zip"]) {
-  fetch(here(`./{{pyodide_dir}}/${name}`)).then((r) => r.arrayBuffer()).catch(() => {});
-}
-
 /** Bytes this worker downloaded (resource timing), for the benchmarks. */
 function transferred() {
   const entries = performance.getEntriesByType("resource");
