@@ -4,13 +4,14 @@
     python build.py                 # build dist/
     python build.py serve [--port 8000] [--host 127.0.0.1]   # build, then serve dist/
 
-Needs `npm ci` once (the Pyodide and PyScript runtimes are vendored from
-node_modules/, pinned by package-lock.json); nothing is loaded from a CDN.
+Needs `npm ci` once (the Pyodide runtime is vendored from node_modules/, pinned by
+package-lock.json); nothing is loaded from a CDN. Python runs in a worker
+(site/worker.js boots Pyodide, site/runtime.py answers the page's requests); the
+main thread runs only site/app.js.
 
 What ends up in dist/:
   index.html                      the page, with the default model's estimate pre-rendered
   assets/pyodide-<ver>-<hash>/    Pyodide core (stdlib zip trimmed, lock file emptied)
-  assets/pyscript-<ver>-<hash>/   the PyScript modules the page actually loads
   assets/<name>.<hash>.<ext>      our CSS/JS/Python, the estimator wheel, bundled configs
   asset-manifest.json             logical name -> {path, sha256, size} (for the service worker)
   *.gz (and *.br when the `brotli` module is installed) precompressed copies
@@ -85,17 +86,6 @@ BUNDLED_MODELS = (
 #: Pyodide files loadPyodide() fetches; nothing else from the npm package is needed.
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
                  "pyodide-lock.json")
-
-#: PyScript chunks the page loads (checked by tests/e2e: every request must be served).
-#: core.js pulls core-*.js, which imports its plugin stubs at start (error, donkey,
-#: deprecations manager, py-editor, py-game, py-terminal: a few KB each). The big chunks
-#: those stubs load only when a page uses them (codemirror, xterm), MicroPython, TOML
-#: (we pass a JSON config), zip and pyodide_graph are left out.
-PYSCRIPT_CHUNKS = ("core.js", "core-", "error-", "deprecations-manager-", "donkey-", "py-editor-",
-                   "py-game-", "py-terminal-")
-# (PyScript's core.css only styles its editor/terminal widgets; the one rule the page
-# needs, hiding <py-script>-style elements, is in site/app.css: one render-blocking
-# request fewer before the pre-rendered estimate paints.)
 
 #: Top-level stdlib entries that the browser never imports (tests, GUI, servers, REPL
 #: tooling, process spawning). Keep this list conservative: a missing module is an
@@ -270,7 +260,7 @@ def pyodide_files() -> dict[str, bytes]:
             DROPPED_STDLIB[:] = dropped
         elif name == "pyodide-lock.json":
             # The page loads no Pyodide packages (the estimator is stdlib-only and comes
-            # as a wheel unpacked by PyScript): keep the header, drop the 120 KB of entries.
+            # as a wheel the worker unpacks): keep the header, drop the 120 KB of entries.
             lock = json.loads(data)
             lock["packages"] = {}
             data = json.dumps(lock, sort_keys=True, separators=(",", ":")).encode()
@@ -283,41 +273,6 @@ def pyodide_files() -> dict[str, bytes]:
 def strip_source_map(data: bytes) -> bytes:
     """Drop the sourceMappingURL comment (the maps are not shipped)."""
     return re.sub(rb"\n?//# sourceMappingURL=\S+\s*$", b"\n", data)
-
-
-#: PyScript builds its *worker* hooks with ``Function(...)`` as soon as a main-thread
-#: script starts (its own fs hook is always registered), which a CSP without
-#: 'unsafe-eval' refuses, so Python never starts. The page runs no workers: drop the
-#: worker getters so the strict CSP holds. The build fails if the text is not found
-#: (a different @pyscript/core), rather than shipping an unpatched copy.
-PYSCRIPT_PATCHES = (
-    (
-        "core-",
-        b'worker:{...Bo(Eo,e),get onReady(){return jo(this,"onReady")},'
-        b'get onBeforeRun(){return jo(this,"onBeforeRun")},'
-        b'get onBeforeRunAsync(){return jo(this,"onBeforeRunAsync")},'
-        b'get onAfterRun(){return jo(this,"onAfterRun")},'
-        b'get onAfterRunAsync(){return jo(this,"onAfterRunAsync")}}',
-        b"worker:{...Bo(Eo,e)}",
-    ),
-)
-
-
-def pyscript_files() -> dict[str, bytes]:
-    src = NODE / "@pyscript" / "core" / "dist"
-    out: dict[str, bytes] = {}
-    for path in sorted(src.iterdir()):
-        if path.suffix not in (".js", ".css") or not path.name.startswith(PYSCRIPT_CHUNKS):
-            continue
-        data = path.read_bytes()
-        out[path.name] = strip_source_map(data) if path.suffix == ".js" else data
-    for prefix, old, new in PYSCRIPT_PATCHES:
-        names = [n for n in out if n.startswith(prefix) and old in out[n]]
-        if len(names) != 1:
-            sys.exit(f"build: PyScript patch for {prefix}*.js does not apply; "
-                     "check PYSCRIPT_PATCHES against this @pyscript/core version")
-        out[names[0]] = out[names[0]].replace(old, new)
-    return out
 
 
 def dir_hash(files: dict[str, bytes]) -> str:
@@ -344,12 +299,7 @@ def bundled_configs() -> dict[str, Any]:
 # pre-rendering
 
 
-def prerender(template: str, configs: dict[str, Any]) -> str:
-    """Fill the page's result slots with the CPython estimate of the default model.
-
-    site/view.py computes the same view model in the browser, so the numbers do not
-    jump when Python takes over.
-    """
+def _site_view() -> Any:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(SITE))
     try:
@@ -357,8 +307,26 @@ def prerender(template: str, configs: dict[str, Any]) -> str:
     finally:
         sys.path.pop(0)
         sys.path.pop(0)
+    return view
+
+
+def page_fields() -> dict[str, Any]:
+    """The option fields and their defaults, for the main thread's URL handling."""
+    view = _site_view()
+    return {"fields": list(view.OPTION_FIELDS),
+            "defaults": {name: view.option_default(name) for name in view.OPTION_FIELDS}}
+
+
+def prerender(template: str, configs: dict[str, Any]) -> str:
+    """Fill the page's result slots with the CPython estimate of the default model.
+
+    site/view.py computes the same view model in the browser, so the numbers do not
+    jump when Python takes over.
+    """
+    view = _site_view()
     state = view.default_state(DEFAULT_MODEL)
-    vm = view.compute(configs[DEFAULT_MODEL], state, None, model_label=DEFAULT_MODEL)
+    vm = view.compute(configs[DEFAULT_MODEL], state, None,
+                      model_label=f"{DEFAULT_MODEL} (bundled copy of its config.json)")
     return view.render_static(template, vm, state, model_ids=sorted(configs))
 
 
@@ -398,7 +366,7 @@ class Output:
 
 
 def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
-    for name in ("pyodide", "@pyscript/core"):
+    for name in ("pyodide",):
         have, want = package_version(name), expected_version(name)
         if have != want:
             sys.exit(f"build: node_modules has {name} {have}, package.json pins {want}; "
@@ -410,11 +378,6 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     for name, data in sorted(pyo.items()):
         out.add(f"pyodide/{name}", f"{pyo_dir}/{name}", data)
 
-    pys = pyscript_files()
-    pys_dir = f"assets/pyscript-{package_version('@pyscript/core')}-{dir_hash(pys)}"
-    for name, data in sorted(pys.items()):
-        out.add(f"pyscript/{name}", f"{pys_dir}/{name}", data)
-
     wheel_name, wheel = build_wheel()
     wheel_path = out.add("estimator.whl", f"assets/wheel-{short_hash(wheel)}/{wheel_name}", wheel)
 
@@ -423,7 +386,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     models_path = out.add("models.json", "assets/" + hashed_name("models.json", models), models)
 
     own: dict[str, str] = {}
-    for name in ("app.css", "app.js", "view.py", "main.py"):
+    for name in ("app.css", "app.js", "view.py", "runtime.py"):
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     # [offline/embed] the offline notice + SW registration, embed mode and their styles,
@@ -432,23 +395,29 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
 
-    py_config = {
-        "interpreter": f"./{pyo_dir}/pyodide.mjs",
-        "files": {
-            f"./{wheel_path}": "./*",
-            f"./{own['view.py']}": "./view.py",
-            f"./{models_path}": "./models.json",
-        },
-    }
+    # The worker lives in assets/: its paths are relative to it.
+    def from_assets(path: str) -> str:
+        return "./" + path.removeprefix("assets/")
+
+    worker_files = {"view.py": from_assets(own["view.py"]),
+                    "runtime.py": from_assets(own["runtime.py"]),
+                    "models.json": from_assets(models_path), "wheel": from_assets(wheel_path)}
+    worker = (SITE / "worker.js").read_text(encoding="utf-8")
+    worker = worker.replace("{{pyodide_dir}}", pyo_dir.removeprefix("assets/"))
+    worker = worker.replace("{{files}}", json.dumps(worker_files, sort_keys=True))
+    if "{{" in worker:
+        sys.exit("build: site/worker.js has a placeholder build.py does not fill")
+    own["worker.js"] = out.add("worker.js", "assets/" + hashed_name("worker.js", worker.encode()),
+                               worker.encode())
+
+    app_config = {"worker": "./" + own["worker.js"], "defaultModel": DEFAULT_MODEL,
+                  "bundled": sorted(configs), **page_fields()}
     template = (SITE / "index.html").read_text(encoding="utf-8")
     replacements = {
         "{{css}}": own["app.css"],
         "{{app_js}}": own["app.js"],
-        "{{main_py}}": own["main.py"],
-        "{{pyscript_js}}": f"{pys_dir}/core.js",
-        "{{pyscript_chunk}}": f"{pys_dir}/" + next(n for n in pys if n.startswith("core-")),
-        "{{py_config}}": html.escape(json.dumps(py_config, sort_keys=True, separators=(",", ":"))),
-        "{{default_model}}": html.escape(DEFAULT_MODEL),
+        "{{app_config}}": html.escape(json.dumps(app_config, sort_keys=True,
+                                                 separators=(",", ":"))),
         "{{pyodide_dir}}": pyo_dir,
         "{{wheel}}": wheel_path,
     }
@@ -496,8 +465,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
         "version": 1,
         "default_model": DEFAULT_MODEL,
         "stdlib_removed": DROPPED_STDLIB,
-        "runtime": {"pyodide": package_version("pyodide"),
-                    "pyscript": package_version("@pyscript/core")},
+        "runtime": {"pyodide": package_version("pyodide")},
         "assets": dict(sorted(out.manifest.items())),
     }
     manifest_text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"

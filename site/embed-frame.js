@@ -52,13 +52,33 @@ function markControls() {
     if (control && form.contains(control)) keep(control.closest(".field, .checks") || control, true);
   }
   // always visible: which model, and any error or status about it or the options
-  for (const id of ["model-label", "model-error", "model-status", "options-error"]) {
+  for (const id of ["model-error", "model-status", "options-error"]) {
     keep(document.getElementById(id), true);
   }
 }
 
+/** The compact card: total, fit and recommendation; the rest behind a "Breakdown" toggle. */
+function foldDetails() {
+  const results = document.getElementById("results");
+  if (!results || results.querySelector("details.embed-more")) return;
+  const more = document.createElement("details");
+  more.className = "embed-more";
+  const summary = document.createElement("summary");
+  summary.textContent = "Breakdown";
+  more.appendChild(summary);
+  const moved = [".bar-figure", "#warnings-box", ".breakdown-title", ".table-wrap:has(> table.breakdown)",
+                 ".answers-more", ".context-line", "#reserved"];
+  for (const selector of moved) {
+    const node = results.querySelector(selector);
+    if (node) more.appendChild(node);
+  }
+  const answers = results.querySelector(".answers");
+  if (answers) answers.after(more);
+  else results.appendChild(more);
+}
+
 function addFooter() {
-  const foot = document.createElement("p");
+  const foot = document.createElement("footer"); // a landmark: axe's "region" rule
   foot.className = "embed-foot";
   const link = document.createElement("a");
   link.id = "embed-open";
@@ -105,10 +125,9 @@ if (embedded) {
       applyTheme(data.theme);
     }
   });
-  // Settings changes must not add entries to the host page's back-button history.
-  const replace = history.replaceState.bind(history);
-  history.pushState = (state, title, url) => replace(state, title, url);
-  const setup = () => { markControls(); addFooter(); startResizeMessages(); };
+  // (app.js updates a widget's URL with replaceState, keeping controls/theme/frame: no
+  // entries in the host page's back-button history.)
+  const setup = () => { markControls(); foldDetails(); addFooter(); startResizeMessages(); };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", setup, { once: true });
   } else {

@@ -56,7 +56,7 @@
     iframe.style.width = "100%";
     iframe.style.border = "0";
     iframe.style.display = "block";
-    iframe.style.height = (parseInt(el.getAttribute("height"), 10) || 520) + "px";
+    iframe.style.height = (parseInt(el.getAttribute("height"), 10) || 340) + "px";
     iframe.style.colorScheme = "normal";
     el.textContent = "";
     el.appendChild(iframe);

@@ -18,18 +18,38 @@ function notice() {
   return box;
 }
 
-function showConnection() {
+/** Whether the Python runtime can start without a network: already running here, or its
+ *  files (the wasm is the largest) held by the service worker's cache. */
+async function runtimeAvailable() {
+  if (root.hasAttribute("data-ready")) return true;
+  const wasm = document.querySelector('meta[name="llm-mem-runtime"]');
+  if (!wasm || !("caches" in window)) return false;
+  try {
+    return Boolean(await caches.match(new URL(wasm.getAttribute("content"), location.href).href));
+  } catch (err) {
+    return false;
+  }
+}
+
+async function showConnection() {
   const box = notice();
   if (navigator.onLine) {
     delete root.dataset.offline;
     box.hidden = true;
     box.textContent = "";
-  } else {
-    root.dataset.offline = "";
-    box.textContent = "You are offline. Bundled models, uploaded configs and models you " +
-      "looked at before still work; other Hub models need a connection.";
-    box.hidden = false;
+    return;
   }
+  root.dataset.offline = "";
+  const works = await runtimeAvailable();
+  if (navigator.onLine) return;
+  // claim that bundled models work only when the runtime can actually start
+  box.textContent = works
+    ? "You are offline. Bundled models, uploaded configs and models you looked at before " +
+      "still work; other Hub models need a connection."
+    : "You are offline, and the Python runtime is not stored on this device yet: no " +
+      "estimate can be computed until the connection is back (then use Retry).";
+  root.dataset.offlineRuntime = works ? "cached" : "missing";
+  box.hidden = false;
 }
 
 window.addEventListener("online", showConnection);

@@ -26,6 +26,7 @@ from estimator import (
     PRECISIONS,
     EstimateOptions,
     EstimatorError,
+    OptionError,
     compare_precisions,
     estimate,
     max_batch,
@@ -125,7 +126,7 @@ def _parse_value(name: str, text: str) -> Any:
             return True
         if text.lower() in ("false", "0", "off", "no"):
             return False
-        raise EstimatorError(f"{name} must be true or false, got {text!r}")
+        raise FieldError(f"{name} must be true or false, got {text!r}", [name])
     if annotation.startswith("int"):
         try:
             return int(text.replace("_", "").replace(",", ""))
@@ -133,22 +134,54 @@ def _parse_value(name: str, text: str) -> Any:
             try:
                 number = float(text)
             except ValueError:
-                raise EstimatorError(f"{name} must be a whole number, got {text!r}") from None
+                raise FieldError(f"{name} must be a whole number, got {text!r}", [name]) from None
             if not number.is_integer():
-                raise EstimatorError(f"{name} must be a whole number, got {text!r}") from None
+                raise FieldError(f"{name} must be a whole number, got {text!r}", [name]) from None
             return int(number)
     if annotation.startswith("float"):
         try:
             return float(text)
         except ValueError:
-            raise EstimatorError(f"{name} must be a number, got {text!r}") from None
+            raise FieldError(f"{name} must be a number, got {text!r}", [name]) from None
     return text
 
 
 def options_from_state(state: dict[str, str]) -> EstimateOptions:
-    """Form/URL strings -> EstimateOptions; raises EstimatorError with a readable message."""
+    """Form/URL strings -> EstimateOptions; raises FieldError naming the fields at fault."""
     values = {name: _parse_value(name, state.get(name, "")) for name in OPTION_FIELDS}
-    return EstimateOptions(**values)
+    try:
+        return EstimateOptions(**values)
+    except OptionError as exc:
+        raise FieldError(str(exc), error_fields(str(exc))) from None
+
+
+class FieldError(OptionError):
+    """An option error with the form fields it is about (shown next to each of them)."""
+
+    def __init__(self, message: str, fields: list[str]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+#: Words in the core's OptionError messages that name a field other than by its own name.
+_FIELD_WORDS = {"KV cache dtype": "kv_dtype", "engine": "engine", "precision": "precision",
+                "GPU": "gpu", "TP": "tensor_parallel"}
+
+
+def error_fields(message: str) -> list[str]:
+    """The option fields an OptionError message is about, in form order.
+
+    The core's messages start with the field name ("batch must be between ...") or
+    name the fields involved ("tensor_parallel (8) x pipeline_parallel (2) needs ...").
+    """
+    named = [name for name in OPTION_FIELDS
+             if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", message)]
+    if named:
+        return named
+    for word, name in _FIELD_WORDS.items():
+        if word in message:
+            return [name]
+    return []
 
 
 # ---------------------------------------------------------------------------
@@ -246,8 +279,15 @@ def _nice_ceiling(value: float) -> float:
 
 
 def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
-               current: int) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Texts and attributes for one memory-vs-x chart (log x, linear y in GiB)."""
+               current: int, largest: int | None = None, limited: bool = False,
+               ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Texts and attributes for one memory-vs-x chart (log x, linear y in GiB).
+
+    ``largest`` is the exact largest x that fits (max_batch / max_context, the figure the
+    text shows); with ``limited`` the stop line is drawn there, so chart and text agree.
+    Values above the y range are drawn along the top edge in their own dotted path and
+    labelled with the largest value they reach (never a silent flat line).
+    """
     texts: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}
     pts = [p for p in points if p.x > 0]
@@ -278,10 +318,14 @@ def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
 
     fit_d: list[str] = []
     over_d: list[str] = []
+    clip_d: list[str] = []
     prev_fits: bool | None = None
     last_xy = ""
+    top_bytes = ymax * GIB
+    prev_clipped = False
     for p in pts:
         fits = p.fits is not False
+        clipped = p.per_gpu_bytes > top_bytes
         seg = fit_d if fits else over_d
         cmd = "M" if (prev_fits is None or prev_fits != fits or not seg) else "L"
         if prev_fits is not None and prev_fits != fits:
@@ -289,11 +333,28 @@ def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
             seg.append(f"M{last_xy}")
             cmd = "L"
         xy = f"{sx(p.x):.1f},{sy(p.per_gpu_bytes):.1f}"
-        seg.append(f"{cmd}{xy}")
+        if clipped:
+            clip_d.append(f"{'L' if prev_clipped else 'M'}{xy}")
+        else:
+            seg.append(f"{cmd}{xy}")
+        if clipped and not prev_clipped and seg:
+            seg.append(f"L{xy}")  # the line runs into the top edge here
         last_xy = xy
         prev_fits = fits
+        prev_clipped = clipped
     attrs[f"{prefix}-line"] = {"d": " ".join(fit_d)}
     attrs[f"{prefix}-over"] = {"d": " ".join(over_d)}
+    attrs[f"{prefix}-clipped"] = {"d": " ".join(clip_d)}
+    over_top = [p for p in pts if p.per_gpu_bytes > top_bytes]
+    if over_top:
+        peak = max(over_top, key=lambda p: p.per_gpu_bytes)
+        where = fmt_tokens(peak.x) if axis == "context" else f"batch {peak.x:,}"
+        texts[f"{prefix}-clip-label"] = (f"▲ off the scale above {ymax:g} GiB: "
+                                         f"{peak.per_gpu_bytes / GIB:,.0f} GiB at {where}")
+        attrs[f"{prefix}-clip-label"] = {"visibility": "visible"}
+    else:
+        texts[f"{prefix}-clip-label"] = ""
+        attrs[f"{prefix}-clip-label"] = {"visibility": "hidden"}
     if capacity:
         cy = f"{sy(capacity):.1f}"
         attrs[f"{prefix}-cap"] = {"y1": cy, "y2": cy, "visibility": "visible"}
@@ -303,19 +364,23 @@ def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
         attrs[f"{prefix}-cap"] = {"visibility": "hidden"}
         attrs[f"{prefix}-cap-label"] = {"visibility": "hidden"}
         texts[f"{prefix}-cap-label"] = ""
-    limit = None
-    for p in pts:
-        if p.fits is False:
-            limit = p
-            break
-    if limit is not None and limit is not pts[0]:
-        lx = f"{sx(limit.x):.1f}"
+    stop: int | None = None
+    if limited:
+        # the exact answer of max_batch / max_context, as the text says it
+        if largest is not None and min(xs) <= largest < max(xs):
+            stop = largest
+    else:
+        first_over = next((p for p in pts if p.fits is False), None)
+        if first_over is not None and first_over is not pts[0]:
+            stop = first_over.x
+    if stop is not None:
+        lx = f"{sx(stop):.1f}"
         attrs[f"{prefix}-stop"] = {"x1": lx, "x2": lx, "visibility": "visible"}
-        label = "stops fitting near " + fmt_tokens(limit.x) if axis == "context" else (
-            f"stops fitting near batch {limit.x}")
+        label = ("fits up to " + f"{stop:,} tokens" if axis == "context" else
+                 f"fits up to batch {stop:,}")
         texts[f"{prefix}-stop-label"] = label
-        anchor = "end" if sx(limit.x) > PAD_L + plot_w * 0.5 else "start"
-        attrs[f"{prefix}-stop-label"] = {"x": f"{sx(limit.x) + (-4 if anchor == 'end' else 4):.1f}",
+        anchor = "end" if sx(stop) > PAD_L + plot_w * 0.5 else "start"
+        attrs[f"{prefix}-stop-label"] = {"x": f"{sx(stop) + (-4 if anchor == 'end' else 4):.1f}",
                                          "text-anchor": anchor, "visibility": "visible"}
     else:
         attrs[f"{prefix}-stop"] = {"visibility": "hidden"}
@@ -451,6 +516,12 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     attrs["fit"] = {"data-fit": fit_state}
     rec = est.recommendation
     texts["recommendation"] = rec.text if rec is not None else ""
+    texts["recommendation-node"] = node_aligned(config, options, metadata, rec)
+    texts["sum-total"] = fmt_gib(est.total_bytes)
+    texts["sum-pergpu"] = fmt_gib(est.per_gpu_bytes)
+    texts["sum-fit"] = ("no GPU chosen" if fit is None else
+                        ("fits" if fit.fits else "does not fit"))
+    attrs["summary"] = {"data-fit": fit_state}
     if est.engine_reserved_bytes:
         label = ENGINE_PROFILES[options.engine].label
         reserved = (f"{label} reserves {fmt_both(est.engine_reserved_bytes)} per GPU up front "
@@ -480,15 +551,59 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
             "warnings": list(est.warnings), "estimate": est, "options": options}
 
 
+#: GPUs per server node (DGX/HGX H100/H200/B200, MI300X platforms: 8 per node).
+NODE_GPUS = 8
+
+
+def _node_aligned(count: int) -> bool:
+    return count in (1, 2, 4) or count % NODE_GPUS == 0
+
+
+def node_aligned(config: dict[str, Any], options: EstimateOptions, metadata: Any,
+                 rec: Any) -> str:
+    """Beside a minimal GPU count that fills no whole node (10 x H100 as TP=2 x PP=5) or
+    splits tensors across nodes (TP=16), the smallest count of whole 8-GPU nodes that fits
+    with TP within a node (dividing the attention heads) and PP across nodes; '' when the
+    minimum is already aligned (1, 2, 4 GPUs, or whole nodes with TP <= 8)."""
+    if rec is None or rec.count is None or (_node_aligned(rec.count) and
+                                            (rec.tensor_parallel or 1) <= NODE_GPUS):
+        return ""
+    from estimator import parse_config
+
+    try:
+        heads = parse_config(config).attention.num_heads
+    except EstimatorError:
+        return ""
+    candidates = [c for c in (1, 2, 4, *range(NODE_GPUS, 65, NODE_GPUS)) if c >= rec.count]
+    for count in candidates:
+        tp = next((t for t in range(min(count, NODE_GPUS), 0, -1)
+                   if count % t == 0 and (not heads or heads % t == 0)), 1)
+        pp = count // tp
+        try:
+            est = estimate(config, options.with_(gpu=rec.gpu, gpus=count, tensor_parallel=tp,
+                                                 pipeline_parallel=pp), metadata)
+        except EstimatorError:
+            return ""
+        if est.fit is not None and est.fit.fits:
+            layout = f"TP={tp}" + (f", PP={pp}" if pp > 1 else "")
+            nodes = count // NODE_GPUS
+            where = (f", {nodes} node{'s' if nodes != 1 else ''} of {NODE_GPUS}" if nodes
+                     else "")
+            return (f"Node-aligned: {count} x {rec.gpu_name} ({layout}{where}): "
+                    f"{est.per_gpu_bytes / GIB:.1f} GiB per GPU of "
+                    f"{est.fit.usable_bytes / GIB:.1f} GiB usable")
+    return ""
+
+
 def compute_compare(config: dict[str, Any], options: EstimateOptions,
                     metadata: Any = None) -> dict[str, Any]:
     rows = []
     marks = []
     for e in compare_precisions(config, options, metadata):
         fits = "—" if e.fit is None else ("yes" if e.fit.fits else "no")
-        rows.append([precision_label(e.precision), fmt_gib(e.weights_bytes),
-                     fmt_gib(e.kv_cache_bytes), fmt_gib(e.total_bytes), fmt_gib(e.per_gpu_bytes),
-                     fits])
+        rows.append([precision_label(e.precision), fmt_gib(e.total_bytes),
+                     fmt_gib(e.per_gpu_bytes), fits, fmt_gib(e.weights_bytes),
+                     fmt_gib(e.kv_cache_bytes)])
         marks.append(e.precision)
     return {"rows": {"compare": rows}, "row_keys": {"compare": marks}}
 
@@ -499,7 +614,15 @@ def compute_sweep(config: dict[str, Any], options: EstimateOptions, est: Any, ax
     capacity = None if est.fit is None else est.fit.usable_bytes
     current = est.context if axis == "context" else options.batch
     prefix = "chart-ctx" if axis == "context" else "chart-batch"
-    texts, attrs = line_chart(prefix, points, capacity, axis, current)
+    largest = None
+    if options.gpu:
+        ask = max_context if axis == "context" else max_batch
+        try:
+            largest = ask(config, options, metadata)
+        except EstimatorError:
+            largest = None
+    texts, attrs = line_chart(prefix, points, capacity, axis, current, largest,
+                              limited=bool(options.gpu))
     return {"texts": texts, "attrs": attrs}
 
 

@@ -42,3 +42,24 @@ def launch_options() -> dict[str, Any]:
     if exe:
         options["executable_path"] = exe
     return options
+
+
+#: Playwright's own --disable-features list (playwright-core chromiumSwitches.ts, 1.65) less
+#: ThirdPartyStoragePartitioning, which it turns off (microsoft/playwright#32230) although
+#: Chrome partitions third-party storage by default since 115. Embed widgets framed by
+#: another site share one SharedWorker only in a partitioned browser, as users have.
+_PLAYWRIGHT_DISABLED = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,"
+    "HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,"
+    "AvoidCorsURLLoaderRestartOnRedirect,TcpPortRandomizationWin,OptimizationHints,"
+    "NetworkTimeServiceQuerying,AimEnabled,PreconnectToSearch,msForceBrowserSignIn,"
+    "msEdgeUpdateLaunchServicesPreferredVersion"
+)
+
+
+def partitioned_launch_options() -> dict[str, Any]:
+    """``launch_options()`` for a Chromium that partitions third-party storage like Chrome
+    does for users (the last --disable-features switch replaces Playwright's)."""
+    options = launch_options()
+    options["args"] = [*options["args"], f"--disable-features={_PLAYWRIGHT_DISABLED}"]
+    return options

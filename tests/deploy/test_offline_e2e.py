@@ -90,12 +90,15 @@ def test_offline_reload_bundled_and_fetched_models(browser: Any, swa: str) -> No
     wait_settled(page)
     assert re.search(r"\d", total(page))
 
-    # a model never fetched: a clear message, and the last estimate stays on screen
+    # a model never fetched: a clear message; the previous model's figures are cleared and
+    # the results say why
     choose_model(page, NEVER_FETCHED)
     page.wait_for_selector("#model-error:not([hidden])", timeout=20_000)
     message = page.text_content("#model-error") or ""
     assert "Cannot reach the Hub" in message and "Bundled models" in message
-    assert re.search(r"\d", total(page))
+    assert page.get_attribute("#results", "data-stale") == "failed"
+    assert f"Could not load {NEVER_FETCHED}" in (page.text_content("#stale-reason") or "")
+    assert total(page) == "—"
 
     context.set_offline(False)
     assert csp_violations(page, console) == []

@@ -34,15 +34,36 @@ def load_config(name: str) -> dict[str, Any]:
 # the fake Hub
 
 
+#: What the real huggingface.co answers (recorded traffic, /work/shared/notes/
+#: launch-and-hardware-facts.md and issue 10): the Hub's error headers are readable by pages.
+EXPOSE = "X-Error-Code, X-Error-Message, RateLimit, RateLimit-Policy"
+NO_SUCH_REPO = "Invalid username or password."
+BAD_TOKEN = "Invalid credentials in Authorization header"
+
+
 @dataclass
 class FakeHub:
-    """Answers huggingface.co requests from fixtures; records everything else."""
+    """Answers huggingface.co requests from fixtures with the real Hub's answer shapes;
+    records everything else as a leak.
 
-    configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # repo id -> config
-    failures: dict[str, Any] = field(
-        default_factory=dict
-    )  # repo id -> status | "abort" | "badjson"
+    - a public repo: model API and config.json with 200;
+    - a repo that does not exist, or a private one, asked without a (valid) token: 401,
+      body {"error": "Invalid username or password."}, X-Error-Message, no X-Error-Code;
+      with a valid token a missing repo is 404 with X-Error-Code: RepoNotFound;
+    - a gated repo: model API 200 with "gated": "auto"; its files 401 (no token) or 403
+      (a token without access) with X-Error-Code: GatedRepo; 200 with a token in ``tokens``;
+    - an unknown token: 401 with X-Error-Message: Invalid credentials in Authorization header;
+    - ``failures``: repo -> 429 (RateLimit header, no Retry-After), "abort" (offline),
+      "badjson" (a captive portal's HTML page);
+    - ``offline``: every Hub request fails as when the network is down.
+    """
+
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # public repo -> config
+    gated: dict[str, dict[str, Any]] = field(default_factory=dict)  # gated repo -> config
+    tokens: set[str] = field(default_factory=set)  # valid tokens (with access to gated repos)
+    failures: dict[str, Any] = field(default_factory=dict)  # repo -> 429 | "abort" | "badjson"
     search: dict[str, list[str]] = field(default_factory=dict)  # query -> ids
+    offline: bool = False
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
 
@@ -59,6 +80,14 @@ class FakeHub:
             route.abort()
             return
         self.seen.append((url, dict(request.headers)))
+        if self.offline:
+            route.abort("internetdisconnected")
+            return
+        auth = request.headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth else ""
+        if token and token not in self.tokens:
+            self._error(route, 401, BAD_TOKEN)
+            return
         path = unquote(parts.path)
         if path == "/api/models":
             query = parse_qs(parts.query).get("search", [""])[0]
@@ -84,45 +113,47 @@ class FakeHub:
                 status=200, body="<html>not json</html>", headers={"content-type": "text/html"}
             )
             return
-        if isinstance(failure, int):
-            headers = {"content-type": "application/json"}
-            body: dict[str, str] = {"error": "simulated"}
-            if failure == 429:
-                headers["ratelimit"] = '"api";r=0;t=30'
-            if failure == 401:  # the real Hub's answer for a missing or private repo
-                body = {"error": "Invalid username or password."}
-                headers["x-error-message"] = body["error"]
-                headers["access-control-expose-headers"] = "X-Error-Code, X-Error-Message"
-            route.fulfill(status=failure, body=json.dumps(body), headers=headers)
+        if failure == 429:
+            self._error(route, 429, "You have been rate-limited; you can retry this action in "
+                        "55 seconds.", {"ratelimit": '"api";r=0;t=55',
+                                        "ratelimit-policy": '"fixed window";"api";q=500;w=300'})
             return
-        config = self.configs.get(repo)
+        gated = repo in self.gated
+        config = self.gated.get(repo) if gated else self.configs.get(repo)
         if config is None:
-            self._json(
-                route, 404, {"error": "Repository not found"}, {"x-error-code": "RepoNotFound"}
-            )
+            if token:
+                self._error(route, 404, "Repository not found", {"x-error-code": "RepoNotFound"})
+            else:
+                self._error(route, 401, NO_SUCH_REPO)
             return
         if kind == "api":
-            self._json(
-                route,
-                200,
-                {
-                    "id": repo,
-                    "modelId": repo,
-                    "sha": "0" * 40,
-                    "siblings": [{"rfilename": "config.json"}],
-                },
-            )
-        elif kind == "config.json":
+            self._json(route, 200, {"id": repo, "modelId": repo, "sha": "0" * 40,
+                                    "private": False, "gated": "auto" if gated else False,
+                                    "siblings": [{"rfilename": "config.json"}]})
+            return
+        if gated and not token:
+            self._error(route, 401, f"Access to model {repo} is restricted. You must have "
+                        "access to it and be authenticated to access it. Please log in.",
+                        {"x-error-code": "GatedRepo"})
+            return
+        if kind == "config.json":
             self._json(route, 200, config)
         else:
-            self._json(route, 404, {"error": "Entry not found"}, {"x-error-code": "EntryNotFound"})
+            self._error(route, 404, "Entry not found", {"x-error-code": "EntryNotFound"})
+
+    @classmethod
+    def _error(cls, route: Any, status: int, message: str,
+               headers: dict[str, str] | None = None) -> None:
+        cls._json(route, status, {"error": message},
+                  {"x-error-message": message, **(headers or {})})
 
     @staticmethod
     def _json(route: Any, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         route.fulfill(
             status=status,
             body=json.dumps(data),
-            headers={"content-type": "application/json", **(headers or {})},
+            headers={"content-type": "application/json", "access-control-expose-headers": EXPOSE,
+                     **(headers or {})},
         )
 
 

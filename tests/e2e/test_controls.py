@@ -23,30 +23,35 @@ CONFIG = load_config("meta-llama__Llama-3.1-8B")
 DEFAULT_GPU = view.UI_DEFAULTS["gpu"]
 OTHER_GPU = next(k for k in GPUS if k != DEFAULT_GPU)
 
-# (control id, how to set it, value, EstimateOptions change, expected move of (total, per GPU))
-STEPS: list[tuple[str, str, str, dict[str, Any], str]] = [
-    ("precision", "select", "int4", {"precision": "int4"}, "down"),
-    ("kv_dtype", "select", "fp8", {"kv_dtype": "fp8"}, "down"),
-    ("batch", "fill", "8", {"batch": 8}, "up"),
-    ("context", "fill", "32768", {"context": 32768}, "up"),
-    ("context-slider", "slider", "", {}, "up"),
-    ("flash_attention", "uncheck", "", {"flash_attention": False}, "up-or-same"),
-    ("swa_full", "check", "", {"swa_full": True}, "same"),
-    ("engine", "select", "vllm", {"engine": "vllm"}, "any"),
-    ("paged_attention", "select", "false", {"paged_attention": False}, "any"),
-    ("block_size", "fill", "32", {"block_size": 32}, "any"),
-    ("generated_tokens", "fill", "512", {"generated_tokens": 512}, "any"),
-    ("group_size", "fill", "32", {"group_size": 32}, "up-or-same"),
-    ("layers", "fill", "16", {"layers": 16}, "down"),
-    ("kv_heads", "fill", "4", {"kv_heads": 4}, "down"),
-    ("gpus", "fill", "4", {"gpus": 4}, "pergpu-down"),
-    ("tensor_parallel", "fill", "2", {"tensor_parallel": 2}, "any"),
-    ("pipeline_parallel", "fill", "2", {"pipeline_parallel": 2}, "any"),
-    ("headroom", "fill", "0.3", {"headroom": 0.3}, "same"),
-    ("gpu_memory_utilization", "fill", "0.8", {"gpu_memory_utilization": 0.8}, "any"),
-    ("max_num_batched_tokens", "fill", "4096", {"max_num_batched_tokens": 4096}, "any"),
-    ("max_num_seqs", "fill", "16", {"max_num_seqs": 16}, "down"),
-    ("gpu", "select", OTHER_GPU, {"gpu": OTHER_GPU}, "any"),
+# (control id, how to set it, value, EstimateOptions change, the figure it moves, how).
+# Each step checks that figure as drawn against the library's answer for the same inputs,
+# and that it moved the way the step claims (issue 16: a step that moves nothing catches
+# nothing). The order matters: e.g. generated_tokens moves activations only before vLLM
+# (whose profile run is sized by its batched-token budget, not the prompt).
+STEPS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+    ("precision", "select", "int4", {"precision": "int4"}, "weights", "down"),
+    ("kv_dtype", "select", "fp8", {"kv_dtype": "fp8"}, "kv_cache", "down"),
+    ("batch", "fill", "8", {"batch": 8}, "kv_cache", "up"),
+    ("context", "fill", "32768", {"context": 32768}, "kv_cache", "up"),
+    ("context-slider", "slider", "", {}, "kv_cache", "up"),
+    ("flash_attention", "uncheck", "", {"flash_attention": False}, "activations", "up"),
+    ("generated_tokens", "fill", "130000", {"generated_tokens": 130000}, "activations", "down"),
+    ("swa_full", "check", "", {"swa_full": True}, "kv_cache", "same"),  # Llama has no SWA
+    ("engine", "select", "vllm", {"engine": "vllm"}, "reserved", "up"),
+    ("block_size", "fill", "1000", {"block_size": 1000}, "kv_cache", "up"),
+    ("paged_attention", "select", "false", {"paged_attention": False}, "kv_cache", "down"),
+    ("group_size", "fill", "32", {"group_size": 32}, "weights", "up"),
+    ("layers", "fill", "16", {"layers": 16}, "weights", "down"),
+    ("kv_heads", "fill", "4", {"kv_heads": 4}, "kv_cache", "down"),
+    ("gpus", "fill", "4", {"gpus": 4}, "per_gpu", "down"),
+    ("tensor_parallel", "fill", "2", {"tensor_parallel": 2}, "per_gpu", "up"),
+    ("pipeline_parallel", "fill", "2", {"pipeline_parallel": 2}, "per_gpu", "down"),
+    ("headroom", "fill", "0.3", {"headroom": 0.3}, "usable", "down"),
+    ("gpu_memory_utilization", "fill", "0.8", {"gpu_memory_utilization": 0.8}, "reserved", "down"),
+    ("max_num_batched_tokens", "fill", "512", {"max_num_batched_tokens": 512}, "activations",
+     "down"),
+    ("max_num_seqs", "fill", "16", {"max_num_seqs": 16}, "activations", "down"),
+    ("gpu", "select", OTHER_GPU, {"gpu": OTHER_GPU}, "usable", "down"),
 ]
 
 OPTIONS: dict[str, Any] = {"gpu": DEFAULT_GPU}
@@ -78,11 +83,39 @@ def test_boot_matches_cpython(page_session: Session) -> None:
     HISTORY.append(dict(OPTIONS))
 
 
+def figure(est: Any, name: str) -> int:
+    """The library's number behind one figure of the page."""
+    if name == "per_gpu":
+        return int(est.per_gpu_bytes)
+    if name == "reserved":
+        return int(est.engine_reserved_bytes or 0)
+    if name == "usable":
+        return int(est.fit.usable_bytes)
+    return int(next(c.bytes for c in est.components if c.name == name))
+
+
+def drawn(session: Session, name: str, est: Any) -> tuple[str, str]:
+    """(what the page shows for the figure, what it must show for the library's answer)."""
+    if name == "per_gpu":
+        return session.text("#pergpu-gib"), view.fmt_gib(est.per_gpu_bytes)
+    if name == "reserved":
+        shown_text = session.text("#reserved")
+        want = view.fmt_both(est.engine_reserved_bytes) if est.engine_reserved_bytes else ""
+        return (want if want and want in shown_text else shown_text), want
+    if name == "usable":
+        shown_text = session.text("#fit-text")
+        want = f"usable with headroom: {est.fit.usable_bytes / 2**30:.1f} GiB"
+        return (want if want in shown_text and est.fit.gpu_name in shown_text else shown_text,
+                want)
+    return session.text(f"#legend-{name}"), view.fmt_gib(figure(est, name))
+
+
 @pytest.mark.parametrize(
-    ("control", "how", "value", "change", "move"), STEPS, ids=[s[0] for s in STEPS]
+    ("control", "how", "value", "change", "moves", "move"), STEPS, ids=[s[0] for s in STEPS]
 )
 def test_control(
-    page_session: Session, control: str, how: str, value: str, change: dict[str, Any], move: str
+    page_session: Session, control: str, how: str, value: str, change: dict[str, Any],
+    moves: str, move: str
 ) -> None:
     page = page_session.page
     if page.locator(f"#{control}").is_hidden():
@@ -119,17 +152,12 @@ def test_control(
         view.fmt_gib(after.total_bytes),
         view.fmt_gib(after.per_gpu_bytes),
     ), control
-    b, a = before.total_bytes, after.total_bytes
-    if move == "down":
-        assert a < b
-    elif move == "up":
-        assert a > b
-    elif move == "up-or-same":
-        assert a >= b
-    elif move == "same":
-        assert a == b
-    elif move == "pergpu-down":
-        assert after.per_gpu_bytes < before.per_gpu_bytes
+    # the figure this control moves, as drawn, is the library's answer...
+    seen, want = drawn(page_session, moves, after)
+    assert seen == want, (control, moves)
+    # ...and it moved the way the step claims
+    b, a = figure(before, moves), figure(after, moves)
+    assert {"down": a < b, "up": a > b, "same": a == b}[move], (control, moves, b, a)
     # the URL carries the state
     query = urlsplit(page.url).query
     key = "context" if control == "context-slider" else control
@@ -139,20 +167,23 @@ def test_control(
 def test_invalid_option_shows_message_and_keeps_figures(page_session: Session) -> None:
     page = page_session.page
     figures = shown(page_session)
+    url = page.url
     page_session.change(
         lambda: (page.fill("#tensor_parallel", "64"), page.press("#tensor_parallel", "Tab"))
     )
     error = page.locator("#options-error")
     assert error.is_visible()
     assert "tensor_parallel" in error.text_content()
-    assert shown(page_session) == figures
+    assert page.get_attribute("#tensor_parallel", "aria-invalid") == "true"
+    assert page.get_attribute("#results", "data-stale") == "invalid"
+    assert shown(page_session) == figures  # dimmed, with the reason above them
+    assert page.url == url  # an invalid setting never reaches the URL
     page_session.change(
         lambda: (page.fill("#tensor_parallel", "2"), page.press("#tensor_parallel", "Tab"))
     )
     assert error.is_hidden()
-    page.go_back()  # drop the two history entries the detour added
-    page.go_back()
-    page_session.settle()
+    assert page.get_attribute("#results", "data-stale") is None
+    assert page.url == url
 
 
 def test_fit_answers_and_charts(page_session: Session) -> None:

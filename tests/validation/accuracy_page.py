@@ -99,7 +99,7 @@ measurement's stated settings; {len(compared)} of {len(rows)} measurements could
 <h2>Not (yet) modelled</h2><ul>{items(_NOT_MODELLED)}</ul>
 <h2>Every measurement</h2>
 <div class="table-wrap"><table><thead><tr><th>model</th><th>engine</th><th>component</th>
-<th>measured</th><th>estimated</th><th>unit</th><th>error %</th><th>status</th><th></th></tr>
+<th>measured</th><th>estimated</th><th>unit</th><th>error %</th><th>status</th><th>source</th></tr>
 </thead>
 <tbody>{"".join(body)}</tbody></table></div>
 </main></body></html>

@@ -1,0 +1,111 @@
+// The page's Python runtime, off the main thread: Pyodide in a module worker.
+//
+// One file for both kinds of worker: a dedicated Worker (the full page) or a SharedWorker
+// (embed widgets: every widget frame of one host page talks to the same runtime). Each
+// client talks through a port:
+//   client -> worker  {type: "call", id, op, args}     op: load, local, compute, copy, suggest
+//   worker -> client  {type: "reply", id, result} | {type: "reply", id, error}
+//                     {type: "status", stage, progress, message}   while booting
+//                     {type: "ready", ms} | {type: "failed", message}
+// The work itself is Python (site/runtime.py, which uses site/view.py and the estimator
+// package); this file only boots Pyodide, installs those files and passes JSON strings.
+// build.py fills the double-brace placeholders with this build's hashed paths (relative to
+// this file, which lives in assets/).
+import { loadPyodide } from "./{{pyodide_dir}}/pyodide.mjs";
+
+const FILES = {{files}};
+const here = (path) => new URL(path, import.meta.url).href;
+const ports = new Set();
+const RUNTIME_ID = Math.random().toString(36).slice(2, 10); // tells clients they share one
+let last = { type: "status", stage: "download", progress: 10,
+             message: "Downloading the Python runtime…" };
+
+function broadcast(message) {
+  if (message.type !== "reply") last = message;
+  for (const port of ports) port.postMessage(message);
+}
+
+async function fetchBytes(name) {
+  const response = await fetch(here(FILES[name]));
+  if (!response.ok) throw new Error(`${FILES[name]}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Bytes this worker downloaded (resource timing), for the benchmarks. */
+function transferred() {
+  const entries = performance.getEntriesByType("resource");
+  return { wire: entries.reduce((s, e) => s + (e.transferSize || 0), 0),
+           raw: entries.reduce((s, e) => s + (e.decodedBodySize || 0), 0) };
+}
+
+async function boot() {
+  const started = performance.now();
+  // our files download while Pyodide starts
+  const files = Object.fromEntries(Object.keys(FILES).map((name) => [name, fetchBytes(name)]));
+  for (const promise of Object.values(files)) promise.catch(() => {}); // awaited below
+  const pyodide = await loadPyodide({
+    indexURL: here(`./{{pyodide_dir}}/`),
+    packages: [],
+    stdout: () => {},
+    stderr: (line) => console.warn(line),
+  });
+  broadcast({ type: "status", stage: "start", progress: 80, message: "Starting the estimator…" });
+  const home = "/home/pyodide";
+  pyodide.unpackArchive((await files.wheel).buffer, "zip", { extractDir: home });
+  for (const name of Object.keys(FILES)) {
+    if (name !== "wheel") pyodide.FS.writeFile(`${home}/${name}`, await files[name]);
+  }
+  pyodide.runPython(`import sys\nif '${home}' not in sys.path: sys.path.insert(0, '${home}')`);
+  const runtime = pyodide.pyimport("runtime");
+  broadcast({ type: "ready", ms: Math.round(performance.now() - started), runtime: RUNTIME_ID,
+              bytes: transferred() });
+  return runtime;
+}
+
+// Pyodide can wait forever on a runtime file that failed to download (an aborted or
+// non-200 wasm fetch): watch every fetch made while booting and fail at once instead.
+const realFetch = self.fetch.bind(self);
+let downloadFailed;
+const failedDownload = new Promise((_, reject) => { downloadFailed = reject; });
+self.fetch = (input, init) => realFetch(input, init).then((response) => {
+  if (!response.ok) downloadFailed(new Error(`${response.url || input}: HTTP ${response.status}`));
+  return response;
+}, (error) => {
+  downloadFailed(new Error(`a runtime file did not download (${(error && error.message) || error})`));
+  throw error;
+});
+failedDownload.catch(() => {});
+const booted = Promise.race([boot(), failedDownload]);
+booted.then(() => { self.fetch = realFetch; }, (error) => {
+  self.fetch = realFetch;
+  broadcast({ type: "failed", message: String((error && error.message) || error) });
+});
+
+async function handle(port, data) {
+  if (!data || data.type !== "call") return;
+  let reply;
+  try {
+    const runtime = await booted;
+    const text = await runtime.handle(data.op, JSON.stringify(data.args || {}));
+    reply = { type: "reply", id: data.id, result: JSON.parse(text) };
+  } catch (error) {
+    reply = { type: "reply", id: data.id, error: String((error && error.message) || error) };
+  }
+  port.postMessage(reply);
+}
+
+function attach(port) {
+  ports.add(port);
+  port.onmessage = (event) => handle(port, event.data);
+  port.postMessage(last);
+}
+
+if (typeof SharedWorkerGlobalScope !== "undefined" && self instanceof SharedWorkerGlobalScope) {
+  self.onconnect = (event) => {
+    const port = event.ports[0];
+    attach(port);
+    port.start();
+  };
+} else {
+  attach(self);
+}

@@ -1,0 +1,140 @@
+"""The page's Python side (site/runtime.py and site/view.py, run in a worker in the
+browser) on CPython: the same requests the main thread sends, the same JSON answers.
+tests/e2e checks the same through the browser; these run in milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+from typing import Any
+
+import pytest
+
+from estimator import EstimateOptions, estimate, max_batch, max_context
+from tests.conftest import ROOT, load_config
+
+sys.path.insert(0, str(ROOT / "site"))
+
+import runtime
+import view
+
+GPU = view.UI_DEFAULTS["gpu"]
+LLAMA = "meta-llama/Llama-3.1-8B"
+
+
+def call(op: str, **args: Any) -> Any:
+    """One request, on an event loop of its own in a thread (a suite that ran Playwright's
+    sync API before may have a loop running in this thread)."""
+    answer: list[str] = []
+    thread = threading.Thread(
+        target=lambda: answer.append(asyncio.run(runtime.handle(op, json.dumps(args)))))
+    thread.start()
+    thread.join()
+    return json.loads(answer[0])
+
+
+@pytest.fixture(autouse=True)
+def bundled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "BUNDLED", {LLAMA: load_config("meta-llama__Llama-3.1-8B")})
+    monkeypatch.setattr(runtime, "MODELS", {})
+
+
+def state(**changes: str) -> dict[str, str]:
+    return {**view.default_state(LLAMA), **changes}
+
+
+def test_load_and_compute_every_step() -> None:
+    loaded = call("load", model=f"https://huggingface.co/{LLAMA}/tree/main", revision="")
+    assert loaded["model"] == LLAMA and loaded["revision"] == "" and "error" not in loaded
+    est = estimate(load_config("meta-llama__Llama-3.1-8B"), EstimateOptions(gpu=GPU, batch=4))
+    main = call("compute", key=loaded["key"], state=state(batch="4"), step="main")
+    assert main["texts"]["total-gib"] == view.fmt_gib(est.total_bytes)
+    assert main["texts"]["sum-total"] == view.fmt_gib(est.total_bytes)
+    assert main["attrs"]["fit"]["data-fit"] == "yes"
+    for step in ("compare", "ctx", "batch", "limits"):
+        part = call("compute", key=loaded["key"], state=state(batch="4"), step=step)
+        assert "error" not in part, step
+    batch = call("compute", key=loaded["key"], state=state(batch="4"), step="batch")
+    options = EstimateOptions(gpu=GPU, batch=4)
+    config = load_config("meta-llama__Llama-3.1-8B")
+    assert batch["texts"]["chart-batch-stop-label"] == \
+        f"fits up to batch {max_batch(config, options):,}"
+    ctx = call("compute", key=loaded["key"], state=state(batch="4"), step="ctx")
+    assert ctx["texts"]["chart-ctx-stop-label"] == \
+        f"fits up to {max_context(config, options):,} tokens"
+
+
+@pytest.mark.parametrize(("field", "value"), [("batch", "0"), ("context", "0"),
+                                              ("headroom", "2"), ("batch", "many"),
+                                              ("layers", "999")])
+def test_option_errors_name_their_field(field: str, value: str) -> None:
+    key = call("load", model=LLAMA)["key"]
+    answer = call("compute", key=key, state=state(**{field: value}), step="main")
+    assert answer["error"]["fields"] == [field], answer
+    assert field in answer["error"]["message"]
+
+
+def test_tp_times_pp_names_all_three_fields() -> None:
+    key = call("load", model=LLAMA)["key"]
+    answer = call("compute", key=key, state=state(tensor_parallel="8", pipeline_parallel="2"),
+                  step="main")
+    assert answer["error"]["fields"] == ["gpus", "tensor_parallel", "pipeline_parallel"]
+
+
+def test_local_configs_and_their_errors() -> None:
+    bad = call("local", text="{not json", source="pasted config")
+    assert bad["error"]["kind"] == "json" and "not valid JSON" in bad["error"]["message"]
+    encoder = call("local", text=json.dumps({"model_type": "bert", "architectures":
+                                             ["BertForMaskedLM"], "hidden_size": 8}),
+                   source="uploaded file config.json")
+    assert encoder["error"]["kind"] == "unsupported"
+    phi = call("local", text=json.dumps(load_config("microsoft__phi-1")), source="pasted config")
+    main = call("compute", key=phi["key"], state=state(), step="main")
+    est = estimate(load_config("microsoft__phi-1"), EstimateOptions(gpu=GPU))
+    assert main["texts"]["total-gib"] == view.fmt_gib(est.total_bytes)
+
+
+def test_bad_model_id_and_lost_model_are_answers_not_crashes() -> None:
+    assert call("load", model="not a model id!")["error"]["kind"] == "model-id"
+    assert call("compute", key="hub:nope@main", state=state())["error"]["kind"] == "lost"
+    assert "unknown request" in call("nonsense")["error"]["message"]
+
+
+def test_copy_json_is_the_library_answer() -> None:
+    key = call("load", model=LLAMA)["key"]
+    text = call("copy", key=key, state=state(batch="2"), kind="json", model=LLAMA)["text"]
+    est = estimate(load_config("meta-llama__Llama-3.1-8B"), EstimateOptions(gpu=GPU, batch=2))
+    assert json.loads(text)["total_bytes"] == est.total_bytes
+
+
+def test_node_aligned_plan() -> None:
+    config = load_config("meta-llama__Llama-3.1-70B-Instruct")
+    options = EstimateOptions(gpu=GPU, context=8192, batch=4)
+    rec = estimate(config, options).recommendation
+    assert (rec.count, rec.tensor_parallel) == (3, 1)
+    text = view.node_aligned(config, options, None, rec)
+    aligned = estimate(config, options.with_(gpus=4, tensor_parallel=4))
+    assert text.startswith("Node-aligned: 4 x ") and "(TP=4)" in text
+    assert f"{aligned.per_gpu_bytes / 2**30:.1f} GiB per GPU" in text
+    one = estimate(config, EstimateOptions(gpu=GPU, context=4096)).recommendation
+    if one.count in (1, 2, 4, 8):
+        assert view.node_aligned(config, EstimateOptions(gpu=GPU, context=4096), None, one) == ""
+
+
+def test_clipped_chart_values_are_labelled() -> None:
+    config = load_config("meta-llama__Llama-3.1-8B")
+    options = EstimateOptions(gpu=GPU, batch=4)
+    est = estimate(config, options)
+    part = view.compute_sweep(config, options, est, "batch")
+    label = part["texts"]["chart-batch-clip-label"]
+    from estimator import sweep
+
+    peak = max(p.per_gpu_bytes for p in sweep(config, options, axis="batch", points=64))
+    assert label.endswith(f"{peak / 2**30:,.0f} GiB at batch 256"), label
+    assert part["attrs"]["chart-batch-clipped"]["d"].startswith("M")
+    # every clipped point sits on the top edge, none of them in the plain line
+    assert all(xy.split(",")[1] == f"{view.PAD_T:.1f}"
+               for xy in part["attrs"]["chart-batch-clipped"]["d"].replace("M", "").replace(
+                   "L", "").split())
