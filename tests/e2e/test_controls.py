@@ -37,6 +37,8 @@ STEPS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("flash_attention", "uncheck", "", {"flash_attention": False}, "activations", "up"),
     ("generated_tokens", "fill", "130000", {"generated_tokens": 130000}, "activations", "down"),
     ("swa_full", "check", "", {"swa_full": True}, "kv_cache", "same"),  # Llama has no SWA
+    # headroom before vLLM: vLLM judges a fit by its gpu_memory_utilization budget instead
+    ("headroom", "fill", "0.3", {"headroom": 0.3}, "usable", "down"),
     ("engine", "select", "vllm", {"engine": "vllm"}, "reserved", "up"),
     ("block_size", "fill", "1000", {"block_size": 1000}, "kv_cache", "up"),
     ("paged_attention", "select", "false", {"paged_attention": False}, "kv_cache", "down"),
@@ -46,7 +48,6 @@ STEPS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("gpus", "fill", "4", {"gpus": 4}, "per_gpu", "down"),
     ("tensor_parallel", "fill", "2", {"tensor_parallel": 2}, "per_gpu", "up"),
     ("pipeline_parallel", "fill", "2", {"pipeline_parallel": 2}, "per_gpu", "down"),
-    ("headroom", "fill", "0.3", {"headroom": 0.3}, "usable", "down"),
     ("gpu_memory_utilization", "fill", "0.8", {"gpu_memory_utilization": 0.8}, "reserved", "down"),
     ("max_num_batched_tokens", "fill", "512", {"max_num_batched_tokens": 512}, "activations",
      "down"),
