@@ -358,6 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="print only the command that launches this setup on --engine",
     )
     out.add_argument(
+        "--explain",
+        action="store_true",
+        help="table/markdown: each figure's formula with this model's numbers",
+    )
+    out.add_argument(
         "--interactive",
         action="store_true",
         help="ask for the inputs even when stdin is not a terminal",
@@ -671,7 +676,7 @@ def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
     lines = []
     fit = est.get("fit")
     if fit and not _layer_placement(est):
-        verdict = "fits" if fit["fits"] else "does NOT fit"
+        verdict = est.get("fit_verdict") or ("fits" if fit["fits"] else "does NOT fit")
         lines.append(
             f"Per GPU {_gib(fit['per_gpu_bytes'])} GiB on {fit['gpu_name']}: {verdict} "
             f"({fit['utilization'] * 100:.0f}% of {_gib(fit['capacity_bytes'])} GiB; "
@@ -682,9 +687,12 @@ def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
             f"The engine reserves {_gib(est['engine_reserved_bytes'])} GiB per GPU up front"
         )
     if est.get("engine_kv_capacity_tokens") is not None:
+        pool = (est.get("confidence") or {}).get("engine_kv_pool") or {}
+        trust = f" (measured error {pool['short']})" if pool.get("short") else ""
         lines.append(
             f"Its KV pool holds {est['engine_kv_capacity_tokens']:,} tokens: up to "
             f"{est['engine_max_concurrency']:.2f} requests of {est['context']:,} tokens at once"
+            + trust
         )
     lines += _placement_lines(est.get("placement"), est.get("speed"))
     rec = est.get("recommendation")
@@ -765,37 +773,66 @@ def _layer_placement(est: dict[str, Any]) -> bool:
     return placement is not None and placement["strategy"] != "equal-shards"
 
 
-def render_estimate(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
-    """The breakdown table with GiB and GB columns, fit, recommendation, warnings."""
+def _trust(est: dict[str, Any], name: str) -> str:
+    """The measured-error cell of one row ("" for output written before confidence existed)."""
+    conf = (est.get("confidence") or {}).get(name)
+    if conf is None:
+        return ""
+    if name == "total" and not conf["records"] and est.get("estimate_error_pct") is not None:
+        return f"±{est['estimate_error_pct']:.1f} % from the parts"
+    return str(conf["short"])
+
+
+def render_estimate(
+    doc: dict[str, Any], est: dict[str, Any], md: bool, explain: bool = False
+) -> list[str]:
+    """The breakdown table with GiB and GB columns and each figure's measured error, fit,
+    recommendation, warnings; with ``explain``, each figure's formula filled in."""
     rows = [
-        [_LABELS.get(c["name"], c["name"]), _gib(c["bytes"]), _gb(c["bytes"])]
+        [
+            _LABELS.get(c["name"], c["name"]),
+            _gib(c["bytes"]),
+            _gb(c["bytes"]),
+            _trust(est, c["name"]),
+        ]
         for c in est["components"]
     ]
-    rows.append(["Total", _gib(est["total_bytes"]), _gb(est["total_bytes"])])
+    rows.append(["Total", _gib(est["total_bytes"]), _gb(est["total_bytes"]), _trust(est, "total")])
     par = est["parallel"]
     split = par["gpus"] > 1 or par["per_gpu_bytes"] != est["total_bytes"]
     if split and not _layer_placement(est):
         label = (
             f"Per GPU (x{par['gpus']}, TP {par['tensor_parallel']}, PP {par['pipeline_parallel']})"
         )
-        rows.append([label, _gib(par["per_gpu_bytes"]), _gb(par["per_gpu_bytes"])])
+        rows.append([label, _gib(par["per_gpu_bytes"]), _gb(par["per_gpu_bytes"]), ""])
     if md:
         rows[-1 if len(rows) == len(est["components"]) + 1 else -2][0] = "**Total**"
     lines = [*_header(doc, est, md), ""]
-    lines += _table(["Component", "GiB", "GB"], rows, md, [False, True, True])
+    lines += _table(
+        ["Component", "GiB", "GB", "Measured error"], rows, md, [False, True, True, False]
+    )
     footer = _footer(doc, est)
     if footer:
         lines.append("")
         lines += [f"- {x}" for x in footer] if md else footer
+    if explain and est.get("formulas"):
+        lines += ["", ("**How each figure is computed**" if md else "How each figure is computed:")]
+        for f in est["formulas"]:
+            if md:
+                lines.append(f"- {f['label']}:")
+                lines += [f"  - {line}" for line in f["lines"]]
+            else:
+                lines.append(f"{f['label']}:")
+                lines += [f"  {line}" for line in f["lines"]]
     return lines
 
 
-def render(doc: dict[str, Any], fmt: str) -> str:
+def render(doc: dict[str, Any], fmt: str, explain: bool = False) -> str:
     """Text for ``table`` or ``markdown`` output of any mode."""
     md = fmt == "markdown"
     mode = doc["mode"]
     if mode == "estimate":
-        return "\n".join(render_estimate(doc, doc, md))
+        return "\n".join(render_estimate(doc, doc, md, explain))
     if mode == "compare-precisions":
         ests = doc["estimates"]
         lines = [*_header(doc, ests[0], md)[:1], ""] if ests else []
@@ -1032,7 +1069,7 @@ def _main(argv: list[str]) -> int:
     if fmt == "json":
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
     else:
-        sys.stdout.write(render(doc, fmt) + "\n")
+        sys.stdout.write(render(doc, fmt, explain=args.explain) + "\n")
     return EXIT_OK
 
 

@@ -361,6 +361,16 @@ def breakdown(
                 "cpu_bytes": cpu_bytes,
                 "bits_per_weight": round(weights.bytes * 8 / max(weights.params, 1), 4),
                 "source": weights.bytes_source,
+                # For estimator.explain: the stored bytes and the parts they come from.
+                "stored_bytes": weights.bytes,
+                "terms": [dataclasses.asdict(t) for t in weights.terms],
+                "expert_params": counts.experts,
+                "rope_cache_rows": sum(spec.rope_cache_rows) if rope_bytes else 0,
+                "rotary_dim": spec.rotary_dim if rope_bytes else 0,
+                "rope_element_bytes": (4 if profile.rope_cache_fp32 else act_bytes)
+                if rope_bytes
+                else 0,
+                "cpu_subtracted": bool(cpu_bytes) and not spec.tied_embeddings,
             },
         ),
         Component(
@@ -380,6 +390,10 @@ def breakdown(
                 "sliding_bytes": kv.sliding_bytes,
                 "paged": paged,
                 "block_size": block,
+                # For estimator.explain: layers that cache alike, and the recurrent state.
+                "terms": [dataclasses.asdict(t) for t in kv.terms],
+                "state": None if kv.state is None else dataclasses.asdict(kv.state),
+                "chunk_tokens": chunk or context,
             },
         ),
         Component(
@@ -393,6 +407,7 @@ def breakdown(
                 "attention_scores_bytes": act.attention_scores_bytes,
                 "logits_bytes": act.logits_bytes,
                 "flash_attention": flash,
+                "element_bytes": act_bytes,
             },
         ),
         Component(

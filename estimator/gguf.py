@@ -16,7 +16,13 @@ from .params import LayerParams, ParamCounts
 from .precision import GGUF_TYPE_BITS
 from .spec import ModelSpec
 
-__all__ = ["GGUF_BASE_TYPE", "gguf_token_embd_bytes", "gguf_weight_bytes"]
+__all__ = [
+    "GGUF_BASE_TYPE",
+    "GGUF_TENSOR_BITS",
+    "gguf_token_embd_bytes",
+    "gguf_type_census",
+    "gguf_weight_bytes",
+]
 
 # LLAMA_FTYPE_* -> its default tensor type (llama_model_quantize_impl).
 GGUF_BASE_TYPE = {
@@ -34,6 +40,8 @@ GGUF_BASE_TYPE = {
 }
 
 _BITS = {**GGUF_TYPE_BITS, "Q5_1": 24 * 8 / 32, "IQ4_NL": 18 * 8 / 32}
+#: Bits per weight of every tensor type the census can name (scales included).
+GGUF_TENSOR_BITS = _BITS
 
 # Fallback when a row is not a multiple of the 256-wide super-block (llama-quant.cpp).
 _FALLBACK = {
@@ -119,6 +127,14 @@ def gguf_token_embd_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> i
 
 def gguf_weight_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> int:
     """Bytes llama.cpp's quantizer writes for ``spec`` at file type ``ftype``."""
+    census = gguf_type_census(spec, counts, ftype)
+    # Every type's bits per weight is a multiple of 1/32, so the sum is exact in any order.
+    return int(sum(count * _BITS[kind] for kind, count in census.items()) / 8)
+
+
+def gguf_type_census(spec: ModelSpec, counts: ParamCounts, ftype: str) -> dict[str, int]:
+    """Parameters stored at each tensor type when llama.cpp quantizes ``spec`` to ``ftype``
+    (the tensors' own types: F32 for norms, biases and routers, F16 for the mmproj file)."""
     base = GGUF_BASE_TYPE[ftype]
     h = spec.hidden_size
     a = spec.attention
@@ -126,11 +142,12 @@ def gguf_weight_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> int:
     experts = spec.moe.num_experts if spec.moe else 0
     is_70b = spec.model_type == "llama" and spec.num_layers == 80
     n = len(counts.layers)
-    bits = 0.0
+    census: dict[str, int] = {}
 
     def add(count: int, kind: str, row: int) -> None:
-        nonlocal bits
-        bits += count * _BITS[_fit_row(kind, row)]
+        if count:
+            kind = _fit_row(kind, row)
+            census[kind] = census.get(kind, 0) + count
 
     out_type = "Q8_0" if base == "Q8_0" or spec.model_type == "falcon" else "Q6_K"
     if spec.tied_embeddings:
@@ -143,9 +160,9 @@ def gguf_weight_bytes(spec: ModelSpec, counts: ParamCounts, ftype: str) -> int:
         _add_layer(layer, spec, ftype, base, i, n, attn_i, gqa, experts, is_70b, add)
         if layer.attn_v:
             attn_i += 1
-    bits += (counts.final_small + sum(layer.small for layer in counts.layers)) * 32.0
-    bits += counts.vision * 16.0  # the mmproj file is F16 by convention
-    return int(bits / 8)
+    add(counts.final_small + sum(layer.small for layer in counts.layers), "F32", 0)
+    add(counts.vision, "F16", 0)  # the mmproj file is F16 by convention
+    return census
 
 
 def _add_layer(

@@ -15,7 +15,64 @@ from .engines import EngineProfile
 from .layouts import round_up
 from .spec import LayerSpec, ModelSpec
 
-__all__ = ["KVEstimate", "estimate_kv", "kv_values_per_token"]
+__all__ = ["KVEstimate", "KVTerm", "StateTerm", "estimate_kv", "kv_values_per_token"]
+
+
+@dataclass(frozen=True)
+class KVTerm:
+    """Layers that cache alike: ``layers x heads x (k_dim + v_dim) x element_bytes`` per
+    token, times ``tokens`` kept per sequence, times ``sequences`` (for ``estimator.explain``).
+
+    ``form`` is "heads" (per-head K and V) or "latent" (MLA: ``k_dim`` is kv_lora_rank,
+    ``v_dim`` the rope dim, ``heads`` 1)."""
+
+    layers: int
+    heads: int
+    k_dim: int
+    v_dim: int
+    form: str
+    window: int | None  # the layers' sliding window (None: full attention)
+    tokens: int  # tokens (llama.cpp: cells) kept per sequence
+    sequences: int
+    element_bytes: float
+
+    @property
+    def bytes_per_token(self) -> float:
+        return self.layers * self.heads * (self.k_dim + self.v_dim) * self.element_bytes
+
+    @property
+    def bytes(self) -> float:
+        return self.bytes_per_token * self.tokens * self.sequences
+
+
+@dataclass(frozen=True)
+class StateTerm:
+    """Recurrent layers' fixed state per sequence: a conv window plus the SSM/linear-attention
+    state, ``layers x (conv_channels x conv_width x conv_element_bytes + state_values x
+    state_element_bytes) x sequences``."""
+
+    layers: int
+    kind: str  # Mamba | Mamba-2 | gated DeltaNet | lightning attention
+    conv_channels: int
+    conv_width: int
+    conv_element_bytes: int
+    state_values: int
+    state_element_bytes: int
+    sequences: int
+
+    @property
+    def bytes_per_sequence(self) -> int:
+        return self.layers * (
+            self.conv_channels * self.conv_width * self.conv_element_bytes
+            + self.state_values * self.state_element_bytes
+        )
+
+    @property
+    def bytes(self) -> int:
+        return self.bytes_per_sequence * self.sequences
+
+
+_SSM_KINDS = {1: "Mamba", 2: "Mamba-2", 3: "gated DeltaNet", 4: "lightning attention"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +85,20 @@ class KVEstimate:
     sliding_tokens: int | None  # tokens a sliding layer keeps per sequence
     element_bytes: float
     sliding_bytes: int = 0  # the part of attention_bytes held by sliding-window layers
+    terms: tuple[KVTerm, ...] = ()  # the attention layers' cache, grouped (sum: attention_bytes)
+    state: StateTerm | None = None  # the recurrent layers' state (state_bytes)
+
+
+def _term_shape(
+    spec: ModelSpec, layer: LayerSpec, mla_latent: bool, kv_heads: int | None
+) -> tuple[int, int, int, str]:
+    """(heads, k_dim, v_dim, form) whose product is ``kv_values_per_token``."""
+    a = spec.attention
+    if a.mla is not None:
+        if mla_latent:
+            return 1, a.mla.kv_lora_rank, a.mla.qk_rope_head_dim, "latent"
+        return a.num_heads, a.head_dim, a.v_head_dim, "heads"
+    return kv_heads or a.num_kv_heads, a.head_dim, a.v_head_dim, "heads"
 
 
 def kv_values_per_token(
@@ -75,6 +146,7 @@ def estimate_kv(
     sliding_bytes = 0.0
     tokens = round_up(context, block_size) if paged else context
     sliding_kept: int | None = None
+    terms: dict[tuple[int, int, int, str, int | None, int], int] = {}
     if profile.window_keep == "llama.cpp":
         # One KV stream per sequence (kv_unified false, llama-server's default), each of
         # n_ctx_seq cells padded to 256 with flash attention, else 32
@@ -89,6 +161,7 @@ def estimate_kv(
         if not values:
             continue
         per_token_values += values
+        shape = _term_shape(spec, layer, profile.mla_latent, kv_heads)
         if profile.window_keep == "llama.cpp":
             layer_cells = cells
             if layer.window and not swa_full:
@@ -96,6 +169,8 @@ def estimate_kv(
                 sliding_kept = layer_cells
                 sliding_bytes += values * element_bytes * layer_cells * batch
             attention_bytes += values * element_bytes * layer_cells * batch
+            key = (*shape, layer.window, layer_cells)
+            terms[key] = terms.get(key, 0) + count
             continue
         kept = tokens
         if layer.window:
@@ -105,7 +180,10 @@ def estimate_kv(
             sliding_kept = kept
             sliding_bytes += values * element_bytes * kept * batch
         attention_bytes += values * element_bytes * kept * batch
+        key = (*shape, layer.window, kept)
+        terms[key] = terms.get(key, 0) + count
     state_bytes = 0
+    state: StateTerm | None = None
     if spec.ssm is not None and spec.ssm_layers:
         width = spec.ssm.d_conv - 1 if profile.ssm_conv_width == "d_conv-1" else spec.ssm.d_conv
         width = max(width, 0)
@@ -117,6 +195,16 @@ def estimate_kv(
             spec.ssm.conv_dim * width * conv_element + spec.ssm.ssm_state_elements * state_element
         )
         state_bytes = per_layer * spec.ssm_layers * batch
+        state = StateTerm(
+            layers=spec.ssm_layers,
+            kind=_SSM_KINDS.get(spec.ssm.version, "SSM"),
+            conv_channels=spec.ssm.conv_dim,
+            conv_width=width,
+            conv_element_bytes=conv_element,
+            state_values=spec.ssm.ssm_state_elements,
+            state_element_bytes=state_element,
+            sequences=batch,
+        )
     total = int(attention_bytes) + state_bytes
     return KVEstimate(
         bytes=total,
@@ -127,4 +215,9 @@ def estimate_kv(
         sliding_tokens=sliding_kept,
         element_bytes=element_bytes,
         sliding_bytes=int(sliding_bytes),
+        terms=tuple(
+            KVTerm(layers, heads, k_dim, v_dim, form, window, kept, batch, element_bytes)
+            for (heads, k_dim, v_dim, form, window, kept), layers in terms.items()
+        ),
+        state=state,
     )

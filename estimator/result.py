@@ -185,6 +185,12 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape (integers for bytes)."""
+        # Imported here: both modules read this one's types.
+        from .confidence import confidence, estimate_error, fit_verdict
+        from .explain import explain
+
+        conf = confidence(self)
+        error = estimate_error(self, conf)
         return {
             "params": self.model.params,
             "active_params": self.model.active_params,
@@ -212,4 +218,8 @@ class Estimate:
             "inputs": self.options.to_dict(),
             "placement": None if self.placement is None else self.placement.to_dict(),
             "speed": None if self.speed is None else self.speed.to_dict(),
+            "confidence": {name: c.to_dict() for name, c in conf.items()},
+            "estimate_error_pct": None if error is None else round(error, 2),
+            "fit_verdict": fit_verdict(self, conf),
+            "formulas": [f.to_dict() for f in explain(self)],
         }

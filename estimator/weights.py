@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import OptionError
-from .gguf import gguf_weight_bytes
+from .gguf import GGUF_TENSOR_BITS, gguf_type_census
 from .params import ParamCounts
 from .precision import PRECISIONS, Precision, resolve_precision
 from .result import WeightMetadata
@@ -19,6 +19,7 @@ from .spec import ModelSpec
 
 __all__ = [
     "SAFETENSORS_DTYPE_BYTES",
+    "WeightTerm",
     "WeightsEstimate",
     "estimate_weights",
     "resolve_weight_precision",
@@ -51,6 +52,15 @@ _PACKED_DTYPES = ("I32", "U32", "I8", "U8", "I16")
 
 
 @dataclass(frozen=True)
+class WeightTerm:
+    """``params`` stored at ``bits`` per weight (scales included); for ``estimator.explain``."""
+
+    label: str
+    params: int
+    bits: float
+
+
+@dataclass(frozen=True)
 class WeightsEstimate:
     bytes: int
     params: int
@@ -58,6 +68,8 @@ class WeightsEstimate:
     bytes_source: str
     precision: Precision
     notes: tuple[str, ...] = ()
+    # Config arithmetic: the parts whose bits sum to ``bytes`` x 8 (empty for exact sources).
+    terms: tuple[WeightTerm, ...] = ()
 
 
 def resolve_weight_precision(spec: ModelSpec, requested: str) -> tuple[Precision, int | None]:
@@ -116,18 +128,30 @@ def _stored_bytes(meta: WeightMetadata) -> int | None:
     return int(total)
 
 
-def _arithmetic_bytes(
+def _arithmetic(
     spec: ModelSpec, counts: ParamCounts, precision: Precision, group_size: int
-) -> int:
+) -> tuple[int, tuple[WeightTerm, ...]]:
+    """Bytes from the config, and the parts whose bits add up to them."""
     if precision.kind == "float":
-        return int(counts.total * precision.bits_per_weight / 8)
+        bits = precision.bits_per_weight
+        return int(counts.total * bits / 8), (WeightTerm("parameters", counts.total, bits),)
     if precision.kind == "gguf":
-        return gguf_weight_bytes(spec, counts, precision.key)
+        census = gguf_type_census(spec, counts, precision.key)
+        terms = tuple(
+            WeightTerm(kind, n, GGUF_TENSOR_BITS[kind])
+            for kind, n in sorted(census.items(), key=lambda item: (-item[1], item[0]))
+        )
+        # Every type's bits per weight is a multiple of 1/32: the sum is exact in any order.
+        return int(sum(t.params * t.bits for t in terms) / 8), terms
     bits = precision.linear_bits(group_size)
     # gpt-oss: only the MoE experts are MXFP4; other formats quantize every block linear.
-    quantized = counts.experts if precision.key == "mxfp4" and counts.experts else counts.linear
+    experts_only = precision.key == "mxfp4" and bool(counts.experts)
+    quantized = counts.experts if experts_only else counts.linear
     kept = counts.total - quantized
-    return int(quantized * bits / 8 + kept * 2)
+    return int(quantized * bits / 8 + kept * 2), (
+        WeightTerm("expert weights" if experts_only else "block linear weights", quantized, bits),
+        WeightTerm("kept in 16 bits", kept, 16.0),
+    )
 
 
 def estimate_weights(
@@ -182,10 +206,18 @@ def estimate_weights(
             )
     if precision.kind == "float" and param_source != "config-arithmetic":
         # A float precision stores every counted parameter: trust the checkpoint's count.
-        weight_bytes = int(params * precision.bits_per_weight / 8)
+        bits = precision.bits_per_weight
+        weight_bytes = int(params * bits / 8)
+        terms: tuple[WeightTerm, ...] = (WeightTerm("parameters", params, bits),)
     else:
         group = checkpoint_group if (checkpoint_group and requested == "auto") else group_size
-        weight_bytes = _arithmetic_bytes(spec, counts, precision, group)
+        weight_bytes, terms = _arithmetic(spec, counts, precision, group)
     return WeightsEstimate(
-        weight_bytes, params, param_source, "config-arithmetic", precision, tuple(notes)
+        weight_bytes,
+        params,
+        param_source,
+        "config-arithmetic",
+        precision,
+        tuple(notes),
+        terms,
     )

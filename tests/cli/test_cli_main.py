@@ -43,6 +43,11 @@ ESTIMATE_KEYS = {
     "inputs",
     "placement",
     "speed",
+    # issue 15: how far each figure can be trusted, and each formula filled in
+    "confidence",
+    "estimate_error_pct",
+    "fit_verdict",
+    "formulas",
 }
 SOURCE_KEYS = {
     "model_id",
@@ -126,7 +131,8 @@ def test_markdown(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> Non
     )
     assert code == 0
     table = [line for line in out.splitlines() if line.startswith("|")]
-    assert table[0] == "| Component | GiB | GB |" and table[1] == "| --- | ---: | ---: |"
+    assert table[0] == "| Component | GiB | GB | Measured error |"
+    assert table[1] == "| --- | ---: | ---: | --- |"
     assert any("**Total**" in line for line in table)
     assert any(line.startswith("| Per GPU (x2") for line in table)
 
