@@ -365,6 +365,13 @@ class Output:
         return path
 
 
+def json_for_script(value: Any) -> str:
+    """``value`` as JSON safe inside <script type="application/json">: no "<", ">" or "&"
+    (so no "</script>" or "<!--" can end or change the block; JSON.parse reads the escapes)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     for name in ("pyodide",):
         have, want = package_version(name), expected_version(name)
@@ -435,14 +442,19 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     if embed_page == page:
         sys.exit("build: site/index.html must start with <html lang=\"en\" (embed.html)")
     out.add("embed.html", "embed.html", embed_page)
-    # The Accuracy page: the validation run against published measurements
-    # (tests/validation/validate.py), rendered as static text, styled by the page's CSS.
-    from tests.validation.accuracy_page import render as render_accuracy
-
-    css = (SITE / "accuracy.css").read_bytes()
-    css_path = out.add("accuracy.css", "assets/" + hashed_name("accuracy.css", css), css)
-    accuracy = render_accuracy(css_href=css_path, icon_href="icons/icon.svg").encode()
-    out.add("accuracy.html", "accuracy.html", accuracy)
+    # The Accuracy page: site/accuracy.html, drawn by accuracy.js from the validation run's
+    # data (site/accuracy-data.json, written by tests/validation/evidence.py; a test fails
+    # when it is stale), embedded as a JSON block: static, no Python, works offline.
+    accuracy_assets = {}
+    for name in ("accuracy.css", "accuracy.js"):
+        data = (SITE / name).read_bytes()
+        accuracy_assets[name] = out.add(name, "assets/" + hashed_name(name, data), data)
+    accuracy = (SITE / "accuracy.html").read_text(encoding="utf-8")
+    accuracy = accuracy.replace("{{accuracy_css}}", accuracy_assets["accuracy.css"])
+    accuracy = accuracy.replace("{{accuracy_js}}", accuracy_assets["accuracy.js"])
+    evidence = json.loads((SITE / "accuracy-data.json").read_text(encoding="utf-8"))
+    accuracy = accuracy.replace("{{accuracy_data}}", json_for_script(evidence))
+    out.add("accuracy.html", "accuracy.html", accuracy.encode())
 
     # Files owned by the offline/embed helper are copied verbatim when present.
     # [offline/embed] sw.js is added after the manifest (it embeds it); embed.html is built

@@ -65,6 +65,15 @@ BOUNDS: dict[str, tuple[float | None, str]] = {
     "engine_kv_pool": (None, "3 % of the engine's memory budget"),
     "total": (5.0, "5 %"),
 }
+#: What each component's records measure, for the page's summary.
+ABOUT = {
+    "weights": "the model's weights as the engine loaded them",
+    "kv_cache": "the KV cache's layout: its bytes, blocks, tokens and cells",
+    "activations": "the activation peak (vLLM's profile, llama.cpp's compute buffer)",
+    "overhead": "the CUDA context: memory outside PyTorch",
+    "engine_kv_pool": "vLLM's KV pool: what its memory budget leaves for the cache",
+    "total": "transformers' peak memory during generate",
+}
 #: What a figure's error means, shown with its confidence (by component, or component
 #: and engine).
 CAVEATS = {
@@ -82,6 +91,13 @@ _UNIT_LABELS = {
     "BPW": "bits per weight",
 }
 _REASONS = {"no config": "no verbatim config.json of this model is stored yet"}
+# validate.py's catch-all, said precisely for the figures it reaches.
+_UNCOMPARED = {
+    ("vllm", "kv_cache"): "the log does not print the GPU's total memory, which vLLM's pool "
+    "is what is left of",
+    ("sglang", "kv_cache_tokens"): "the pool's size in tokens is the input of the K and V "
+    "check (tokens × the estimate's bytes per token), not a figure to compare",
+}
 
 
 def family_of(model_id: str) -> str | None:
@@ -132,6 +148,8 @@ def page_rows(rows: list[Row] | None = None) -> list[dict[str, Any]]:
         reason = ""
         if row.status != "compared":
             reason = row.note or _REASONS.get(row.status, row.status)
+            if row.note == "not modelled for this engine/figure":
+                reason = _UNCOMPARED.get((row.engine, row.component), reason)
         out.append(
             {
                 "record": row.record,
@@ -265,6 +283,7 @@ def page_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
             {
                 "key": key,
                 "label": COMPONENT_LABELS[key],
+                "about": ABOUT[key],
                 "bound_pct": BOUNDS[key][0],
                 "bound": BOUNDS[key][1],
             }
