@@ -26,6 +26,8 @@ def test_core_runs_with_browser_unavailable_modules_blocked() -> None:
         cfg = json.load(open({str(CONFIGS / "Qwen__Qwen3-8B.json")!r}))
         est = estimator.estimate(cfg, estimator.EstimateOptions(gpu="l4"))
         points = estimator.sweep(cfg, estimator.EstimateOptions(gpu="l4"), points=100)
+        doc = est.to_dict()  # confidence (reads estimator/data) and filled-in formulas
+        assert doc["confidence"]["weights"]["records"] > 0 and doc["formulas"]
         print(est.total_bytes, len(points))
     """)
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
