@@ -239,9 +239,10 @@ def breakdown(
         chunk_tokens=chunk,
         max_num_seqs=seqs,
     )
+    vllm_profile: vllm_v1.ProfilePeak | None = None
     if profile.key == "vllm":
         tokens = chunk or context
-        act = _vllm_activations(
+        act, vllm_profile = _vllm_activations(
             spec, options, act, tokens, seqs, act_bytes, precision.key, engine_version
         )
     if profile.logits_rows == "max_num_seqs":
@@ -408,6 +409,15 @@ def breakdown(
                 "logits_bytes": act.logits_bytes,
                 "flash_attention": flash,
                 "element_bytes": act_bytes,
+                # vLLM: the parts of its profiled peak (for estimator.explain)
+                "vllm_profile": None
+                if vllm_profile is None
+                else {
+                    **dataclasses.asdict(vllm_profile),
+                    "block": vllm_profile.block,
+                    "hidden": vllm_profile.hidden,
+                    "logits": vllm_profile.logits,
+                },
             },
         ),
         Component(
@@ -455,11 +465,11 @@ def _vllm_activations(
     act_bytes: int,
     precision_key: str,
     engine_version: str | None,
-) -> ActivationEstimate:
+) -> tuple[ActivationEstimate, vllm_v1.ProfilePeak]:
     """vLLM's profiled peak on one GPU of the last stage (the forward or the sampler, the
-    larger; vllm_v1.profile_peak_bytes). Returned as if it were all logits, which the
-    parallel plan keeps whole on every GPU, because the split is already applied."""
-    peak = vllm_v1.profile_peak_bytes(
+    larger; vllm_v1.profile_peak), and its parts. Returned as if it were all logits, which
+    the parallel plan keeps whole on every GPU, because the split is already applied."""
+    parts = vllm_v1.profile_peak(
         spec,
         tokens=tokens,
         rows=max(rows, options.batch) if vllm_v1.is_v0(engine_version) else rows,
@@ -468,13 +478,14 @@ def _vllm_activations(
         version=engine_version,
         mxfp4_experts=precision_key == "mxfp4",
     )
+    peak = parts.peak
     return ActivationEstimate(
         bytes=peak,
         tokens=tokens,
         block_bytes=act.block_bytes,
         attention_scores_bytes=0,
         logits_bytes=peak,
-    )
+    ), parts
 
 
 def _token_embedding_bytes(spec: ModelSpec, counts: ParamCounts, precision_key: str) -> int:

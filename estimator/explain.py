@@ -273,7 +273,42 @@ def _kv_cache(est: Estimate, inputs: dict[str, Any], total: int) -> list[str]:
 # -- activations -----------------------------------------------------------------------
 
 
+def _vllm_profile(profile: dict[str, Any], total: int) -> list[str]:
+    """vLLM's profiled peak: the forward, then the sampler (the larger), plus MoE workspaces."""
+    split = f" / {profile['tp']} GPUs" if profile["tp"] > 1 else ""
+    lines = [
+        f"forward: one block's intermediates: {_plural(profile['tokens'], 'token')} × "
+        f"{_n(profile['values_per_token'])} values × {profile['act_bytes']} B{split} = "
+        f"{_result(profile['block'])}"
+    ]
+    hidden = (
+        f"{_n(profile['tokens'])} tokens × {_n(profile['hidden_size'])} hidden × "
+        f"{profile['act_bytes']} B"
+    )
+    if profile["sampler"]:
+        lines.append(
+            f"sampler: {_plural(profile['rows'], 'row')} × {_n(profile['vocab'])} vocabulary × "
+            f"{profile['bytes_per_logit']} B per logit (with its fp32 intermediates) "
+            f"+ hidden states {hidden} = {_result(profile['logits'] + profile['hidden'])}"
+        )
+        peak = f"max({_n(profile['block'])}, {_n(profile['logits'] + profile['hidden'])})"
+    else:
+        lines.append(
+            f"hidden states and residual sent on: 2 × {hidden} = {_result(2 * profile['hidden'])}"
+        )
+        peak = f"{_n(profile['block'])} + {_n(2 * profile['hidden'])}"
+    if profile["workspace"]:
+        lines.append(
+            f"fused-MoE workspaces kept between forwards = {_result(profile['workspace'])}"
+        )
+        peak += f" + {_n(profile['workspace'])}"
+    lines.append(f"profiled peak: {peak} = {_result(total)}")
+    return lines
+
+
 def _activations(est: Estimate, inputs: dict[str, Any], total: int) -> list[str]:
+    if inputs.get("vllm_profile"):
+        return _vllm_profile(inputs["vllm_profile"], total)
     tokens = int(inputs.get("tokens") or 0)
     el = int(inputs.get("element_bytes") or 0)
     block = int(inputs.get("block_bytes") or 0)
@@ -329,8 +364,16 @@ def _activations(est: Estimate, inputs: dict[str, Any], total: int) -> list[str]
 def _overhead(est: Estimate, inputs: dict[str, Any], total: int) -> list[str]:
     context = int(inputs.get("cuda_context_bytes") or 0)
     graphs = int(inputs.get("cuda_graph_bytes") or 0)
+    non_torch = int(inputs.get("non_torch_bytes") or 0)
     lines = [f"CUDA context, a constant (logs show 0.03–0.35 GiB) = {_result(context)}"]
     if graphs:
-        lines.append(f"CUDA graphs (a constant) = {_result(graphs)}")
-        lines.append(_sum_line([context, graphs], total))
+        lines.append(f"CUDA graphs, a constant = {_result(graphs)}")
+    if non_torch:
+        lines.append(
+            "memory outside PyTorch the profile run adds (cuBLAS and attention workspaces; "
+            f"NCCL buffers with tensor parallelism) = {_result(non_torch)}"
+        )
+    parts = [p for p in (context, graphs, non_torch) if p]
+    if len(parts) > 1:
+        lines.append(_sum_line([float(p) for p in parts], total))
     return lines

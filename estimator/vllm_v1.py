@@ -22,10 +22,12 @@ __all__ = [
     "CUDA_GRAPH_BYTES",
     "KvGroup",
     "KvLayout",
+    "ProfilePeak",
     "ServeDefaults",
     "is_v0",
     "kv_layout",
     "non_torch_bytes",
+    "profile_peak",
     "profile_peak_bytes",
     "release",
     "sampler_bytes_per_logit",
@@ -143,6 +145,81 @@ def _moe_workspace_bytes(spec: ModelSpec, tokens: int, tp: int, act_bytes: int) 
     return m * moe.experts_per_token * (max(n // 2, k) + max(n, k)) * act_bytes
 
 
+@dataclass(frozen=True)
+class ProfilePeak:
+    """The parts of vLLM's profiled torch peak on one GPU (see :func:`profile_peak`)."""
+
+    tokens: int  # the profiled forward's tokens
+    values_per_token: int  # one block's intermediates per token
+    hidden_size: int
+    act_bytes: int
+    tp: int
+    rows: int  # logit rows the sampler profiles (max_num_seqs)
+    vocab: int
+    bytes_per_logit: int
+    sampler: bool  # False: a pipeline stage before the last (hidden states and residual)
+    workspace: int  # the fused-MoE workspaces kept between forwards
+
+    @property
+    def block(self) -> int:
+        """One block's intermediates over the profiled tokens, split by TP."""
+        return self.tokens * self.values_per_token * self.act_bytes // self.tp
+
+    @property
+    def hidden(self) -> int:
+        """The forward's hidden states, alive while the sampler runs."""
+        return self.tokens * self.hidden_size * self.act_bytes
+
+    @property
+    def logits(self) -> int:
+        return self.rows * self.vocab * self.bytes_per_logit if self.sampler else 0
+
+    @property
+    def peak(self) -> int:
+        if self.sampler:
+            return max(self.block, self.logits + self.hidden) + self.workspace
+        return self.block + 2 * self.hidden + self.workspace
+
+
+def profile_peak(
+    spec: ModelSpec,
+    *,
+    tokens: int,
+    rows: int,
+    act_bytes: int,
+    tp: int,
+    version: str | None,
+    sampler: bool = True,
+    mxfp4_experts: bool = False,
+) -> ProfilePeak:
+    """Torch peak of vLLM's profile run on one GPU ("torch peak memory increase"), by part.
+
+    The forward over ``tokens`` (max_num_batched_tokens; V0: max(max_model_len, 2048))
+    holds one block's intermediates split by TP; the sampler then runs on ``rows``
+    (max_num_seqs) rows of full-vocabulary logits, which TP does not split, while the
+    forward's hidden states are still alive. The two happen one after the other, so the
+    peak is the larger (V0 and V1 alike: Meta-Llama-3-8B logged 1.26 GiB at TP 1 and
+    TP 2, where a sum would differ by half a block). MoE models add the kept workspace;
+    MXFP4 experts run other kernels (gpt-oss-20b at TP 2: 2.87 GiB, the sampler alone).
+    Pipeline stages other than the last skip the sampler (``sampler=False``) but hold the
+    hidden states and residual they send on (Llama-3.1-8B PP 2 rank 0: 1.10 GiB)."""
+    workspace = 0
+    if not mxfp4_experts and not is_v0(version):
+        workspace = _moe_workspace_bytes(spec, tokens, tp, act_bytes)
+    return ProfilePeak(
+        tokens=tokens,
+        values_per_token=block_values_per_token(spec),
+        hidden_size=spec.hidden_size,
+        act_bytes=act_bytes,
+        tp=tp,
+        rows=rows,
+        vocab=spec.vocab_size,
+        bytes_per_logit=sampler_bytes_per_logit(version, act_bytes),
+        sampler=sampler,
+        workspace=workspace,
+    )
+
+
 def profile_peak_bytes(
     spec: ModelSpec,
     *,
@@ -154,27 +231,18 @@ def profile_peak_bytes(
     sampler: bool = True,
     mxfp4_experts: bool = False,
 ) -> int:
-    """Torch peak of vLLM's profile run on one GPU ("torch peak memory increase").
-
-    The forward over ``tokens`` (max_num_batched_tokens; V0: max(max_model_len, 2048))
-    holds one block's intermediates split by TP; the sampler then runs on ``rows``
-    (max_num_seqs) rows of full-vocabulary logits, which TP does not split, while the
-    forward's hidden states are still alive. The two happen one after the other, so the
-    peak is the larger (V0 and V1 alike: Meta-Llama-3-8B logged 1.26 GiB at TP 1 and
-    TP 2, where a sum would differ by half a block). MoE models add the kept workspace;
-    MXFP4 experts run other kernels (gpt-oss-20b at TP 2: 2.87 GiB, the sampler alone).
-    Pipeline stages other than the last skip the sampler (``sampler=False``) but hold the
-    hidden states and residual they send on (Llama-3.1-8B PP 2 rank 0: 1.10 GiB)."""
-    block = tokens * block_values_per_token(spec) * act_bytes // tp
-    hidden = tokens * spec.hidden_size * act_bytes
-    if sampler:
-        logits = rows * spec.vocab_size * sampler_bytes_per_logit(version, act_bytes)
-        peak = max(block, logits + hidden)
-    else:
-        peak = block + 2 * hidden  # hidden states and residual passed to the next stage
-    if not mxfp4_experts and not is_v0(version):
-        peak += _moe_workspace_bytes(spec, tokens, tp, act_bytes)
-    return int(peak)
+    """Torch peak of vLLM's profile run on one GPU ("torch peak memory increase"): the
+    larger of the forward and the sampler, see :func:`profile_peak`."""
+    return profile_peak(
+        spec,
+        tokens=tokens,
+        rows=rows,
+        act_bytes=act_bytes,
+        tp=tp,
+        version=version,
+        sampler=sampler,
+        mxfp4_experts=mxfp4_experts,
+    ).peak
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,9 @@ def test_mla_without_the_latent_caches_per_head_keys_and_values() -> None:
 )
 def test_sliding_layers_keep_their_window(engine: str, sliding: str) -> None:
     """Gemma 3 27B: 52 local layers of window 1,024 and 10 global layers."""
-    f = formulas("google__gemma-3-27b-it", engine=engine, context=32768)
+    f = formulas(
+        "google__gemma-3-27b-it", engine=engine, context=32768, max_num_batched_tokens=8192
+    )
     assert f["kv_cache"].lines[0].startswith(sliding)
     assert f["kv_cache"].lines[1].startswith("10 layers × 16 KV heads × (128 + 128) × 2 B")
     check(f["kv_cache"])

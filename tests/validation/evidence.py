@@ -80,8 +80,6 @@ CAVEATS = {
     "engine_kv_pool": "the pool is what the budget leaves after weights, activations and "
     "the CUDA context, so their errors land in it whole",
     "overhead": "a constant; the real CUDA context varies with driver and GPU",
-    ("activations", "vllm"): "the largest is a vLLM V0 log, whose top-k sampler profile the "
-    "estimate (V1) does not model",
 }
 _BYTES = {"GiB", "GB", "MiB", "MB", "MB (10^6 B)"}
 _UNIT_LABELS = {
