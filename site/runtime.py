@@ -140,7 +140,8 @@ def local(args: dict[str, Any]) -> dict[str, Any]:
     try:  # depth, size and number limits: no input can take the runtime down
         data = load_config_text(str(args.get("text") or ""), source)
     except EstimatorError as exc:
-        return {"error": {"message": f"{source} is not valid JSON: {exc}", "kind": "json"}}
+        text = str(exc)  # says what is wrong, starting with the source's name
+        return {"error": {"message": text[:1].upper() + text[1:], "kind": "json"}}
     key = f"local:{len(MODELS)}:{source}"
     return _loaded(key, Model(data, None, f"{source} (local; not part of the link)"),
                    "", "")

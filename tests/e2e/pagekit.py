@@ -63,6 +63,7 @@ class FakeHub:
     tokens: set[str] = field(default_factory=set)  # valid tokens (with access to gated repos)
     failures: dict[str, Any] = field(default_factory=dict)  # repo -> 429 | "abort" | "badjson"
     search: dict[str, list[str]] = field(default_factory=dict)  # query -> ids
+    raw: dict[str, str] = field(default_factory=dict)  # public repo -> config.json body as is
     offline: bool = False
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
@@ -117,6 +118,18 @@ class FakeHub:
             self._error(route, 429, "You have been rate-limited; you can retry this action in "
                         "55 seconds.", {"ratelimit": '"api";r=0;t=55',
                                         "ratelimit-policy": '"fixed window";"api";q=500;w=300'})
+            return
+        if repo in self.raw:  # a config anyone could publish: served byte for byte
+            if kind == "api":
+                self._json(route, 200, {"id": repo, "modelId": repo, "sha": "0" * 40,
+                                        "private": False, "gated": False,
+                                        "siblings": [{"rfilename": "config.json"}]})
+            elif kind == "config.json":
+                route.fulfill(status=200, body=self.raw[repo],
+                              headers={"content-type": "application/json",
+                                       "access-control-expose-headers": EXPOSE})
+            else:
+                self._error(route, 404, "Entry not found", {"x-error-code": "EntryNotFound"})
             return
         gated = repo in self.gated
         config = self.gated.get(repo) if gated else self.configs.get(repo)
