@@ -12,7 +12,8 @@ main thread runs only site/app.js.
 What ends up in dist/:
   index.html                      the page, with the default model's estimate pre-rendered
   assets/pyodide-<ver>-<hash>/    Pyodide core (stdlib zip trimmed, lock file emptied)
-  assets/<name>.<hash>.<ext>      our CSS/JS/Python, the estimator wheel, bundled configs
+  assets/<name>.<hash>.<ext>      our CSS/JS, python.<hash>.zip (estimator/ + site/*.py as
+                                  Pyodide bytecode, see python_bundle), bundled configs
   asset-manifest.json             logical name -> {path, sha256, size} (for the service worker)
   *.gz (and *.br when the `brotli` module is installed) precompressed copies
 
@@ -159,37 +160,164 @@ def estimator_version() -> str:
     return match.group(1) if match else "0.0.0"
 
 
-def build_wheel() -> tuple[str, bytes]:
-    """A pure-Python wheel of estimator/ (same source as the CLI), built deterministically."""
-    version = estimator_version()
-    dist_name = "llm_memory_estimator"
-    files: list[tuple[str, bytes]] = []
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
-            continue
-        rel = path.relative_to(ROOT).as_posix()
-        if path.suffix in (".py", ".json", ".typed") or path.name == "py.typed":
-            files.append((rel, path.read_bytes()))
-    info = f"{dist_name}-{version}.dist-info"
-    metadata = (
-        "Metadata-Version: 2.1\n"
-        "Name: llm-memory-estimator\n"
-        f"Version: {version}\n"
-        "Summary: Estimate the GPU memory an LLM needs for inference\n"
-        "Requires-Python: >=3.10\n"
-    ).encode()
-    wheel = b"Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    files += [(f"{info}/METADATA", metadata), (f"{info}/WHEEL", wheel)]
-    record = io.StringIO()
-    for name, data in sorted(files):
-        digest = hashlib.sha256(data).digest()
-        import base64
+#: Compiles Python sources with the vendored Pyodide (its Python, its bytecode magic) in Node:
+#: reads {"out": dir, "files": {name: source}} as JSON on stdin, writes <out>/<name>c.
+COMPILE_MJS = """import { loadPyodide } from %(pyodide)s;
+import fs from "node:fs";
+const job = JSON.parse(fs.readFileSync(0, "utf8"));
+const py = await loadPyodide({ indexURL: %(index)s, stdout: () => {}, stderr: () => {} });
+for (const [name, text] of Object.entries(job.files)) {
+  const path = "/home/pyodide/" + name;
+  py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+  py.FS.writeFile(path, text);
+}
+py.globals.set("names", py.toPy(Object.keys(job.files)));
+py.runPython(`
+import ast, builtins, dataclasses, marshal, sys
+from importlib.util import MAGIC_NUMBER
+out = {}
+for name in sorted(names):
+    if not name.endswith(".py"):
+        continue
+    with open("/home/pyodide/" + name, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    for node in ast.walk(tree):  # docstrings go (a third of the bytes); asserts stay
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)):
+            if len(body) == 1:
+                body[0] = ast.Pass()
+            else:
+                del body[0]
+    ast.fix_missing_locations(tree)
+    # co_filename: where the worker writes the file (tracebacks name it)
+    code = compile(tree, "/home/pyodide/" + name, "exec", dont_inherit=True, optimize=0)
+    out[name + "c"] = MAGIC_NUMBER + (0).to_bytes(4, "little") + bytes(8) + marshal.dumps(code)
+# the methods @dataclass generates (one exec of generated source per class), compiled here
+generated = {}
+def record(source, globals=None, locals=None):
+    code = generated.setdefault(source, compile(source, "<string>", "exec"))
+    builtins.exec(code, globals, locals)
+dataclasses.exec = record
+sys.path.insert(0, "/home/pyodide")
+for name in sorted(names):
+    if name.endswith(".py"):
+        module = name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        try:
+            __import__(module)
+        except ImportError:
+            pass
+out["dataclasses.marshal"] = marshal.dumps({k: generated[k] for k in sorted(generated)})
+`);
+const out = py.globals.get("out");
+for (const name of out.keys()) {
+  const path = job.out + "/" + name;
+  fs.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  fs.writeFileSync(path, out.get(name).toJs());
+}
+"""
 
-        b64 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        record.write(f"{name},sha256={b64},{len(data)}\n")
-    record.write(f"{info}/RECORD,,\n")
-    files.append((f"{info}/RECORD", record.getvalue().encode()))
-    return f"{dist_name}-{version}-py3-none-any.whl", deterministic_zip(files)
+
+def _imported_modules(name: str, source: bytes) -> set[str]:
+    """Dotted names of every module a file imports anywhere (functions included), relative
+    imports resolved; ``from a import b`` gives both a and a.b (b may be a module)."""
+    import ast
+
+    package = name.removesuffix(".py").replace("/", ".").rpartition(".")[0]  # a/b/c.py: a.b
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[:len(parts) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def python_sources() -> dict[str, bytes]:
+    """What the worker imports, by path under its home directory: site/view.py,
+    site/runtime.py, the estimator modules they can import (anywhere in a function too,
+    so nothing reachable is left out; the CLI is) and estimator/data/."""
+    available: dict[str, str] = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            rel = path.relative_to(ROOT).as_posix()
+            available[rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")] = rel
+    files = {name: (SITE / name).read_bytes() for name in ("view.py", "runtime.py")}
+    todo = list(files)
+    while todo:
+        name = todo.pop()
+        for module in _imported_modules(name, files[name]):
+            parts = module.split(".")
+            for i in range(1, len(parts) + 1):  # a module's packages run first
+                rel = available.get(".".join(parts[:i]))
+                if rel and rel not in files:
+                    files[rel] = (ROOT / rel).read_bytes()
+                    todo.append(rel)
+    for path in sorted((PACKAGE_DIR / "data").glob("*.json")):
+        files[path.relative_to(ROOT).as_posix()] = path.read_bytes()
+    return dict(sorted(files.items()))
+
+
+def compile_for_pyodide(files: dict[str, bytes]) -> dict[str, bytes] | None:
+    """name.py -> name.pyc: bytecode of the vendored Pyodide's Python (sourceless .pyc, no
+    timestamp to check, docstrings dropped), plus dataclasses.marshal: the code of the
+    methods @dataclass generates for every class of these modules (site/runtime.py hands
+    it to dataclasses), so that the worker's start-up compiles nothing. None when Node
+    cannot run Pyodide."""
+    import subprocess
+    import tempfile
+
+    node = shutil.which("node")
+    if node is None:
+        return None
+    pyodide = NODE / "pyodide"
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "compile.mjs"
+        script.write_text(COMPILE_MJS % {"pyodide": json.dumps((pyodide / "pyodide.mjs").as_uri()),
+                                         "index": json.dumps(f"{pyodide}/")})
+        out = Path(tmp) / "out"
+        job = {"out": str(out), "files": {n: d.decode("utf-8") for n, d in files.items()}}
+        try:
+            done = subprocess.run([node, str(script)], input=json.dumps(job), text=True,
+                                  capture_output=True, timeout=600, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            print(f"build: compiling for Pyodide failed: {done.stderr[-600:]}", file=sys.stderr)
+            return None
+        names = [n + "c" for n in files if n.endswith(".py")] + ["dataclasses.marshal"]
+        return {name: (out / name).read_bytes() for name in names}
+
+
+def python_bundle() -> tuple[bytes, bool]:
+    """One stored (uncompressed) zip the worker writes into Pyodide's file system: .pyc
+    compiled by the vendored Pyodide plus the data files; the .py sources when Node is
+    missing (slower start, same behaviour). The HTTP layer compresses it (.br/.gz)."""
+    files = python_sources()
+    compiled = compile_for_pyodide(files)
+    if compiled is None:
+        print("build: node could not compile the Python for Pyodide; shipping sources "
+              "(the page starts slower)", file=sys.stderr)
+        entries = files
+    else:
+        entries = {**{n: d for n, d in files.items() if not n.endswith(".py")}, **compiled}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in sorted(entries.items()):
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            zf.writestr(info, data)
+    return buf.getvalue(), compiled is not None
 
 
 def _module_level_imports(source: bytes) -> set[str]:
@@ -385,15 +513,15 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     for name, data in sorted(pyo.items()):
         out.add(f"pyodide/{name}", f"{pyo_dir}/{name}", data)
 
-    wheel_name, wheel = build_wheel()
-    wheel_path = out.add("estimator.whl", f"assets/wheel-{short_hash(wheel)}/{wheel_name}", wheel)
+    bundle, _ = python_bundle()
+    bundle_path = out.add("python.zip", "assets/" + hashed_name("python.zip", bundle), bundle)
 
     configs = bundled_configs()
     models = json.dumps(configs, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     models_path = out.add("models.json", "assets/" + hashed_name("models.json", models), models)
 
     own: dict[str, str] = {}
-    for name in ("app.css", "app.js", "view.py", "runtime.py"):
+    for name in ("app.css", "app.js"):
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     # [offline/embed] the offline notice + SW registration, embed mode and their styles,
@@ -406,9 +534,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     def from_assets(path: str) -> str:
         return "./" + path.removeprefix("assets/")
 
-    worker_files = {"view.py": from_assets(own["view.py"]),
-                    "runtime.py": from_assets(own["runtime.py"]),
-                    "models.json": from_assets(models_path), "wheel": from_assets(wheel_path)}
+    worker_files = {"models.json": from_assets(models_path), "python": from_assets(bundle_path)}
     worker = (SITE / "worker.js").read_text(encoding="utf-8")
     worker = worker.replace("{{pyodide_dir}}", pyo_dir.removeprefix("assets/"))
     worker = worker.replace("{{files}}", json.dumps(worker_files, sort_keys=True))
@@ -426,7 +552,6 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
         "{{app_config}}": html.escape(json.dumps(app_config, sort_keys=True,
                                                  separators=(",", ":"))),
         "{{pyodide_dir}}": pyo_dir,
-        "{{wheel}}": wheel_path,
     }
     # [offline/embed]
     replacements.update({"{{extras_css}}": own["extras.css"], "{{offline_js}}": own["offline.js"],

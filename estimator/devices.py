@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from .errors import OptionError
@@ -176,7 +176,12 @@ def _derived_bytes(entry: dict[str, Any]) -> int:
 @lru_cache(maxsize=1)
 def catalog_document() -> dict[str, Any]:
     """The parsed ``data/devices.json`` (sources, rules and devices)."""
-    text = resources.files("estimator").joinpath("data/devices.json").read_text("utf-8")
+    try:  # a plain file (pip install, the page's worker): importlib.resources costs more to import
+        text = (Path(__file__).with_name("data") / "devices.json").read_text("utf-8")
+    except OSError:  # pragma: no cover - a zipped install
+        from importlib import resources
+
+        text = resources.files("estimator").joinpath("data/devices.json").read_text("utf-8")
     doc: dict[str, Any] = json.loads(text)
     return doc
 

@@ -16,15 +16,38 @@ a token (an embed widget sharing this worker) can never be answered from it.
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import view
 
-from estimator import EstimateOptions, EstimatorError, OptionError, estimate
-from estimator.hub.urls import parse_model_ref
+def _use_compiled_dataclass_methods(path: Path) -> None:
+    """@dataclass compiles generated source for every class it makes (~50 classes at the
+    worker's start-up). build.py compiles those sources once (dataclasses.marshal, beside
+    this file in the worker): give dataclasses the compiled code instead; any source
+    not in it is compiled as before."""
+    try:
+        import marshal
+
+        codes = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return
+
+    def exec_compiled(source: Any, globals: Any = None, locals: Any = None) -> None:
+        code = codes.get(source) if isinstance(source, str) else None
+        builtins.exec(source if code is None else code, globals, locals)
+
+    dataclasses.exec = exec_compiled  # type: ignore[attr-defined]  # shadows the builtin there
+
+
+_use_compiled_dataclass_methods(Path(__file__).with_name("dataclasses.marshal"))
+
+import view  # noqa: E402  (after the line above: its imports make dataclasses)
+
+from estimator import EstimateOptions, EstimatorError, OptionError, estimate  # noqa: E402
 
 HUB = "https://huggingface.co"
 _MODELS_JSON = Path(__file__).with_name("models.json")  # written there by site/worker.js
@@ -89,10 +112,23 @@ def _loaded(key: str, model: Model, repo_id: str, revision: str) -> dict[str, An
             "notes": " ".join(model.notes)}
 
 
+def _bundled(repo_id: str) -> dict[str, Any]:
+    key = f"bundled:{repo_id}"
+    if key in MODELS:
+        return {"key": key, "model": repo_id, "revision": "", "label": MODELS[key].label,
+                "notes": ""}
+    return _loaded(key, Model(BUNDLED[repo_id], None,
+                              f"{repo_id} (bundled copy of its config.json)"), repo_id, "")
+
+
 async def load(args: dict[str, Any]) -> dict[str, Any]:
     text = str(args.get("model") or "").strip()
     revision = str(args.get("revision") or "").strip()
     token = str(args.get("token") or "").strip() or None
+    if text in BUNDLED and revision in ("", "main"):  # the first estimate: no Hub code needed
+        return _bundled(text)
+    from estimator.hub.urls import parse_model_ref  # imports the Hub client: only when needed
+
     try:
         ref = parse_model_ref(text, revision or None)
     except EstimatorError as exc:
@@ -101,12 +137,7 @@ async def load(args: dict[str, Any]) -> dict[str, Any]:
     repo_id, rev = ref.repo_id, ref.revision
     shown_rev = "" if rev == "main" else rev
     if repo_id in BUNDLED and rev == "main":
-        key = f"bundled:{repo_id}"
-        if key in MODELS:
-            return {"key": key, "model": repo_id, "revision": "", "label": MODELS[key].label,
-                    "notes": ""}
-        return _loaded(key, Model(BUNDLED[repo_id], None,
-                                  f"{repo_id} (bundled copy of its config.json)"), repo_id, "")
+        return _bundled(repo_id)
     key = f"hub:{repo_id}@{rev}" + (":token" if token else "")
     if key in MODELS:
         model = MODELS[key]

@@ -10,12 +10,10 @@ with escaped text at build time. Neither ever builds markup from data.
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import math
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from estimator import (
     ENGINES,
@@ -90,6 +88,8 @@ def default_state(model: str) -> dict[str, str]:
 
 def state_from_query(query: str, default_model: str) -> dict[str, str]:
     """URL query string -> state (unknown keys ignored, missing keys default)."""
+    from urllib.parse import parse_qsl  # not at import: the worker's start-up skips it
+
     state = default_state(default_model)
     for key, value in parse_qsl(query.lstrip("?"), keep_blank_values=True):
         if key in state:
@@ -110,6 +110,8 @@ def query_from_state(state: dict[str, str], default_model: str) -> str:
         value = state.get(name, "")
         if value != option_default(name):
             pairs.append((name, value))
+    from urllib.parse import urlencode
+
     return ("?" + urlencode(pairs)) if pairs else ""
 
 
@@ -732,6 +734,8 @@ _SLOT_RE = re.compile(r"\{\{(text|attr|rows|list|options|checked):([^}]+)\}\}")
 
 
 def _option_html(values: list[tuple[str, str]], selected: str) -> str:
+    import html  # build time only: the worker's start-up skips it
+
     out = []
     for value, label in values:
         sel = " selected" if value == selected else ""
@@ -757,6 +761,7 @@ def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
                   model_ids: list[str]) -> str:
     """Replace {{text:id}}, {{attr:id:name}}, {{rows:id}}, {{list:warnings}},
     {{options:name}} placeholders with escaped content."""
+    import html  # build time only
 
     def fill(match: re.Match[str]) -> str:
         kind, key = match.group(1), match.group(2)

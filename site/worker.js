@@ -9,6 +9,8 @@
 //                     {type: "ready", ms} | {type: "failed", message}
 // The work itself is Python (site/runtime.py, which uses site/view.py and the estimator
 // package); this file only boots Pyodide, installs those files and passes JSON strings.
+// build.py ships them as one stored zip of bytecode compiled by this Pyodide's Python
+// (python_bundle): written as plain files, imported without compiling or unzipping in Python.
 // build.py fills the double-brace placeholders with this build's hashed paths (relative to
 // this file, which lives in assets/).
 import { loadPyodide } from "./{{pyodide_dir}}/pyodide.mjs";
@@ -38,6 +40,30 @@ function transferred() {
            raw: entries.reduce((s, e) => s + (e.decodedBodySize || 0), 0) };
 }
 
+/** The entries of a stored (uncompressed) zip, as [name, bytes] pairs. */
+function storedZip(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = bytes.length - 22;
+  while (end >= 0 && view.getUint32(end, true) !== 0x06054b50) end -= 1;
+  if (end < 0) throw new Error("the Python bundle is not a zip");
+  const count = view.getUint16(end + 10, true);
+  const names = new TextDecoder();
+  const entries = [];
+  for (let i = 0, at = view.getUint32(end + 16, true); i < count; i += 1) {
+    if (view.getUint32(at, true) !== 0x02014b50 || view.getUint16(at + 10, true) !== 0) {
+      throw new Error("the Python bundle is not a stored zip");
+    }
+    const size = view.getUint32(at + 20, true);
+    const nameLength = view.getUint16(at + 28, true);
+    const local = view.getUint32(at + 42, true);
+    const name = names.decode(bytes.subarray(at + 46, at + 46 + nameLength));
+    const data = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    entries.push([name, bytes.subarray(data, data + size)]);
+    at += 46 + nameLength + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+  }
+  return entries;
+}
+
 async function boot() {
   const started = performance.now();
   // our files download while Pyodide starts
@@ -51,10 +77,12 @@ async function boot() {
   });
   broadcast({ type: "status", stage: "start", progress: 80, message: "Starting the estimator…" });
   const home = "/home/pyodide";
-  pyodide.unpackArchive((await files.wheel).buffer, "zip", { extractDir: home });
-  for (const name of Object.keys(FILES)) {
-    if (name !== "wheel") pyodide.FS.writeFile(`${home}/${name}`, await files[name]);
+  for (const [name, data] of storedZip(await files.python)) {
+    const path = `${home}/${name}`;
+    pyodide.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+    pyodide.FS.writeFile(path, data);
   }
+  pyodide.FS.writeFile(`${home}/models.json`, await files["models.json"]);
   pyodide.runPython(`import sys\nif '${home}' not in sys.path: sys.path.insert(0, '${home}')`);
   const runtime = pyodide.pyimport("runtime");
   broadcast({ type: "ready", ms: Math.round(performance.now() - started), runtime: RUNTIME_ID,

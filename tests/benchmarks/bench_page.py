@@ -290,10 +290,19 @@ def run(runs: int, changes: int, do_build: bool, do_lighthouse: bool = True,
             pages = [("baseline", base + "baseline/"), ("page", base + "app/")]
             if do_snapshot and make_snapshot(root, next((dist / "assets").glob("pyodide-*"))):
                 pages.append(("snapshot", base + "snapshot/"))
-            for name, url in pages:
+            for _, url in pages:
                 measure_load(browser, url)  # warm the server and the OS file cache
-                samples = [measure_load(browser, url) for _ in range(runs)]
-                out[name] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+            # interleaved (baseline, page, ... each round): load from other jobs on a shared
+            # machine then weighs on every variant alike, and the ratios stay comparable
+            samples: dict[str, list[dict[str, float]]] = {name: [] for name, _ in pages}
+            for _ in range(runs):
+                for name, url in pages:
+                    samples[name].append(measure_load(browser, url))
+            for name, got in samples.items():
+                out[name] = {k: statistics.median(s[k] for s in got) for k in got[0]}
+            out["page"]["ready_ratio"] = statistics.median(
+                mine["ready"] / bare["ready"]
+                for mine, bare in zip(samples["page"], samples["baseline"], strict=True))
             out["page"].update(measure_changes(browser, base + "app/", changes))
             if do_widgets:
                 global HOST_ROOT
@@ -334,10 +343,11 @@ def table(r: dict[str, dict[str, float]], runs: int, changes: int) -> str:
         "",
         "| measure | baseline (bare Pyodide) | page | ratio | target | met |",
         "|---|---:|---:|---:|---:|---|",
-        f"| first paint of the pre-rendered estimate | — | {p['fcp']:.0f} ms | | "
+        f"| first paint of the pre-rendered estimate (baseline: its text) | {b['fcp']:.0f} ms | "
+        f"{p['fcp']:.0f} ms | | "
         f"< {TARGETS['prerender_ms']:.0f} ms | {ok(p['fcp'] < TARGETS['prerender_ms'])} |",
         f"| Python ready (first estimate drawn) | {b['ready']:.0f} ms | {p['ready']:.0f} ms | "
-        f"{ready_ratio:.2f}x | <= {TARGETS['ready_ratio']}x | "
+        f"{ready_ratio:.2f}x (per round: {p['ready_ratio']:.2f}x) | <= {TARGETS['ready_ratio']}x | "
         f"{ok(ready_ratio <= TARGETS['ready_ratio'])} |",
         f"| bytes transferred (compressed) | {b['wire'] / 1e6:.2f} MB | {p['wire'] / 1e6:.2f} MB | "
         f"{bytes_ratio:.2f}x | <= {TARGETS['bytes_ratio']}x | "
