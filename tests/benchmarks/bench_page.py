@@ -10,8 +10,8 @@ of Python. Each run uses a fresh browser context (cold HTTP cache); baseline and
 loads alternate, so that load from other jobs weighs on both alike. Reports the
 median of the runs (and the median of the per-round ready ratios): time to the first
 paint of the pre-rendered estimate, time to ``<html data-ready>`` (Python drew its first
-estimate), bytes transferred (raw and compressed), and for the page the time from an input change to the
-updated figures (median of N changes). Also: the sum of main-thread long tasks
+estimate), bytes transferred (raw and compressed), and for the page the time from an
+input change to the updated figures (median of N changes). Also: the sum of main-thread long tasks
 (over 50 ms) from navigation to ready, Lighthouse's performance (desktop and mobile
 presets) and accessibility scores (npm ``lighthouse`` driving the same Chromium), and
 the time until one and until three embed widgets on a host page of another origin are
