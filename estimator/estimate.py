@@ -290,6 +290,8 @@ def breakdown(
             # (vLLM: compile_or_warm_up_model runs after initialize_kv_cache; SGLang keeps
             # them in the 1 - mem_fraction_static share), so they do not shrink it.
             held = parallel.per_gpu_bytes - parallel.kv_per_gpu_bytes - profile.cuda_graph_bytes
+            if profile.pool_before_activations:
+                held -= parallel.activations_per_gpu_bytes
             available = reserved - held
             capacity = _engine_kv_capacity(
                 spec, parallel, available, kv.bytes_per_token, block if paged else 1

@@ -400,3 +400,23 @@ def test_vllm_rope_caches_follow_the_scaling_and_stay_whole_per_rank() -> None:
         + two.overhead_bytes
     )
     assert two.per_gpu_bytes == int(expected)
+
+
+def test_sglang_sizes_its_pool_before_any_forward() -> None:
+    """SGLang's pool is the memory free after the weights less (1 - mem_fraction_static) of the
+    total (model_runner profile_max_num_token), measured before any forward: activations and
+    CUDA graphs live in the share left free, so only weights and the CUDA context shrink it.
+    Llama-3.1-8B-Instruct, 0.88 of an 80 GB card: 443,160 tokens (its docs log: 444,500)."""
+    cfg = load_config("meta-llama__Llama-3.1-8B-Instruct")
+    est = estimate(
+        cfg, EstimateOptions(engine="sglang", gpu="h100-80gb", gpu_memory_utilization=0.88,
+                             context=131072)
+    )
+    reserved = int(round(79.11 * GIB) * 0.88)
+    assert est.engine_reserved_bytes == reserved
+    weights_and_context = est.weights_bytes + 512 * 1024**2
+    assert est.engine_kv_capacity_tokens == (reserved - weights_and_context) // 131072 == 443_160
+    vllm = estimate(cfg, EstimateOptions(engine="vllm", gpu="h100-80gb", context=131072))
+    held = vllm.weights_bytes + vllm.activation_bytes + 512 * 1024**2  # vLLM profiles first
+    assert vllm.engine_kv_capacity_tokens == (int(round(79.11 * GIB) * 0.9) - held) // (
+        16 * 131072) * 16
