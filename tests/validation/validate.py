@@ -5,7 +5,12 @@
     python tests/validation/validate.py --json     # rows as JSON (build.py's accuracy page)
 
 Each record carries the settings the source states; they become EstimateOptions.
-Rows whose model has no verbatim config fixture are listed as "no config".
+Rows whose model has no verbatim config fixture are listed as "no config"; rows the estimator
+cannot reproduce for a stated reason as "not modelled" with that reason (the Accuracy page
+shows each as an open note). The engine's own pool figures (vLLM's available KV memory and
+maximum concurrency, SGLang's pool tokens) are read from the product's
+engine_kv_capacity_tokens / engine_max_concurrency on the record's catalog GPU, with the
+engine's budget in the row's unit (``budget``) for their bound.
 """
 
 from __future__ import annotations
@@ -387,10 +392,15 @@ def main(argv: list[str]) -> int:
             f"{err:>8}  {r.status} {r.note}"
         )
     compared = [r for r in rows if r.status == "compared"]
+    open_rows = [r for r in rows if r.status == "not modelled"]
     print(
         f"\n{len(compared)} of {len(rows)} measurements compared "
-        f"({sum(r.status == 'no config' for r in rows)} lack a config fixture)"
+        f"({sum(r.status == 'no config' for r in rows)} lack a config fixture, "
+        f"{len(open_rows)} not modelled)"
     )
+    print(f"\nNot modelled ({len(open_rows)}), each an open note:")
+    for r in open_rows:
+        print(f"- {r.record} {r.component}: {r.note}")
     return 0
 
 
