@@ -249,36 +249,128 @@ def _scratch() -> Path:
     return work
 
 
+PYTEST_ARGS = [
+    "-x", "-q", "-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:base_url",
+    "-p", "no:benchmark", "-W", "ignore::pytest.PytestUnraisableExceptionWarning",
+    "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    *[f"--ignore={t}" for t in IGNORED],
+    "--deselect", "tests/cli/test_readme_examples.py::test_readme_example_output_is_current",
+]
+
+
+def _stages(work: Path, mutant: Mutant) -> list[list[str]]:
+    """The module's own tests (quick to collect), then the rest of the fast suite."""
+    first = list(dict.fromkeys(t for t in MODULES[mutant.module] if (work / t).exists()))
+    rest = FAST_HUB if mutant.module == "hub" else FAST
+    return [first, [*[f"--ignore={t}" for t in first if t.endswith(".py")], *rest]]
+
+
+def _failed_test(output: str) -> str:
+    return next((line.split(" ")[1] for line in output.splitlines()
+                 if line.startswith(("FAILED", "ERROR"))), "")
+
+
 def run_mutant(work: Path, mutant: Mutant, timeout: float) -> tuple[str, float, str]:
-    """('killed' | 'survived' | 'timeout', seconds, the failing test)."""
+    """('killed' | 'survived' | 'timeout', seconds, the failing test), pytest in a subprocess."""
     target = work / mutant.path.relative_to(ROOT)
     original = target.read_text()
     target.write_text(mutated_source(mutant))
-    first = list(dict.fromkeys(t for t in MODULES[mutant.module] if (work / t).exists()))
-    rest = FAST_HUB if mutant.module == "hub" else FAST
-    common = [
-        sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:playwright",
-        "-p", "no:base_url", "-p", "no:benchmark",
-        "-W", "ignore::pytest.PytestUnraisableExceptionWarning",
-        *[f"--ignore={t}" for t in IGNORED],
-        "--deselect", "tests/cli/test_readme_examples.py::test_readme_example_output_is_current",
-    ]
-    # Two stages: the module's own tests (quick to collect), then the rest of the fast suite.
-    stages = [first, [*[f"--ignore={t}" for t in first if t.endswith(".py")], *rest]]
     env = dict(os.environ, PYTHONPATH=str(work), PYTHONDONTWRITEBYTECODE="1")
     start = time.monotonic()
     try:
-        for stage in stages:
+        for stage in _stages(work, mutant):
             left = timeout - (time.monotonic() - start)
             try:
-                done = subprocess.run([*common, *stage], cwd=work, env=env, capture_output=True,
-                                      text=True, timeout=max(left, 1))
+                done = subprocess.run([sys.executable, "-m", "pytest", *PYTEST_ARGS, *stage],
+                                      cwd=work, env=env, capture_output=True, text=True,
+                                      timeout=max(left, 1))
             except subprocess.TimeoutExpired:
                 return "timeout", time.monotonic() - start, ""
             if done.returncode != 0:
-                failed = next((line.split(" ")[1] for line in done.stdout.splitlines()
-                               if line.startswith(("FAILED", "ERROR"))), "")
-                return "killed", time.monotonic() - start, failed
+                return "killed", time.monotonic() - start, _failed_test(done.stdout)
+    finally:
+        target.write_text(original)
+    return "survived", time.monotonic() - start, ""
+
+
+def _prepare_fork_parent(work: Path) -> None:
+    """Import pytest, hypothesis and the scratch copy's estimator once; every mutant then runs
+    in a forked child that patches one module (no interpreter start, no plugin imports)."""
+    os.chdir(work)
+    sys.path[:] = [str(work)] + [p for p in sys.path
+                                 if Path(p or ".").resolve() not in (ROOT, ROOT / "tests")]
+    os.environ["PYTHONPATH"] = str(work)  # subprocesses (the CLI tests) see the mutated file
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    import importlib
+    import pkgutil
+
+    import pytest  # noqa: F401
+
+    import estimator
+
+    assert Path(estimator.__file__).resolve().is_relative_to(work), estimator.__file__
+    for info in pkgutil.walk_packages(estimator.__path__, "estimator."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+
+
+def _patch(module_name: str, source: str) -> None:
+    """Run the mutated source in the module's own namespace, then point every estimator module
+    that imported one of its names (``from .kv_cache import estimate_kv``) at the new object."""
+    module = sys.modules[module_name]
+    before = dict(vars(module))
+    exec(compile(source, str(module.__file__), "exec"), vars(module))
+    changed = {id(old): vars(module)[name] for name, old in before.items()
+               if not name.startswith("__") and vars(module).get(name) is not old}
+    for name, other in list(sys.modules.items()):
+        if other is None or other is module or name.split(".")[0] != "estimator":
+            continue
+        for attr, value in list(vars(other).items()):
+            if id(value) in changed:
+                setattr(other, attr, changed[id(value)])
+
+
+def run_mutant_forked(
+    work: Path, mutant: Mutant, timeout: float, source: str | None = None
+) -> tuple[str, float, str]:
+    """As run_mutant, with pytest in a forked child of an interpreter that imported it
+    (``source``: run this text instead of the mutant, e.g. the unmutated module)."""
+    import pytest
+
+    target = work / mutant.path.relative_to(ROOT)
+    original = target.read_text()
+    source = mutated_source(mutant) if source is None else source
+    target.write_text(source)
+    module_name = ".".join(mutant.path.relative_to(ROOT).with_suffix("").parts)
+    start = time.monotonic()
+    try:
+        for stage in _stages(work, mutant):
+            log = work / ".mutant-output"
+            pid = os.fork()
+            if pid == 0:  # child
+                code = 98
+                try:
+                    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+                    os.dup2(fd, 1)
+                    os.dup2(fd, 2)
+                    _patch(module_name, source)
+                    code = int(pytest.main([*PYTEST_ARGS, *stage]))
+                except BaseException:  # a mutant that breaks the import is killed
+                    code = 97
+                finally:
+                    os._exit(code)
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                if time.monotonic() - start > timeout:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    return "timeout", time.monotonic() - start, ""
+                time.sleep(0.05)
+            if os.waitstatus_to_exitcode(status) != 0:
+                output = log.read_text(errors="replace") if log.exists() else ""
+                return "killed", time.monotonic() - start, _failed_test(output)
     finally:
         target.write_text(original)
     return "survived", time.monotonic() - start, ""
@@ -291,6 +383,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument("--subprocess", action="store_true",
+                        help="a fresh interpreter per pytest run instead of a forked child")
     parser.add_argument("--only", action="append", default=[],
                         help="MODULE:I,J,... run only these mutant indexes of a module")
     args = parser.parse_args(argv)
@@ -315,14 +409,27 @@ def main(argv: list[str]) -> int:
                     print(f"{module}:{i} {m.key} line {m.line}: {m.description}")
         return 0
     work = _scratch()
+    runner = run_mutant
+    if not args.subprocess:
+        _prepare_fork_parent(work)
+        runner = run_mutant_forked
     scores = []
     try:
         for module, items in chosen.items():
             everything = mutants(module)
+            if not args.subprocess and everything:
+                # The unmutated module, patched the same way, must pass: no false kills.
+                clean = everything[0]
+                status, seconds, test = run_mutant_forked(
+                    work, clean, args.timeout, clean.path.read_text())
+                print(f"  {module}: unmutated {status} in {seconds:.1f}s {test}", flush=True)
+                if status != "survived":
+                    print(f"{module}: the suite fails without a mutant; not scored", flush=True)
+                    continue
             killed = 0
             start = time.monotonic()
             for m in items:
-                status, seconds, test = run_mutant(work, m, args.timeout)
+                status, seconds, test = runner(work, m, args.timeout)
                 killed += status != "survived"
                 print(f"  {module}:{everything.index(m)} {m.key} line {m.line} "
                       f"{m.description}: {status} in {seconds:.1f}s {test}", flush=True)
