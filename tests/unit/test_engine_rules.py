@@ -1,0 +1,139 @@
+"""Each engine's rule for activations, sliding windows and recurrent state, on models whose
+branch or layer kind the Llama-based tests do not reach, with the arithmetic written out.
+
+Block peak per token (activations.py): residual 3h + the widest of attention, MLP / MoE and
+SSM branches; the tests pick models where each branch is the widest.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from estimator import EstimateOptions, estimate
+from estimator.estimate import Estimate
+from tests.conftest import GOLDEN, load_config
+
+MAMBA = json.loads((GOLDEN / "defaults" / "mamba.json").read_text())["config"]
+GPT_OSS_20B = load_config("openai__gpt-oss-20b")
+
+
+def _inputs(est: Estimate, name: str) -> dict[str, Any]:
+    return next(c for c in est.components if c.name == name).inputs
+
+
+def _transformers(config: dict[str, Any], **options: Any) -> Estimate:
+    return estimate(config, EstimateOptions(engine="transformers", precision="bf16", **options))
+
+
+def test_attention_branch_is_the_peak_when_the_mlp_is_narrow() -> None:
+    """Llama-3.1-8B with a 128-wide MLP: q 32 x 128, k and v 8 x 128 each, attention output
+    32 x 128 -> 10,240 values beat the MLP's 3 x 128 = 384; plus 3 x 4096 residual values."""
+    narrow = dict(load_config("meta-llama__Llama-3.1-8B"), intermediate_size=128)
+    est = _transformers(narrow, context=1024)
+    assert _inputs(est, "activations")["block_bytes"] == 1024 * (3 * 4096 + 10_240) * 2
+
+
+def test_mla_attention_is_the_peak_on_deepseek_v3() -> None:
+    """DeepSeek-V3: 128 heads x (q 192 + k 192 + v 128) + the 576-wide latent = 66,112 values,
+    wider than the MoE's 8 experts x 3 x 2048 + shared 3 x 2048 + 2 x 256 router logits =
+    55,808 (and the dense layers' 3 x 18432 = 55,296); residual 3 x 7168."""
+    est = _transformers(load_config("deepseek-ai__DeepSeek-V3"), context=1024)
+    act = _inputs(est, "activations")
+    assert act["block_bytes"] == 1024 * (3 * 7168 + 66_112) * 2 == 179_437_568
+    assert act["logits_bytes"] == 129280 * (2 + 4 + 4)
+
+
+def test_moe_branch_counts_the_routed_experts_of_a_token() -> None:
+    """Qwen3-30B-A3B: 8 experts x 3 x 768 + 2 x 128 router logits = 18,688 values, wider than
+    attention's (32 + 2 x 4) x 128 + 32 x 128 = 9,216; residual 3 x 2048."""
+    est = _transformers(load_config("Qwen__Qwen3-30B-A3B"), context=1024)
+    assert _inputs(est, "activations")["block_bytes"] == 1024 * (3 * 2048 + 18_688) * 2
+
+
+def test_ssm_branch_on_a_pure_mamba_model() -> None:
+    """Mamba (transformers' default config: h 768, d_inner 1536, d_state 16): in_proj's two
+    d_inner halves, the conv's 1536 channels, B and C (2 x 16) and the gated output d_inner:
+    2 x 1536 + 1536 + 32 + 1536 = 6,176 values; residual 3 x 768."""
+    est = _transformers(MAMBA, context=1024)
+    assert _inputs(est, "activations")["block_bytes"] == 1024 * (3 * 768 + 6_176) * 2
+
+
+def test_mamba_state_per_engine() -> None:
+    """32 layers, conv 1536 channels x width, state 1536 x 16 values, per sequence:
+    generic: width d_conv 4, both in bf16 -> (1536 x 4 x 2 + 24576 x 2) x 32 = 1,966,080;
+    transformers: recurrent state in fp32 -> (12,288 + 24576 x 4) x 32 = 3,538,944 (golden);
+    vLLM: width d_conv - 1 = 3 -> (1536 x 3 x 2 + 24576 x 2) x 32 = 1,867,776;
+    llama.cpp: width 3, both in F32 -> (1536 x 3 x 4 + 24576 x 4) x 32 = 3,735,552."""
+    expected = {"generic": 1_966_080, "transformers": 3_538_944, "vllm": 1_867_776,
+                "llama.cpp": 3_735_552}
+    for engine, state in expected.items():
+        est = estimate(MAMBA, EstimateOptions(engine=engine, precision="bf16", batch=3,
+                                              context=2048))
+        assert _inputs(est, "kv_cache")["state_bytes"] == 3 * state, engine
+        assert est.kv_bytes_per_token == 0 and est.kv_cache_bytes == 3 * state, engine
+
+
+def test_sliding_window_keep_per_engine() -> None:
+    """gpt-oss-20b: 12 full and 12 sliding layers (window 128), 8 KV heads x 64 x (K+V) x 2 B
+    = 2048 B per layer and token. At 32768 tokens a sliding layer keeps: generic the window,
+    128; transformers window - 1 = 127; vLLM window - 1 + 8192 batched tokens = 8319 -> 8320
+    in blocks of 16; TGI the window in blocks, 128; llama.cpp pad(128 + 512, 256) = 768."""
+    kept = {"generic": 128, "transformers": 127, "vllm": 8320, "tgi": 128, "llama.cpp": 768}
+    for engine, tokens in kept.items():
+        est = estimate(GPT_OSS_20B, EstimateOptions(engine=engine, context=32768))
+        kv = _inputs(est, "kv_cache")
+        assert kv["sliding_tokens"] == tokens, engine
+        assert kv["sliding_bytes"] == 12 * 2048 * tokens, engine
+        assert est.kv_cache_bytes == 12 * 2048 * 32768 + 12 * 2048 * tokens, engine
+        assert est.kv_bytes_per_token == 24 * 2048, engine
+
+
+def test_short_contexts_are_not_capped_by_the_window() -> None:
+    """Below the window every layer keeps the whole context."""
+    for engine in ("generic", "transformers", "vllm", "tgi"):
+        est = estimate(GPT_OSS_20B, EstimateOptions(engine=engine, context=96, block_size=None))
+        kv = _inputs(est, "kv_cache")
+        tokens = 96  # 6 blocks of 16 on paged engines
+        assert est.kv_cache_bytes == 24 * 2048 * tokens, engine
+        assert kv["sliding_tokens"] == tokens, engine
+
+
+def test_logits_rows_per_engine() -> None:
+    """Rows of logits at the peak: generic and transformers one per sequence (transformers with
+    two fp32 copies), vLLM max_num_seqs = 256 rows in bf16 plus two fp32 copies, llama.cpp one
+    ubatch of 512 rows in F32. Llama-3.1-8B, vocab 128256, batch 2."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    rows = {"generic": 2 * (2 + 4), "transformers": 2 * (2 + 8), "vllm": 256 * (2 + 8),
+            "tgi": 2 * (2 + 8), "llama.cpp": 512 * 4}
+    for engine, per_vocab in rows.items():
+        est = estimate(cfg, EstimateOptions(engine=engine, precision="bf16", batch=2,
+                                            context=4096))
+        assert _inputs(est, "activations")["logits_bytes"] == 128256 * per_vocab, engine
+
+
+def test_eager_scores_for_several_sequences() -> None:
+    """transformers, eager, batch 3 of 1000-token prompts: 3 x 32 heads x 1000 x 1000 scores
+    in bf16 plus the fp32 softmax."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    est = _transformers(cfg, context=1000, batch=3, flash_attention=False)
+    assert _inputs(est, "activations")["attention_scores_bytes"] == 3 * 32 * 1000 * 1000 * 6
+
+
+def test_vllm_ignores_the_flash_toggle() -> None:
+    """vLLM always runs fused attention: FlashAttention off changes nothing but a warning."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    on = estimate(cfg, EstimateOptions(engine="vllm", context=4096))
+    off = estimate(cfg, EstimateOptions(engine="vllm", context=4096, flash_attention=False))
+    assert off.activation_bytes == on.activation_bytes
+    assert any("FlashAttention off has no effect" in w for w in off.warnings)
+    assert not any("FlashAttention" in w for w in on.warnings)
+
+
+def test_decode_step_processes_one_token_per_sequence() -> None:
+    """A batch larger than the prefill chunk still runs one token per sequence: llama.cpp's
+    ubatch is 512, a batch of 600 one-token prompts is a 600-token forward."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    est = estimate(cfg, EstimateOptions(engine="llama.cpp", precision="bf16", batch=600,
+                                        context=1, flash_attention=True))
+    assert _inputs(est, "activations")["tokens"] == 600
