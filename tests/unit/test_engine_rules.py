@@ -137,3 +137,55 @@ def test_decode_step_processes_one_token_per_sequence() -> None:
     est = estimate(cfg, EstimateOptions(engine="llama.cpp", precision="bf16", batch=600,
                                         context=1, flash_attention=True))
     assert _inputs(est, "activations")["tokens"] == 600
+
+
+def test_non_gated_experts_hold_two_intermediates() -> None:
+    """Up/down experts (Nemotron-H's NemotronHMoE, no gate projection): each routed expert
+    holds 2 x its intermediate. Qwen3-30B-A3B's shape with such experts and no dense MLP:
+    8 x 2 x 768 + 2 x 128 router logits = 12,544 values, still wider than attention's 9,216;
+    residual 3 x 2048."""
+    import dataclasses
+
+    from estimator.activations import _block_values_per_token
+    from estimator.spec import parse_config
+
+    spec = parse_config(load_config("Qwen__Qwen3-30B-A3B"))
+    assert spec.moe is not None
+    gated = _block_values_per_token(spec)
+    up_down = _block_values_per_token(
+        dataclasses.replace(spec, mlp=None, moe=dataclasses.replace(spec.moe, gated=False))
+    )
+    assert (gated, up_down) == (3 * 2048 + 18_688, 3 * 2048 + 12_544)
+
+
+def test_eager_scores_when_the_prefill_is_chunked() -> None:
+    """A 1000-token forward of 300-token prompts (batch 4, chunk 1000) holds three whole
+    prompts' scores: 3 x 32 heads x 300 x 300 x (2 + 4) B. One-token prompts: one score
+    per sequence, 4 x 32 x 1 x 1 x 6 B."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    base = EstimateOptions(engine="generic", precision="bf16", flash_attention=False, batch=4)
+    chunked = estimate(cfg, base.with_(context=300, max_num_batched_tokens=1000))
+    act = _inputs(chunked, "activations")
+    assert act["tokens"] == 1000
+    assert act["attention_scores_bytes"] == 3 * 32 * 300 * 300 * 6
+    single = estimate(cfg, base.with_(context=1))
+    assert _inputs(single, "activations")["attention_scores_bytes"] == 4 * 32 * 1 * 1 * 6
+
+
+def test_estimate_kv_defaults_to_a_bf16_state() -> None:
+    """estimate_kv's activation dtype defaults to 2 bytes: Mamba's conv state in bf16."""
+    from estimator.engines import ENGINE_PROFILES
+    from estimator.kv_cache import estimate_kv
+    from estimator.spec import parse_config
+
+    spec = parse_config(MAMBA)
+    kv = estimate_kv(spec, ENGINE_PROFILES["generic"], batch=1, context=16, element_bytes=2,
+                     block_size=1, paged=False, chunk=16)
+    assert kv.state_bytes == 1_966_080  # (1536 x 4 x 2 + 24576 x 2) x 32
+
+
+def test_a_one_wide_conv_keeps_no_conv_state_on_vllm() -> None:
+    """vLLM and llama.cpp keep d_conv - 1 conv columns: none for a 1-wide conv, never fewer."""
+    narrow = dict(MAMBA, conv_kernel=1)
+    est = estimate(narrow, EstimateOptions(engine="vllm", precision="bf16"))
+    assert _inputs(est, "kv_cache")["state_bytes"] == 24576 * 2 * 32  # the SSM state only

@@ -203,19 +203,29 @@ def test_compare_precisions_is_one_estimate_per_catalog_precision() -> None:
 
 
 def test_rank_gpus_orders_by_total_memory_bought() -> None:
-    options = EstimateOptions(precision="bf16", context=8192)
-    ranked = rank_gpus(LLAMA_70B, options)
+    """DeepSeek-V3 in bf16 at 64 x 32k tokens: every catalog GPU with the count it needs, the
+    fewest total gigabytes first, those that never fit (small cards) last; each count is the
+    recommendation for these options."""
+    options = EstimateOptions(precision="bf16", context=32768, batch=64)
+    ranked = rank_gpus(DEEPSEEK, options)
     assert len(ranked) == len(GPUS)
     costs = [r.count * GPUS[r.gpu].memory_bytes for r in ranked if r.count is not None]
     assert costs == sorted(costs)
-    seen_none = False
-    for r in ranked:  # those that never fit come last
-        seen_none = seen_none or r.count is None
-        assert not (seen_none and r.count is not None)
-    first = ranked[0]
-    assert first.count is not None
-    best = estimate(LLAMA_70B, options.with_(gpu=first.gpu)).recommendation
-    assert best is not None and best.count == first.count
+    never = [r for r in ranked if r.count is None]
+    assert never and ranked[-len(never):] == never  # those that never fit come last
+    for r in ranked[:3]:
+        best = estimate(DEEPSEEK, options.with_(gpu=r.gpu)).recommendation
+        assert best is not None and best.count == r.count
+
+
+def test_layouts_keep_pipeline_stages_within_the_layers() -> None:
+    """TP must divide the heads; PP may not exceed the layer count."""
+    from estimator.planning import _layouts
+
+    assert _layouts(4, 32, 80) == [(4, 1), (2, 2), (1, 4)]
+    assert _layouts(2, 3, 1) == []  # TP 2 does not divide 3 heads; PP 2 > 1 layer
+    assert _layouts(3, 0, 0) == [(3, 1)]  # no heads known: any TP; no layers: no PP
+    assert _layouts(6, 32, 2) == []  # TP 6 and 3 miss 32 heads; PP 3 or 6 > 2 layers
 
 
 def test_log_points_are_whole_and_bounded() -> None:
