@@ -165,7 +165,7 @@ def _points(tree: ast.AST) -> Iterator[tuple[ast.AST, str, str]]:
         elif isinstance(node, ast.Constant) and type(node.value) is int:
             yield node, "int", f"{node.value} -> {node.value + 1}"
         elif isinstance(node, ast.Constant) and type(node.value) is float:
-            yield node, "float", f"{node.value} -> {node.value * 1.5}"
+            yield node, "float", f"{node.value} -> {_moved(node.value)}"
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -177,6 +177,11 @@ def _points(tree: ast.AST) -> Iterator[tuple[ast.AST, str, str]]:
             isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
         ):
             yield node, "remove", f"remove {type(node).__name__} statement"
+
+
+def _moved(value: float) -> float:
+    """A float constant moved: half again as large (0.0 becomes 1.0)."""
+    return value * 1.5 if value else 1.0
 
 
 def _apply(node: ast.AST, kind: str) -> ast.AST | None:
@@ -196,7 +201,7 @@ def _apply(node: ast.AST, kind: str) -> ast.AST | None:
     elif kind == "int":
         node.value = node.value + 1  # type: ignore[attr-defined]
     elif kind == "float":
-        node.value = node.value * 1.5  # type: ignore[attr-defined]
+        node.value = _moved(node.value)  # type: ignore[attr-defined]
     elif kind == "minmax":
         func = node.func  # type: ignore[attr-defined]
         func.id = "max" if func.id == "min" else "min"
