@@ -189,3 +189,62 @@ def test_a_one_wide_conv_keeps_no_conv_state_on_vllm() -> None:
     narrow = dict(MAMBA, conv_kernel=1)
     est = estimate(narrow, EstimateOptions(engine="vllm", precision="bf16"))
     assert _inputs(est, "kv_cache")["state_bytes"] == 24576 * 2 * 32  # the SSM state only
+
+
+def test_each_engines_cache_layout_and_fixed_costs() -> None:
+    """Paged engines round to their block (vLLM, TGI 16), SGLang's pool is per token, the
+    others are not paged; llama.cpp's CUDA context is 300 MiB without CUDA graphs, the CUDA
+    engines' 512 MiB (+ 512 MiB of graphs for vLLM, SGLang and TGI). TGI keeps no RoPE cache
+    with the weights and pads no MXFP4 experts; SGLang pads none either."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    mib = 1024**2
+    layout = {"generic": (False, 1), "transformers": (False, 1), "vllm": (True, 16),
+              "sglang": (True, 1), "tgi": (True, 16), "llama.cpp": (False, 1)}
+    overhead = {"generic": 512 * mib, "transformers": 512 * mib, "vllm": 1024 * mib,
+                "sglang": 1024 * mib, "tgi": 1024 * mib, "llama.cpp": 300 * mib}
+    for engine, (paged, block) in layout.items():
+        est = estimate(cfg, EstimateOptions(engine=engine, precision="bf16", context=1001))
+        kv = _inputs(est, "kv_cache")
+        assert (kv["paged"], kv["block_size"]) == (paged, block), engine
+        rounded = -(-1001 // block) * block if paged else 1001
+        assert kv["tokens_per_sequence"] == rounded, engine
+        assert est.overhead_bytes == overhead[engine], engine
+    tgi = estimate(cfg, EstimateOptions(engine="tgi", precision="bf16"))
+    assert _inputs(tgi, "weights")["rope_cache_bytes"] == 0
+    gpt = load_config("openai__gpt-oss-120b")
+    for engine in ("tgi", "sglang", "llama.cpp"):
+        est = estimate(gpt, EstimateOptions(engine=engine, context=4096))
+        assert _inputs(est, "weights")["layout_padding_bytes"] == 0, engine
+
+
+def test_only_serving_engines_profile_the_whole_batched_token_budget() -> None:
+    """A 1000-token prompt: generic and transformers run it whole even with an 8192 budget,
+    llama.cpp in ubatches of 512, vLLM/SGLang/TGI profile their whole budget."""
+    cfg = load_config("meta-llama__Llama-3.1-8B")
+    tokens = {"generic": 1000, "transformers": 1000, "llama.cpp": 512, "vllm": 8192,
+              "sglang": 8192, "tgi": 4096}
+    for engine, expected in tokens.items():
+        est = estimate(cfg, EstimateOptions(engine=engine, precision="bf16", context=1000))
+        assert _inputs(est, "activations")["tokens"] == expected, engine
+    chunked = estimate(cfg, EstimateOptions(engine="generic", context=1000,
+                                            max_num_batched_tokens=8192))
+    assert _inputs(chunked, "activations")["tokens"] == 1000
+    short = estimate(cfg, EstimateOptions(engine="llama.cpp", context=100))
+    assert _inputs(short, "activations")["tokens"] == 100
+
+
+def test_mamba2_projection_biases() -> None:
+    """Mamba-2 with use_bias: in_proj's bias (2 x d_inner + 2 x groups x state + heads) and
+    out_proj's (h) per layer, on top of the bias-free count."""
+    from estimator.spec import parse_config
+
+    config = json.loads((GOLDEN / "defaults" / "mamba2.json").read_text())["config"]
+    spec = parse_config(config)
+    s = spec.ssm
+    assert s is not None and not s.proj_bias
+    plain = estimate(config).params
+    biased = estimate(dict(config, use_bias=True)).params
+    proj = 2 * s.d_inner + 2 * s.n_groups * s.d_state + s.n_heads
+    assert biased - plain == spec.num_layers * (proj + spec.hidden_size)
+    # transformers' default: h 4096, d_inner 2 x 4096, 8 groups of state 128, 128 heads, 64 layers
+    assert biased - plain == 64 * (2 * 8192 + 2 * 8 * 128 + 128 + 4096) == 1_449_984
