@@ -1,0 +1,62 @@
+"""Config-reading rules of estimator/spec.py that the Hub fixtures do not exercise: defaults
+when a key is missing, aliases named in errors, malformed lists, uneven head widths."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from estimator import ConfigError, EstimateOptions, MissingConfigKeyError, estimate
+from tests.conftest import GOLDEN, load_config
+
+LLAMA = load_config("meta-llama__Llama-3.1-8B")
+
+
+def test_head_dim_needs_heads_that_divide_the_width() -> None:
+    """Without a head_dim key the width is hidden / heads, which must be whole: 100 / 3 is a
+    clean ConfigError, 96 / 3 gives 32 dims (2 layers x 1 KV head x (32 + 32) x 2 B)."""
+    tiny = dict(LLAMA, hidden_size=100, num_attention_heads=3, num_key_value_heads=1,
+                num_hidden_layers=2, intermediate_size=64, vocab_size=1000)
+    with pytest.raises(ConfigError, match="not divisible by num_attention_heads"):
+        estimate(tiny)
+    est = estimate(dict(tiny, hidden_size=96), EstimateOptions(kv_dtype="bf16"))
+    assert est.model.head_dim == 32
+    assert est.kv_bytes_per_token == 2 * 1 * 64 * 2
+
+
+def test_layer_index_lists_must_be_lists_of_integers() -> None:
+    qwen = load_config("Qwen__Qwen3-30B-A3B")
+    for bad in ("3", [1, "2"], [True], 5):
+        with pytest.raises(ConfigError, match="'mlp_only_layers' should be a list of layer"):
+            estimate(dict(qwen, mlp_only_layers=bad))
+
+
+def test_a_missing_key_names_its_aliases() -> None:
+    cfg = {k: v for k, v in LLAMA.items() if k != "num_hidden_layers"}
+    with pytest.raises(MissingConfigKeyError) as err:
+        estimate(cfg)
+    assert "num_hidden_layers" in str(err.value)
+    assert "also looked for n_layer, num_layers, n_layers" in str(err.value)
+
+
+def test_falcon_mlp_has_no_bias_unless_the_config_says_so() -> None:
+    falcon = load_config("tiiuae__falcon-7b")
+    without_key = {k: v for k, v in falcon.items() if k != "bias"}
+    assert estimate(without_key).params == estimate(falcon).params == 6_921_720_704
+
+
+def test_jamba_dt_rank_auto_is_hidden_over_16() -> None:
+    """Jamba's mamba_dt_rank "auto" is ceil(4096 / 16) = 256, as its default config states."""
+    jamba = json.loads((GOLDEN / "defaults" / "jamba.json").read_text())["config"]
+    assert jamba["mamba_dt_rank"] == 256
+    assert estimate(dict(jamba, mamba_dt_rank="auto")).params == estimate(jamba).params
+
+
+def test_mla_query_without_a_low_rank_projection() -> None:
+    """DeepSeek-V2-Lite style (q_lora_rank null): q_proj is 7168 x 128 heads x 192 dims per
+    layer instead of q_a (7168 x 1536), its norm (1536) and q_b (1536 x 128 x 192); 61 layers."""
+    v3 = load_config("deepseek-ai__DeepSeek-V3")
+    lite = dict(v3, q_lora_rank=None)
+    per_layer = 7168 * 128 * 192 - (7168 * 1536 + 1536 + 1536 * 128 * 192)
+    assert estimate(lite).params - estimate(v3).params == 61 * per_layer
