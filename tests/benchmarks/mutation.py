@@ -46,7 +46,8 @@ PACKAGE = ROOT / "estimator"
 
 #: Module -> its own tests, run first (a mutant is usually killed there in a second).
 UNIT = ["tests/unit/test_options_effect.py", "tests/unit/test_engine_rules.py",
-        "tests/unit/test_weights_and_plan.py", "tests/unit/test_components.py",
+        "tests/unit/test_weights_and_plan.py", "tests/unit/test_gguf_rules.py",
+        "tests/unit/test_components.py",
         "tests/unit/test_planning.py", "tests/unit/test_spec_rules.py", "tests/unit/test_golden.py"]
 MODULES: dict[str, list[str]] = {
     "spec": ["tests/unit/test_golden.py", *UNIT],
