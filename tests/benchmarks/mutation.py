@@ -388,7 +388,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("modules", nargs="*", default=list(MODULES))
     parser.add_argument("--sample", type=int, default=0, help="at most N mutants a module")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--subprocess", action="store_true",
                         help="a fresh interpreter per pytest run instead of a forked child")
