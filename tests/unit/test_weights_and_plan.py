@@ -144,3 +144,19 @@ def test_summary_of_dense_and_moe_models() -> None:
     assert (dense.experts, dense.experts_per_token) == (0, 0)
     moe = estimate(load_config("Qwen__Qwen3-30B-A3B")).model
     assert (moe.experts, moe.experts_per_token) == (128, 8)
+
+
+def test_replicated_kv_heads_with_pipeline_stages() -> None:
+    """TP 16 over Llama-3.1-8B's 8 KV heads: each rank holds one whole KV head of its stage's
+    layers (vLLM replicates KV heads below TP); PP 2 halves the layers: KV / 2 / 8 per GPU."""
+    est = estimate(LLAMA, EstimateOptions(context=4096, gpus=32, tensor_parallel=16,
+                                          pipeline_parallel=2))
+    assert est.parallel.kv_per_gpu_bytes == 4096 * 131072 // 2 // 8
+    assert any("KV heads are replicated" in n for n in est.parallel.notes)
+
+
+def test_no_refusal_when_one_request_fits() -> None:
+    """vLLM refuses to start below one request of max_model_len; 1.x requests is fine."""
+    est = estimate(LLAMA, EstimateOptions(engine="vllm", context=16384, gpu="l4"))
+    assert est.engine_max_concurrency is not None and 1 < est.engine_max_concurrency < 2
+    assert not any("refuse to start" in w for w in est.warnings)
