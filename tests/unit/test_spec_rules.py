@@ -60,3 +60,49 @@ def test_mla_query_without_a_low_rank_projection() -> None:
     lite = dict(v3, q_lora_rank=None)
     per_layer = 7168 * 128 * 192 - (7168 * 1536 + 1536 + 1536 * 128 * 192)
     assert estimate(lite).params - estimate(v3).params == 61 * per_layer
+
+
+def test_qwen2_slides_only_when_use_sliding_window_is_set() -> None:
+    """Qwen2/2.5 configs carry sliding_window but slide only with use_sliding_window true,
+    and then only layers from max_window_layers on (transformers Qwen2Config.layer_types).
+    Qwen2.5-7B-Instruct with max_window_layers 14, 140,000 tokens, 2048 B per layer and token."""
+    base = dict(load_config("Qwen__Qwen2.5-7B-Instruct"), max_window_layers=14)
+    options = EstimateOptions(engine="transformers", context=140_000)
+    off = estimate(base, options)
+    assert off.kv_cache_bytes == 140_000 * 57_344
+    on = estimate(dict(base, use_sliding_window=True), options)
+    assert on.kv_cache_bytes == 14 * 2048 * 140_000 + 14 * 2048 * (131_072 - 1)
+
+
+def test_rope_scaling_factor_below_one_is_accepted() -> None:
+    cfg = dict(LLAMA, rope_scaling={"rope_type": "linear", "factor": 0.5})
+    assert estimate(cfg).params == 8_030_261_248
+
+
+def test_jamba_expert_layers_default_to_odd_layers() -> None:
+    """Jamba: experts every expert_layer_period (2) layers from expert_layer_offset (1)."""
+    jamba = json.loads((GOLDEN / "defaults" / "jamba.json").read_text())["config"]
+    assert (jamba["expert_layer_offset"], jamba["expert_layer_period"]) == (1, 2)
+    without = {k: v for k, v in jamba.items() if k != "expert_layer_offset"}
+    assert estimate(without).params == estimate(jamba).params
+
+
+def test_gemma3_first_layers_slide() -> None:
+    """Gemma 3: every 6th layer (5, 11, ...) is global, so its first 5 layers all slide:
+    5 x 4 KV heads x 256 x (K+V) x 2 B x 1023 tokens (transformers keeps window - 1)."""
+    gemma = load_config("google__gemma-3-4b-it")
+    est = estimate(gemma, EstimateOptions(engine="transformers", context=2048, layers=5))
+    assert est.model.sliding_layers == 5
+    assert est.kv_cache_bytes == 5 * 4096 * 1023
+    six = estimate(gemma, EstimateOptions(engine="transformers", context=2048, layers=6))
+    assert six.kv_cache_bytes == 5 * 4096 * 1023 + 4096 * 2048
+
+
+def test_zamba2_shared_attention_adapters() -> None:
+    """Zamba2 with use_shared_attention_adapter: three LoRA pairs (attn_in x rank and back)
+    per hybrid layer for q, k and v; attn_in is 2 x hidden (5120), rank 128, 9 hybrid layers."""
+    zamba = json.loads((GOLDEN / "defaults" / "zamba2.json").read_text())["config"]
+    hybrid = zamba["layers_block_type"].count("hybrid")
+    assert hybrid == 9
+    more = estimate(dict(zamba, use_shared_attention_adapter=True)).params
+    assert more - estimate(zamba).params == 9 * 3 * (5120 * 128 + 128 * 5120)
