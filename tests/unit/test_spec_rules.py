@@ -106,3 +106,22 @@ def test_zamba2_shared_attention_adapters() -> None:
     assert hybrid == 9
     more = estimate(dict(zamba, use_shared_attention_adapter=True)).params
     assert more - estimate(zamba).params == 9 * 3 * (5120 * 128 + 128 * 5120)
+
+
+def test_mamba2_conv_bias_defaults_on() -> None:
+    mamba2 = json.loads((GOLDEN / "defaults" / "mamba2.json").read_text())["config"]
+    assert mamba2["use_conv_bias"] is True
+    without = {k: v for k, v in mamba2.items() if k != "use_conv_bias"}
+    assert estimate(without).params == estimate(mamba2).params
+
+
+def test_qwen_moe_sparse_step_puts_experts_on_every_nth_layer() -> None:
+    """decoder_sparse_step 2: layers 1, 3, ... are MoE, 0, 2, ... dense (transformers
+    Qwen3MoeDecoderLayer: (layer_idx + 1) % decoder_sparse_step == 0). Qwen3-30B-A3B's shapes:
+    attention 18,874,368 + q/k norms 256 + two layer norms 4,096; MoE 128 x 3 x 2048 x 768 +
+    router 2048 x 128; dense MLP 3 x 2048 x 6144."""
+    qwen = dict(load_config("Qwen__Qwen3-30B-A3B"), decoder_sparse_step=2)
+    params = [estimate(qwen, EstimateOptions(layers=n)).params for n in (1, 2, 3)]
+    common = 18_874_368 + 256 + 4096
+    assert params[1] - params[0] == common + 128 * 3 * 2048 * 768 + 2048 * 128
+    assert params[2] - params[1] == common + 3 * 2048 * 6144
