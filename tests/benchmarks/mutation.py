@@ -348,7 +348,8 @@ def run_mutant_forked(
     original = target.read_text()
     source = mutated_source(mutant) if source is None else source
     target.write_text(source)
-    module_name = ".".join(mutant.path.relative_to(ROOT).with_suffix("").parts)
+    parts = mutant.path.relative_to(ROOT).with_suffix("").parts
+    module_name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
     start = time.monotonic()
     try:
         for stage in _stages(work, mutant):
