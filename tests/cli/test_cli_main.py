@@ -147,22 +147,24 @@ def test_config_folder_reads_index(
     (tmp_path / "model.safetensors.index.json").write_text(
         json.dumps({"metadata": {"total_size": 17_000_000_000}, "weight_map": {}})
     )
-    doc = run_json(["--config", str(tmp_path)], capsys)
+    generic = ["--engine", "generic"]  # no engine buffers: the weights figure is the file's
+    doc = run_json(["--config", str(tmp_path), *generic], capsys)
     assert doc["config_path"] == str(tmp_path / "config.json")
-    plain = run_json(["--config", str(llama_config)], capsys)
+    plain = run_json(["--config", str(llama_config), *generic], capsys)
     assert plain["weights_bytes"] == 2 * plain["params"]  # arithmetic, bf16
     assert doc["weights_bytes"] == 17_000_000_000 != plain["weights_bytes"]
     weights = doc["components"][0]
     assert weights["inputs"]["source"] == "index-total-size"
     assert doc["total_bytes"] - plain["total_bytes"] == 17_000_000_000 - plain["weights_bytes"]
     # Same model as a positional local path.
-    assert run_json([str(tmp_path)], capsys)["weights_bytes"] == 17_000_000_000
+    assert run_json([str(tmp_path), *generic], capsys)["weights_bytes"] == 17_000_000_000
     # A requested precision other than the checkpoint's own ignores the index.
-    fp8 = run_json(["--config", str(tmp_path), "--precision", "fp8"], capsys)
+    fp8 = run_json(["--config", str(tmp_path), "--precision", "fp8", *generic], capsys)
     assert fp8["weights_bytes"] < plain["weights_bytes"]
     # An index without a usable total_size falls back to the arithmetic.
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}}))
-    assert run_json(["--config", str(tmp_path)], capsys)["weights_bytes"] == plain["weights_bytes"]
+    again = run_json(["--config", str(tmp_path), *generic], capsys)
+    assert again["weights_bytes"] == plain["weights_bytes"]
 
 
 def test_local_gguf_file(
@@ -241,7 +243,8 @@ def test_each_option_reaches_the_core(
     config_file = llama_config
     if "swa_full" in fields:
         config_file = config_path("google__gemma-3-4b-it")
-    argv = ["--config", str(config_file), "--context", "4096", "--gpu", "h100-80gb", *base]
+    argv = ["--config", str(config_file), "--context", "4096", "--gpu", "h100-80gb",
+            *(base or ["--engine", "generic"])]
     before = run_json(argv, capsys)
     after = run_json([*argv, *flags], capsys)
     options = dict(FLAG_BASE)
