@@ -87,6 +87,15 @@ def _is_v1(record: dict[str, Any]) -> bool:
     return version is not None and (int(version[1]), int(version[2])) >= (0, 8)
 
 
+def _engine_version(record: dict[str, Any]) -> str | None:
+    """The release whose rules the estimate follows: vLLM's profile changed between its
+    engines and releases (estimator/vllm_v1.py), so a V0 log is estimated as V0 and a V1 log
+    as its own release; the pool and every other figure of a record use the same one."""
+    if record["engine"] != "vllm":
+        return None
+    return record.get("engine_version") if _is_v1(record) else "v0"
+
+
 def _options(record: dict[str, Any], config: dict[str, Any]) -> EstimateOptions:
     s = record["settings"]
     engine = record["engine"]
@@ -196,7 +205,7 @@ def _engine_pool(
             return None, ("mem_fraction_static not stated (SGLang's default depends on the "
                           "GPU's memory and the TP size), so the pool's budget is not known"), None
         opts = opts.with_(gpu_memory_utilization=float(fraction))
-    est = estimate(config, opts)
+    est = estimate(config, opts, engine_version=_engine_version(record))
     plan = est.parallel
     assert est.engine_reserved_bytes is not None
     budget = float(est.engine_reserved_bytes)
@@ -247,11 +256,7 @@ def _estimate_component(
 ) -> tuple[float | None, str]:
     """The estimator's figure for one measurement, in the measurement's unit."""
     opts = _options(record, config)
-    # vLLM's profile changed between engines and releases (estimator/vllm_v1.py).
-    version = None
-    if record["engine"] == "vllm":
-        version = record.get("engine_version") if _is_v1(record) else "v0"
-    est = estimate(config, opts, engine_version=version)
+    est = estimate(config, opts, engine_version=_engine_version(record))
     tp = opts.tp
     unit = m["unit"]
     comp = m["component"]
