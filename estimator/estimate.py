@@ -255,8 +255,10 @@ def breakdown(
         warnings.append(f"max_num_seqs is a vLLM/SGLang setting; {profile.label} ignores it")
     non_torch = 0
     if vllm_v1_engine:
+        # GPUs without NVLink exchange tensors over PCIe, with smaller NCCL buffers.
+        nvlink = not any(device.nvlink is False for device in devices)
         non_torch = vllm_v1.non_torch_bytes(
-            options.tp, options.pipeline_parallel, engine_version
+            options.tp, options.pipeline_parallel, engine_version, nvlink=nvlink
         )
     overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes + non_torch
     total = weights_bytes + kv.bytes + act.bytes + overhead

@@ -6,6 +6,8 @@ which published behaviour it no longer matches.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from estimator import (
@@ -249,6 +251,36 @@ def test_vllm_kv_pool_is_what_the_reservation_leaves() -> None:
     two = estimate(cfg, EstimateOptions(engine="vllm", context=32768, gpu="h100-80gb", gpus=2))
     assert two.components[-1].inputs["non_torch_bytes"] == int(2.07 * 1024**3)  # NCCL buffers
     assert two.engine_kv_capacity_tokens > 2 * est.engine_kv_capacity_tokens  # half the KV heads
+
+
+def test_vllm_non_torch_memory_at_tp2_follows_the_interconnect() -> None:
+    """vllm_v1.non_torch_bytes: 2.07 GiB per GPU at TP 2 on NVLink machines (H100 v0.19),
+    0.30 GiB on GPUs without NVLink (two L40S, vllm#15815); TP 1 is 0.25 GiB either way.
+    Without NVLink: every Ada GPU (L40S, RTX 4090), laptops, GeForce cards without the bridge
+    connector (RTX 3080) and the T4 (its datasheet); SXM parts, bridge-capable cards (RTX
+    3090) and custom GPUs keep the NVLink figure. Qwen2.5-32B at TP 2 on two L40S (44.42 GiB):
+    the pool is 0.9 x 44.42 GiB - weights - peak - 0.30 GiB, 1.77 GiB more than with 2.07."""
+    cfg = load_config("Qwen__Qwen2.5-32B-Instruct")
+    gib = 1024**3
+
+    def non_torch(gpu: str, **options: Any) -> int:
+        est = estimate(cfg, EstimateOptions(engine="vllm", gpu=gpu, context=10000, **options))
+        return int(est.components[-1].inputs["non_torch_bytes"])
+
+    for gpu in ("l40s", "rtx4090", "rtx3080", "t4", "rtx4090-laptop"):
+        assert non_torch(gpu, gpus=2) == int(0.30 * gib), gpu
+        assert non_torch(gpu) == int(0.25 * gib), gpu
+    for gpu in ("h100-80gb", "a100-80gb", "rtx3090"):
+        assert non_torch(gpu, gpus=2) == int(2.07 * gib), gpu
+    assert non_torch("custom", gpus=2, gpu_memory_bytes=48 * gib) == int(2.07 * gib)
+    assert non_torch("l40s,h100-80gb") == int(0.30 * gib)  # a PCIe card in the group
+    est = estimate(cfg, EstimateOptions(engine="vllm", gpu="l40s", gpus=2, context=10000))
+    plan = est.parallel
+    assert est.engine_reserved_bytes == int(round(44.42 * gib) * 0.9)
+    free = (est.engine_reserved_bytes - plan.weights_per_gpu_bytes
+            - plan.activations_per_gpu_bytes - int(0.30 * gib))
+    page = 16 * (8 // 2) * (128 + 128) * 2  # 16 tokens x 4 KV heads per rank x (K+V) x bf16
+    assert est.engine_kv_capacity_tokens == free // page // 64 * 16  # 64 layers, one group
 
 
 def test_gptq_checkpoints_of_any_width_and_group() -> None:
