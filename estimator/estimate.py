@@ -316,6 +316,7 @@ def breakdown(
                     element_bytes=element,
                     tp=options.tp,
                     pp=options.pipeline_parallel,
+                    block_size=block if paged else 1,
                 )
             if start is not None and start.concurrency is not None:
                 # kv_cache_utils: blocks per group and per request, as vLLM logs them.

@@ -400,13 +400,15 @@ def startup(
     element_bytes: float,
     tp: int,
     pp: int,
+    block_size: int = BLOCK_SIZE,
 ) -> Startup:
     """Budget, KV pool and the one-request check (gpu_worker.determine_available_memory,
     kv_cache_utils.get_kv_cache_configs) for one GPU of the busiest stage; ``limit`` bounds
-    the estimated maximum length (the configured max_model_len)."""
+    the estimated maximum length (the configured max_model_len); ``block_size`` is
+    ``--block-size`` (the pool is cut into blocks of it)."""
     budget = int(total_bytes * utilization)
     available = budget - weights - activation - non_torch
-    layout = kv_layout(spec, tp=tp, pp=pp, element_bytes=element_bytes)
+    layout = kv_layout(spec, tp=tp, pp=pp, element_bytes=element_bytes, block_size=block_size)
     if layout is None:
         return Startup(
             budget, weights, activation, non_torch, available, None, 0, 0, None, None, None
