@@ -213,7 +213,10 @@ FLAG_CASES = [
     (["--no-flash-attention"], {"flash_attention": False}, []),
     (["--swa-full"], {"swa_full": True}, ["--engine", "llama.cpp"]),
     (["--no-paged-attention"], {"paged_attention": False}, ["--engine", "vllm"]),
-    (["--block-size", "256"], {"block_size": 256}, ["--engine", "vllm"]),
+    # At 0.9 the H100's pool is 27,680 blocks of 16, a multiple of 16 blocks: blocks of 256
+    # would hold the same tokens, so the case runs at 0.85 (25,655 blocks of 16).
+    (["--block-size", "256"], {"block_size": 256},
+     ["--engine", "vllm", "--gpu-memory-utilization", "0.85"]),
     (["--layers", "8"], {"layers": 8}, []),
     (["--kv-heads", "4"], {"kv_heads": 4}, []),
     (["--gpu", "l4"], {"gpu": "l4"}, []),
@@ -247,9 +250,10 @@ def test_each_option_reaches_the_core(
             *(base or ["--engine", "generic"])]
     before = run_json(argv, capsys)
     after = run_json([*argv, *flags], capsys)
-    options = dict(FLAG_BASE)
-    if base:
-        options["engine"] = base[1]
+    options: dict[str, object] = dict(FLAG_BASE)
+    base_fields = {"--engine": "engine", "--gpu-memory-utilization": "gpu_memory_utilization"}
+    for flag, value in zip(base[::2], base[1::2], strict=True):
+        options[base_fields[flag]] = float(value) if flag.endswith("utilization") else value
     library = estimate(
         json.loads(config_file.read_text()), EstimateOptions(**{**options, **fields})
     ).to_dict()
@@ -260,12 +264,82 @@ def test_each_option_reaches_the_core(
         assert after["inputs"][name] == pytest.approx(value), name
 
 
+#: Own-hardware flags (issue 14): (flags, fields, base flags, base fields); they move the
+#: fit, the placement and the speed estimate, compared whole with the library's.
+HARDWARE_CASES = [
+    (["--gpu-memory", "24GiB"], {"gpu_memory_bytes": 24 * 1024**3}, ["--engine", "generic"],
+     {"engine": "generic"}),
+    (["--gpu-bandwidth", "500"], {"gpu_bandwidth_gbs": 500.0},
+     ["--engine", "generic", "--gpu-memory", "24GiB"],
+     {"engine": "generic", "gpu_memory_bytes": 24 * 1024**3}),
+    (["--ram", "64GiB"], {"ram_bytes": 64 * 1024**3},
+     ["--engine", "llama.cpp", "--precision", "q4_k_m", "--gpu", "rtx3060"],
+     {"engine": "llama.cpp", "precision": "q4_k_m", "gpu": "rtx3060"}),
+    (["--offload", "none"], {"offload": "none"},
+     ["--engine", "llama.cpp", "--gpu", "rtx3060", "--ram", "64GiB"],
+     {"engine": "llama.cpp", "gpu": "rtx3060", "ram_bytes": 64 * 1024**3}),
+    (["--tensor-split", "3,1"], {"tensor_split": "3,1"},
+     ["--engine", "llama.cpp", "--gpu", "rtx3090,rtx3090"],
+     {"engine": "llama.cpp", "gpu": "rtx3090,rtx3090"}),
+    (["--ram-bandwidth", "50"], {"ram_bandwidth_gbs": 50.0},
+     ["--engine", "llama.cpp", "--gpu", "rtx3060", "--ram", "64GiB", "-ngl", "20"],
+     {"engine": "llama.cpp", "gpu": "rtx3060", "ram_bytes": 64 * 1024**3, "n_gpu_layers": 20}),
+    (["--wired-limit-mb", "28672"], {"wired_limit_mb": 28672},
+     ["--engine", "llama.cpp", "--gpu", "m2-max-32gb"],
+     {"engine": "llama.cpp", "gpu": "m2-max-32gb"}),
+    (["-ngl", "20"], {"n_gpu_layers": 20},
+     ["--engine", "llama.cpp", "--gpu", "rtx3090", "--ram", "64GiB"],
+     {"engine": "llama.cpp", "gpu": "rtx3090", "ram_bytes": 64 * 1024**3}),
+    (["--n-cpu-moe", "4"], {"n_cpu_moe": 4},
+     ["--engine", "llama.cpp", "--gpu", "rtx3090", "--ram", "64GiB"],
+     {"engine": "llama.cpp", "gpu": "rtx3090", "ram_bytes": 64 * 1024**3}),
+    (["--backend", "vulkan"], {"backend": "vulkan"},
+     ["--engine", "llama.cpp", "--gpu", "rtx3090"], {"engine": "llama.cpp", "gpu": "rtx3090"}),
+]
+
+
+@pytest.mark.parametrize(("flags", "fields", "base", "base_fields"), HARDWARE_CASES,
+                         ids=lambda v: str(v))
+def test_each_hardware_option_reaches_the_core(
+    llama_config: Path,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    fields: dict[str, object],
+    base: list[str],
+    base_fields: dict[str, object],
+) -> None:
+    """The fit, placement and speed the flag gives are the library's for the same options,
+    and differ from those without it. --n-cpu-moe is checked on a MoE model (Qwen3-30B-A3B),
+    --offload none on one that needs RAM on an RTX 3060 (Llama-3.1-70B)."""
+    from estimator import EstimateOptions, estimate
+
+    config_file = llama_config
+    if "n_cpu_moe" in fields:
+        config_file = config_path("Qwen__Qwen3-30B-A3B")
+    if fields.get("offload") == "none" or "ram_bytes" in fields:
+        config_file = config_path("meta-llama__Llama-3.1-70B-Instruct")
+    argv = ["--config", str(config_file), "--context", "4096", *base]
+    before = run_json(argv, capsys)
+    after = run_json([*argv, *flags], capsys)
+    library = estimate(
+        json.loads(config_file.read_text()),
+        EstimateOptions(**{"context": 4096, **base_fields, **fields}),
+    ).to_dict()
+    keys = (*FIGURES, "placement", "speed")
+    for key in keys:
+        assert after[key] == library[key], key
+    assert any(after[key] != before[key] for key in keys), f"{flags} changed nothing"
+    for name, value in fields.items():
+        assert after["inputs"][name] == pytest.approx(value), name
+
+
 def test_every_option_has_a_flag_case() -> None:
     from dataclasses import fields
 
     from estimator import EstimateOptions
 
     covered = {name for _, case, _ in FLAG_CASES for name in case}
+    covered |= {name for _, case, _, _ in HARDWARE_CASES for name in case}
     assert covered == {f.name for f in fields(EstimateOptions)} - {"group_size"}
 
 

@@ -77,9 +77,12 @@ def test_mamba_state_per_engine() -> None:
 def test_sliding_window_keep_per_engine() -> None:
     """gpt-oss-20b: 12 full and 12 sliding layers (window 128), 8 KV heads x 64 x (K+V) x 2 B
     = 2048 B per layer and token. At 32768 tokens a sliding layer keeps: generic the window,
-    128; transformers window - 1 = 127; vLLM window - 1 + 8192 batched tokens = 8319 -> 8320
-    in blocks of 16; TGI the window in blocks, 128; llama.cpp pad(128 + 512, 256) = 768."""
-    kept = {"generic": 128, "transformers": 127, "vllm": 8320, "tgi": 128, "llama.cpp": 768}
+    128; transformers window - 1 = 127; vLLM window - 1 + max_num_batched_tokens (without a
+    GPU `vllm serve`'s default for GPUs under 70 GiB, 2048: vllm_v1.serve_defaults, from
+    arg_utils.get_batch_defaults) = 2175 -> 2176 in blocks of 16 (SlidingWindowSpec
+    max_memory_usage_bytes); TGI the window in blocks, 128; llama.cpp pad(128 + 512, 256) =
+    768."""
+    kept = {"generic": 128, "transformers": 127, "vllm": 2176, "tgi": 128, "llama.cpp": 768}
     for engine, tokens in kept.items():
         est = estimate(GPT_OSS_20B, EstimateOptions(engine=engine, context=32768))
         kv = _inputs(est, "kv_cache")
@@ -101,15 +104,32 @@ def test_short_contexts_are_not_capped_by_the_window() -> None:
 
 def test_logits_rows_per_engine() -> None:
     """Rows of logits at the peak: generic and transformers one per sequence (transformers with
-    two fp32 copies), vLLM max_num_seqs = 256 rows in bf16 plus two fp32 copies, llama.cpp one
-    ubatch of 512 rows in F32. Llama-3.1-8B, vocab 128256, batch 2."""
+    two fp32 copies), llama.cpp one ubatch of 512 rows in F32. Llama-3.1-8B, vocab 128256,
+    batch 2.
+
+    vLLM samples max_num_seqs rows (`vllm serve`'s 256 without a GPU) of the model dtype plus
+    13 B of fp32/index intermediates per logit from v0.17 (vllm_v1.sampler_bytes_per_logit:
+    gpu_model_runner._dummy_sampler_run), while the forward's 2048 x 4096 hidden states in
+    bf16 are alive; its profiled peak is the larger of that and one block of 2048 tokens
+    (2048 x 55,296 x 2 B = 226,492,416), so the sampler: 256 x 128256 x 15 + 16,777,216."""
     cfg = load_config("meta-llama__Llama-3.1-8B")
-    rows = {"generic": 2 * (2 + 4), "transformers": 2 * (2 + 8), "vllm": 256 * (2 + 8),
-            "tgi": 2 * (2 + 8), "llama.cpp": 512 * 4}
+    rows = {"generic": 2 * (2 + 4), "transformers": 2 * (2 + 8), "tgi": 2 * (2 + 8),
+            "llama.cpp": 512 * 4}
     for engine, per_vocab in rows.items():
         est = estimate(cfg, EstimateOptions(engine=engine, precision="bf16", batch=2,
                                             context=4096))
         assert _inputs(est, "activations")["logits_bytes"] == 128256 * per_vocab, engine
+    vllm = estimate(cfg, EstimateOptions(engine="vllm", precision="bf16", batch=2, context=4096))
+    parts = _inputs(vllm, "activations")["vllm_profile"]
+    assert (parts["rows"], parts["bytes_per_logit"]) == (256, 2 + 13)
+    assert parts["logits"] == 256 * 128256 * 15 == 492_503_040
+    assert parts["hidden"] == 2048 * 4096 * 2 and parts["block"] == 226_492_416
+    assert vllm.activation_bytes == 492_503_040 + 16_777_216 == 509_280_256
+    # v0.16 and older held about 36 B per logit at the sampler's peak (Qwen3-14B: 5.64 GiB at
+    # v0.16, 2.23 GiB at v0.17, llm-d-planner's report): 256 x 128256 x 36 + the hidden states.
+    old = estimate(cfg, EstimateOptions(engine="vllm", precision="bf16", batch=2, context=4096),
+                   engine_version="0.16.0")
+    assert old.activation_bytes == 256 * 128256 * 36 + 16_777_216
 
 
 def test_eager_scores_for_several_sequences() -> None:
@@ -146,13 +166,13 @@ def test_non_gated_experts_hold_two_intermediates() -> None:
     residual 3 x 2048."""
     import dataclasses
 
-    from estimator.activations import _block_values_per_token
+    from estimator.activations import block_values_per_token
     from estimator.spec import parse_config
 
     spec = parse_config(load_config("Qwen__Qwen3-30B-A3B"))
     assert spec.moe is not None
-    gated = _block_values_per_token(spec)
-    up_down = _block_values_per_token(
+    gated = block_values_per_token(spec)
+    up_down = block_values_per_token(
         dataclasses.replace(spec, mlp=None, moe=dataclasses.replace(spec.moe, gated=False))
     )
     assert (gated, up_down) == (3 * 2048 + 18_688, 3 * 2048 + 12_544)
@@ -194,13 +214,18 @@ def test_a_one_wide_conv_keeps_no_conv_state_on_vllm() -> None:
 def test_each_engines_cache_layout_and_fixed_costs() -> None:
     """Paged engines round to their block (vLLM, TGI 16), SGLang's pool is per token, the
     others are not paged; llama.cpp's CUDA context is 300 MiB without CUDA graphs, the CUDA
-    engines' 512 MiB (+ 512 MiB of graphs for vLLM, SGLang and TGI). TGI keeps no RoPE cache
-    with the weights and pads no MXFP4 experts; SGLang pads none either."""
+    engines' 512 MiB (+ 512 MiB of graphs for SGLang and TGI). vLLM V1 (the latest release,
+    0.19) adds 0.85 GiB of CUDA graphs (vllm_v1.CUDA_GRAPH_BYTES: "Estimated CUDA graph
+    memory", 0.70-1.05 GiB in the v0.19 H100 logs) and the 0.25 GiB its profile run adds
+    outside torch on one GPU (vllm_v1.non_torch_bytes: 0.24-0.27 GiB at TP 1, v0.18+). TGI
+    keeps no RoPE cache with the weights and pads no MXFP4 experts; SGLang pads none either."""
     cfg = load_config("meta-llama__Llama-3.1-8B")
     mib = 1024**2
     layout = {"generic": (False, 1), "transformers": (False, 1), "vllm": (True, 16),
               "sglang": (True, 1), "tgi": (True, 16), "llama.cpp": (False, 1)}
-    overhead = {"generic": 512 * mib, "transformers": 512 * mib, "vllm": 1024 * mib,
+    gib = 1024**3
+    vllm = 512 * mib + int(0.85 * gib) + int(0.25 * gib)
+    overhead = {"generic": 512 * mib, "transformers": 512 * mib, "vllm": vllm,
                 "sglang": 1024 * mib, "tgi": 1024 * mib, "llama.cpp": 300 * mib}
     for engine, (paged, block) in layout.items():
         est = estimate(cfg, EstimateOptions(engine=engine, precision="bf16", context=1001))
@@ -219,9 +244,17 @@ def test_each_engines_cache_layout_and_fixed_costs() -> None:
 
 def test_only_serving_engines_profile_the_whole_batched_token_budget() -> None:
     """A 1000-token prompt: generic and transformers run it whole even with an 8192 budget,
-    llama.cpp in ubatches of 512, vLLM/SGLang/TGI profile their whole budget."""
+    llama.cpp in ubatches of 512, vLLM/SGLang/TGI profile their whole budget: SGLang's
+    chunked_prefill_size 8192, TGI's 4096, and vLLM `vllm serve`'s 2048 without a GPU
+    (vllm_v1.serve_defaults; 8192 on GPUs of 70 GiB or more but A100s)."""
     cfg = load_config("meta-llama__Llama-3.1-8B")
-    tokens = {"generic": 1000, "transformers": 1000, "llama.cpp": 512, "vllm": 8192,
+    h100 = estimate(cfg, EstimateOptions(engine="vllm", precision="bf16", context=1000,
+                                         gpu="h100-80gb"))
+    a100 = estimate(cfg, EstimateOptions(engine="vllm", precision="bf16", context=1000,
+                                         gpu="a100-80gb"))
+    assert _inputs(h100, "activations")["tokens"] == 8192
+    assert _inputs(a100, "activations")["tokens"] == 2048
+    tokens = {"generic": 1000, "transformers": 1000, "llama.cpp": 512, "vllm": 2048,
               "sglang": 8192, "tgi": 4096}
     for engine, expected in tokens.items():
         est = estimate(cfg, EstimateOptions(engine=engine, precision="bf16", context=1000))

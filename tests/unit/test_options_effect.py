@@ -35,7 +35,13 @@ BLOCK_TOKEN = (3 * 4096 + 3 * 14336) * 2  # 110,592
 VOCAB = 128256
 H100 = round(79.11 * GIB)  # estimator/gpus.py: what CUDA reports on an H100 80GB
 CONTEXT_BYTES = 512 * MIB  # engines.py _CUDA_CONTEXT
-GRAPH_BYTES = 512 * MIB  # vLLM's CUDA graphs (engines.py _VLLM)
+GRAPH_BYTES = int(0.85 * GIB)  # vLLM V1's CUDA graphs (vllm_v1.CUDA_GRAPH_BYTES, v0.19 logs)
+NON_TORCH = int(0.25 * GIB)  # vLLM V1's profile run outside torch at TP 1 (non_torch_bytes)
+# vLLM's profiled peak without a GPU (`vllm serve` under 70 GiB: 2048 batched tokens, 256
+# sequences; vllm_v1.serve_defaults): the sampler's 256 rows x 128256 x (2 + 13) B (v0.17+,
+# sampler_bytes_per_logit) while 2048 x 4096 bf16 hidden states are alive, larger than one
+# block of 2048 x 110,592 B = 226,492,416.
+VLLM_PEAK = 256 * VOCAB * 15 + 2048 * 4096 * 2  # 509,280,256
 
 LLAMA = load_config("meta-llama__Llama-3.1-8B")
 
@@ -129,13 +135,14 @@ def test_engine_transformers_keeps_two_fp32_copies_of_the_logits() -> None:
 
 
 def test_engine_vllm_by_hand() -> None:
-    """vLLM profiles a full 8192-token budget and 256 sampler rows, adds its RoPE cache
-    (131072 x 128 x 2 B) to the weights, CUDA graphs to the overhead, and rounds to blocks."""
+    """vLLM profiles its batched-token budget and sampler rows (VLLM_PEAK), adds its RoPE
+    cache (131072 x 128 x 2 B) to the weights, CUDA graphs and the profile's non-torch memory
+    to the overhead, and rounds to blocks (4096 is whole blocks of 16)."""
     changed, _, after = effect(GENERIC, engine="vllm")
     assert changed == {"weights", "activations", "logits", "overhead", "per_gpu"}
     assert after["weights"] == 2 * PARAMS + 131072 * 128 * 2
-    assert after["activations"] == 8192 * BLOCK_TOKEN + 256 * VOCAB * (2 + 4 + 4)
-    assert after["overhead"] == CONTEXT_BYTES + GRAPH_BYTES
+    assert after["activations"] == after["logits"] == VLLM_PEAK == 509_280_256
+    assert after["overhead"] == CONTEXT_BYTES + GRAPH_BYTES + NON_TORCH
 
 
 def test_batch_scales_cache_and_prefill() -> None:
@@ -214,13 +221,21 @@ def test_block_size_sets_the_rounding() -> None:
 
 
 def test_block_size_sets_the_vllm_pool_granularity() -> None:
-    """The pool is cut in whole blocks: available // (16 x 131072) x 16 tokens."""
+    """The pool is cut in whole blocks (kv_cache_utils.get_num_blocks): available //
+    (block x 131072) x block tokens. On an H100 `vllm serve` profiles 8192 tokens and 1024
+    rows: 1024 x 128256 x 15 + 8192 x 4096 x 2 = 2,037,121,024 B; the budget is 0.9 of
+    79.11 GiB less that, the weights with the RoPE cache and 0.25 GiB outside torch."""
     base = VLLM.with_(context=32768, gpu="h100-80gb")
     est = estimate(LLAMA, base)
-    available = int(H100 * 0.9) - (est.total_bytes - est.kv_cache_bytes - GRAPH_BYTES)
-    assert est.engine_kv_capacity_tokens == available // (16 * KV_TOKEN) * 16
+    weights = 2 * PARAMS + 131072 * 128 * 2
+    available = int(H100 * 0.9) - weights - 2_037_121_024 - NON_TORCH
+    assert est.engine_kv_capacity_tokens == available // (16 * KV_TOKEN) * 16 == 442_880
+    assert est.engine_max_concurrency == round(442_880 // 16 / (32768 // 16), 2) == 13.52
     big = estimate(LLAMA, base.with_(block_size=4096))
-    assert big.engine_kv_capacity_tokens == available // (4096 * KV_TOKEN) * 4096
+    assert big.engine_kv_capacity_tokens == available // (4096 * KV_TOKEN) * 4096 == 442_368
+    assert big.engine_max_concurrency == round(108 / 8, 2) == 13.5
+    unpaged = estimate(LLAMA, base.with_(paged_attention=False))
+    assert unpaged.engine_kv_capacity_tokens == available // KV_TOKEN
 
 
 def test_group_size_moves_only_grouped_weights() -> None:
@@ -301,12 +316,17 @@ def test_headroom_moves_only_the_usable_memory() -> None:
 
 
 def test_gpu_memory_utilization_sizes_vllm_reservation_and_pool() -> None:
-    """0.8 of 79.11 GiB reserved; the pool is that minus weights, activations and context."""
+    """0.8 of 79.11 GiB reserved; the pool is that minus weights, the profiled peak and the
+    0.25 GiB the profile added outside torch. V1 budgets from the snapshot taken after the
+    CUDA context and captures CUDA graphs after sizing the pool, so what fits on the GPU is
+    the reservation plus both (gpu_worker.determine_available_memory)."""
     base = VLLM.with_(context=32768, gpu="h100-80gb")
     changed, before, after = effect(base, gpu_memory_utilization=0.8)
     assert changed == {"usable", "reserved", "kv_capacity", "concurrency"}
-    assert after["reserved"] == after["usable"] == int(H100 * 0.8)
-    held = before["weights"] + before["activations"] + CONTEXT_BYTES
+    assert after["reserved"] == int(H100 * 0.8)
+    assert after["usable"] == int(H100 * 0.8) + CONTEXT_BYTES + GRAPH_BYTES
+    held = 2 * PARAMS + 131072 * 128 * 2 + 2_037_121_024 + NON_TORCH
+    assert before["weights"] + before["activations"] + NON_TORCH == held
     assert after["kv_capacity"] == (int(H100 * 0.8) - held) // (16 * KV_TOKEN) * 16
     assert after["concurrency"] == round(after["kv_capacity"] / 32768, 2)
     changed, _, _ = effect(GENERIC.with_(gpu="h100-80gb"), gpu_memory_utilization=0.5)
@@ -314,10 +334,15 @@ def test_gpu_memory_utilization_sizes_vllm_reservation_and_pool() -> None:
 
 
 def test_max_num_batched_tokens_sets_vllm_profile_tokens() -> None:
-    """vLLM profiles one forward of max_num_batched_tokens: 2048 x 110,592 B + 256 rows."""
-    changed, _, after = effect(VLLM, max_num_batched_tokens=2048)
-    assert changed == {"activations", "per_gpu"}
-    assert after["activations"] == 2048 * BLOCK_TOKEN + 256 * VOCAB * 10
+    """vLLM profiles one forward of max_num_batched_tokens, then the sampler with that
+    forward's hidden states alive; the peak is the larger. 4096 tokens: the sampler,
+    492,503,040 + 4096 x 4096 x 2 = 526,057,472 B, above the block's 4096 x 110,592 =
+    452,984,832; 8192 tokens: the block, 905,969,664 B, above 492,503,040 + 67,108,864."""
+    changed, _, after = effect(VLLM, max_num_batched_tokens=4096)
+    assert changed == {"activations", "logits", "per_gpu"}
+    assert after["activations"] == 256 * VOCAB * 15 + 4096 * 4096 * 2 == 526_057_472
+    changed, _, after = effect(VLLM, max_num_batched_tokens=8192)
+    assert after["activations"] == 8192 * BLOCK_TOKEN == 905_969_664
 
 
 def test_max_num_batched_tokens_widens_vllm_sliding_caches() -> None:
@@ -332,9 +357,15 @@ def test_max_num_batched_tokens_widens_vllm_sliding_caches() -> None:
 
 
 def test_max_num_seqs_sets_vllm_sampler_rows() -> None:
+    """16 rows: the sampler's 16 x 128256 x 15 B + the hidden states (32,019,584 B) fall
+    below one block of 2048 tokens (226,492,416 B), which becomes the peak; 1024 rows:
+    1024 x 128256 x 15 + 16,777,216 = 1,986,789,376."""
     changed, before, after = effect(VLLM, max_num_seqs=16)
     assert changed == {"activations", "logits", "per_gpu"}
-    assert before["logits"] == 256 * VOCAB * 10 and after["logits"] == 16 * VOCAB * 10
+    assert before["activations"] == VLLM_PEAK
+    assert after["activations"] == 2048 * BLOCK_TOKEN == 226_492_416
+    changed, _, after = effect(VLLM, max_num_seqs=1024)
+    assert after["activations"] == 1024 * VOCAB * 15 + 2048 * 4096 * 2 == 1_986_789_376
 
 
 def test_every_option_has_an_effect_test() -> None:
@@ -344,3 +375,163 @@ def test_every_option_has_an_effect_test() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     for field in fields(EstimateOptions):
         assert f"{field.name}=" in source, field.name
+
+
+# Own hardware (issue 14): the options below move the fit, the placement over GPUs and
+# system RAM, and the speed estimate; their figures join the ones above.
+LLAMA_70B = load_config("meta-llama__Llama-3.1-70B-Instruct")
+QWEN3_MOE = load_config("Qwen__Qwen3-30B-A3B")
+LLAMA_CPP = EstimateOptions(engine="llama.cpp", precision="Q4_K_M", context=4096)
+# Q4_K: 144 B per 256 values (ggml-quants block_q4_K), 4.5 bits per weight; llama.cpp keeps
+# token_embd (Q4_K in a Q4_K_M file) in system RAM whatever -ngl says.
+EMBED_Q4K = 128256 * 4096 * 144 // 256  # 295,501,824
+
+
+def hardware(est: Estimate) -> dict[str, Any]:
+    p, s = est.placement, est.speed
+    return {
+        **figures(est),
+        "capacity": None if est.fit is None else est.fit.capacity_bytes,
+        "gpu_layers": None if p is None else p.gpu_layers,
+        "device_layers": None if p is None else [d.layers for d in p.devices],
+        "expert_layers": None if p is None else [d.expert_layers for d in p.devices],
+        "cpu_moe_layers": None if p is None else p.cpu_moe_layers,
+        "ram": None if p is None or p.cpu is None else p.cpu.memory_bytes,
+        "ram_weights": None if p is None or p.cpu is None else p.cpu.weights_bytes,
+        "placement_fits": None if p is None else p.fits,
+        "flags": None if p is None else tuple(p.flags),
+        "decode": None if s is None else s.decode_tokens_per_s,
+        "prefill": None if s is None else s.prefill_tokens_per_s,
+    }
+
+
+def hardware_effect(
+    base: EstimateOptions, config: dict[str, Any] | None = None, **change: Any
+) -> tuple[set[str], dict[str, Any], dict[str, Any]]:
+    config = config or LLAMA
+    before = hardware(estimate(config, base))
+    after = hardware(estimate(config, base.with_(**change)))
+    return {k for k in before if before[k] != after[k]}, before, after
+
+
+def test_gpu_memory_bytes_is_a_custom_gpu() -> None:
+    """A 24 GiB custom GPU: taken as what a process can allocate, 10% kept free."""
+    changed, before, after = hardware_effect(GENERIC, gpu_memory_bytes=24 * GIB)
+    assert {"usable", "fits", "capacity", "gpu_layers"} <= changed
+    assert not changed & {"weights", "kv_cache", "activations", "overhead", "per_gpu"}
+    assert before["capacity"] is None and after["capacity"] == 24 * GIB
+    assert after["usable"] == int(24 * GIB * 0.9) == 23_192_823_398
+
+
+def test_gpu_bandwidth_sets_the_custom_gpus_decode_roofline() -> None:
+    """An uncalibrated GPU decodes at an assumed 80% of its bandwidth (speed.py's roofline):
+    each token reads the bf16 weights and the 4096-token cache, 16,060,522,496 + 536,870,912
+    B: 0.8 x 500 GB/s / 16,597,393,408 B = 24.1 tokens/s."""
+    base = GENERIC.with_(gpu_memory_bytes=24 * GIB)
+    changed, before, after = hardware_effect(base, gpu_bandwidth_gbs=500.0)
+    assert changed == {"decode"}
+    assert before["decode"] is None
+    assert after["decode"] == round(0.8 * 500e9 / (2 * PARAMS + 4096 * KV_TOKEN), 1) == 24.1
+
+
+def test_ram_bytes_lets_layers_stay_in_system_ram() -> None:
+    """Llama-3.1-70B Q4_K_M on one RTX 3090: 43 of 81 layers fit; the rest need RAM, which
+    only --ram makes known (without it the offload cannot be judged)."""
+    base = LLAMA_CPP.with_(gpu="rtx3090")
+    changed, before, after = hardware_effect(base, LLAMA_70B, ram_bytes=64 * GIB)
+    assert changed == {"ram", "placement_fits"}
+    assert (before["ram"], after["ram"]) == (0, 64 * GIB)
+    assert (before["placement_fits"], after["placement_fits"]) == (None, True)
+    assert after["gpu_layers"] == 43 and after["device_layers"] == [42]
+
+
+def test_offload_none_keeps_every_layer_on_the_gpus() -> None:
+    """offload="none": the same 70B no longer fits instead of spilling into RAM."""
+    base = LLAMA_CPP.with_(gpu="rtx3090", ram_bytes=64 * GIB)
+    changed, before, after = hardware_effect(base, LLAMA_70B, offload="none")
+    assert changed == {"placement_fits"}
+    assert (before["placement_fits"], after["placement_fits"]) == (True, False)
+    changed, _, _ = hardware_effect(base, offload="none")
+    assert changed == set()  # the 8B fits whole on the GPU: nothing to keep back
+
+
+def test_n_gpu_layers_puts_the_first_layers_in_ram() -> None:
+    """-ngl 20 of 33 (32 blocks + output): llama.cpp's i_gpu_start = 33 - 20 = 13, so blocks
+    0-12 run on the CPU and 13-31 plus the output layer on the GPU (llama_model::
+    load_tensors); token_embd stays in RAM either way (Q4_K: 295,501,824 B)."""
+    base = LLAMA_CPP.with_(gpu="rtx3090", ram_bytes=64 * GIB)
+    changed, before, after = hardware_effect(base, n_gpu_layers=20)
+    assert changed == {"gpu_layers", "device_layers", "expert_layers", "ram_weights", "flags",
+                       "decode", "prefill"}
+    assert (before["gpu_layers"], after["gpu_layers"]) == (33, 20)
+    assert (before["device_layers"], after["device_layers"]) == ([32], [19])
+    assert before["ram_weights"] == EMBED_Q4K
+    assert after["ram_weights"] > EMBED_Q4K and after["decode"] < before["decode"]
+    assert after["flags"] == ("-c 4096", "-ngl 20")
+
+
+def test_tensor_split_follows_llama_cpps_layer_rule() -> None:
+    """Two RTX 3090s, -ts 3,1: layer il goes to the first GPU while il / 33 < 0.75 (the
+    cumulative split; llama_model::load_tensors upper_bound), blocks 0-24 -> 25 and 7 on
+    the second, which takes the output layer (32 / 33); equal GPUs split evenly by default:
+    il / 33 < 0.5 -> 17 and 15."""
+    base = LLAMA_CPP.with_(gpu="rtx3090,rtx3090")
+    changed, before, after = hardware_effect(base, tensor_split="3,1")
+    assert changed == {"device_layers", "expert_layers", "flags"}
+    assert (before["device_layers"], after["device_layers"]) == ([17, 15], [25, 7])
+    assert after["flags"] == ("-c 4096", "-ngl 33", "-ts 3,1")
+
+
+def test_n_cpu_moe_keeps_the_first_layers_experts_in_ram() -> None:
+    """Qwen3-30B-A3B, --n-cpu-moe 10: the routed experts of layers 0-9 (128 x 3 x 2048 x 768
+    weights each) move to RAM; attention and the rest of those layers stay on the GPU."""
+    base = LLAMA_CPP.with_(gpu="rtx3090", ram_bytes=64 * GIB)
+    changed, before, after = hardware_effect(base, QWEN3_MOE, n_cpu_moe=10)
+    assert changed == {"cpu_moe_layers", "expert_layers", "ram_weights", "flags", "decode",
+                       "prefill"}
+    assert (before["cpu_moe_layers"], after["cpu_moe_layers"]) == (0, 10)
+    assert (before["expert_layers"], after["expert_layers"]) == ([48], [38])
+    assert before["device_layers"] == after["device_layers"] == [48]
+    assert before["ram_weights"] == 151936 * 2048 * 144 // 256  # token_embd, Q4_K
+    experts = after["ram_weights"] - before["ram_weights"]
+    # 10 layers of gate+up in Q4_K and down in Q4_K or Q6_K (210 B per 256)
+    per_matrix = 128 * 2048 * 768
+    assert 10 * per_matrix * 3 * 144 // 256 <= experts <= 10 * per_matrix * (2 * 144 + 210) // 256
+    assert after["decode"] < before["decode"]
+
+
+def test_ram_bandwidth_moves_only_the_offloaded_decode() -> None:
+    """With 13 blocks in RAM the decode step streams them at the RAM's bandwidth."""
+    base = LLAMA_CPP.with_(gpu="rtx3060", ram_bytes=64 * GIB, n_gpu_layers=20)
+    changed, before, after = hardware_effect(base, ram_bandwidth_gbs=50.0)
+    assert changed == {"decode"}
+    assert after["decode"] < before["decode"]
+    est = estimate(LLAMA, base.with_(ram_bandwidth_gbs=50.0))
+    assert est.speed is not None and any("50 GB/s" in n for n in est.speed.notes)
+    changed, _, _ = hardware_effect(base.with_(n_gpu_layers=None), ram_bandwidth_gbs=50.0)
+    assert changed == set()  # all on the GPU: the RAM is never read
+
+
+def test_wired_limit_replaces_metals_working_set_cap() -> None:
+    """An M2 Max with 32 GB: Metal lets the GPU keep 2/3 of the RAM (ggml_metal_init's
+    recommendedMaxWorkingSetSize, 21845.33 MiB); iogpu.wired_limit_mb=28672 makes it 28 GiB.
+    Usable is that less the 10% headroom."""
+    base = LLAMA_CPP.with_(gpu="m2-max-32gb")
+    changed, before, after = hardware_effect(base, wired_limit_mb=28672)
+    assert "usable" in changed and not changed & {"weights", "kv_cache", "per_gpu", "capacity"}
+    page = 16 * 1024
+    share = -(-32 * GIB * 2 // 3)  # two thirds, rounded up
+    metal = -(-share // page) * page  # to a 16 KiB page
+    assert before["usable"] == int(metal * 0.9)
+    assert after["usable"] == int(28672 * MIB * 0.9) == 27_058_293_964
+
+
+def test_backend_picks_its_fitted_efficiencies() -> None:
+    """The llama.cpp backend changes the speed estimate only (its own fitted efficiencies)."""
+    base = LLAMA_CPP.with_(gpu="rtx3090")
+    changed, _, _ = hardware_effect(base, backend="vulkan")
+    assert changed == {"decode", "prefill"}
+    est = estimate(LLAMA, base.with_(backend="vulkan"))
+    assert est.speed is not None and est.speed.efficiency_source.startswith("llama.cpp vulkan")
+    cuda = estimate(LLAMA, base)
+    assert cuda.speed is not None and cuda.speed.efficiency_source.startswith("llama.cpp cuda")
