@@ -66,7 +66,7 @@ POOL_FIGURES: dict[tuple[str, str], tuple[str, str]] = {
 BOUNDS: dict[str, tuple[float | None, str]] = {
     "weights": (1.0, "1 % (files from other quantizers: 3–3.5 %)"),
     "kv_cache": (0.5, "0.5 %"),
-    "activations": (25.0, "25 % (one vLLM V0 record: 50 %)"),
+    "activations": (25.0, "25 %"),
     "overhead": (None, "0.25 GiB"),
     "engine_kv_pool": (None, "3 % of the engine's memory budget"),
     "total": (5.0, "5 %"),
