@@ -281,3 +281,29 @@ def test_mamba2_projection_biases() -> None:
     assert biased - plain == spec.num_layers * (proj + spec.hidden_size)
     # transformers' default: h 4096, d_inner 2 x 4096, 8 groups of state 128, 128 heads, 64 layers
     assert biased - plain == 64 * (2 * 8192 + 2 * 8 * 128 + 128 + 4096) == 1_449_984
+
+
+def test_estimate_kv_pads_llama_cpp_cells_as_with_flash_attention_by_default() -> None:
+    """estimate_kv's flash_attention defaults to on: llama.cpp pads the cells to 256
+    (get_padding with FA), 4000 -> 4096; without FA to 32, 4000."""
+    from estimator.engines import ENGINE_PROFILES
+    from estimator.kv_cache import estimate_kv
+    from estimator.spec import parse_config
+
+    spec = parse_config(load_config("meta-llama__Llama-3.1-8B"))
+    args = dict(batch=1, context=4000, element_bytes=2, block_size=1, paged=False, chunk=512)
+    default = estimate_kv(spec, ENGINE_PROFILES["llama.cpp"], **args)  # type: ignore[arg-type]
+    off = estimate_kv(spec, ENGINE_PROFILES["llama.cpp"], flash_attention=False,
+                      **args)  # type: ignore[arg-type]
+    assert (default.bytes, off.bytes) == (4096 * 131072, 4000 * 131072)
+
+
+def test_no_recurrent_state_term_without_recurrent_layers() -> None:
+    """MiniMax-Text-01 (transformers' defaults) starts with a softmax-attention layer: run one
+    layer and there is no linear-attention state, not a state of zero layers; two layers
+    have one."""
+    minimax = json.loads((GOLDEN / "defaults" / "minimax.json").read_text())["config"]
+    one = _inputs(estimate(minimax, EstimateOptions(layers=1)), "kv_cache")
+    assert one["state"] is None and one["state_bytes"] == 0
+    two = _inputs(estimate(minimax, EstimateOptions(layers=2)), "kv_cache")
+    assert two["state"] is not None and two["state"]["layers"] == 1 and two["state_bytes"] > 0
