@@ -266,6 +266,11 @@ def test_kv_heads_override_moves_only_the_cache() -> None:
     assert after["kv_cache"] == 4096 * 65_536
     changed, _, after = effect(TRANSFORMERS, kv_heads=32)  # MHA: four times GQA's
     assert after["kv_per_token"] == 4 * KV_TOKEN
+    # KV heads are shared by equal groups of query heads: 5 does not divide 32.
+    from estimator.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"kv_heads \(5\) must divide the attention heads \(32\)"):
+        estimate(LLAMA, TRANSFORMERS.with_(kv_heads=5))
 
 
 def test_gpu_adds_the_fit_and_changes_no_figure() -> None:
