@@ -99,6 +99,11 @@ def test_base_figures_by_hand() -> None:
     assert est.per_gpu_bytes == est.total_bytes == 2 * PARAMS + 4096 * KV_TOKEN + 454_267_392 + (
         CONTEXT_BYTES
     )
+    plan = est.parallel
+    assert (plan.tensor_parallel, plan.pipeline_parallel, plan.gpus) == (1, 1, 1)
+    assert plan.kv_per_gpu_bytes == 4096 * KV_TOKEN and plan.weights_per_gpu_bytes == 2 * PARAMS
+    weights = next(c for c in est.components if c.name == "weights").inputs
+    assert weights["bits_per_weight"] == 16.0  # 2 B per parameter
 
 
 def test_precision_moves_only_the_weights() -> None:
@@ -290,6 +295,17 @@ def test_gpus_split_the_model_over_tensor_parallel_ranks() -> None:
     assert after["per_gpu"] == int(
         2 * PARAMS / 2 + 4096 * KV_TOKEN / 2 + (act - logits) / 2 + logits + CONTEXT_BYTES
     )
+
+
+def test_tensor_parallel_must_divide_the_heads() -> None:
+    """32 heads split over 2 or 4 ranks; 3 does not divide them (vLLM refuses: "Total number
+    of attention heads (32) must be divisible by tensor parallel size (3)")."""
+    for gpus in (1, 2, 4):
+        est = estimate(LLAMA, GENERIC.with_(gpus=gpus))
+        assert not any("does not divide" in w for w in est.warnings), gpus
+    three = estimate(LLAMA, GENERIC.with_(gpus=3))
+    assert "tensor parallel 3 does not divide the 32 attention heads; engines such as vLLM " \
+        "refuse this" in three.warnings
 
 
 def test_tensor_parallel_against_gpus() -> None:

@@ -171,3 +171,12 @@ def test_no_refusal_when_one_request_fits() -> None:
     refused = estimate(LLAMA, EstimateOptions(engine="vllm", context=40960, gpu="l4"))
     assert refused.engine_max_concurrency == round(2115 / 2560, 2) == 0.83
     assert any("refuse to start" in w for w in refused.warnings)
+
+
+def test_a_pool_below_nothing_holds_no_request() -> None:
+    """gpt-oss-120b on SGLang on one L4: the weights alone exceed the reservation, so the pool
+    holds 0 requests (never a negative count) and SGLang would refuse to start."""
+    est = estimate(load_config("openai__gpt-oss-120b"),
+                   EstimateOptions(engine="sglang", gpu="l4", context=8192))
+    assert est.engine_max_concurrency == 0.0
+    assert any("SGLang would refuse to start" in w for w in est.warnings)
