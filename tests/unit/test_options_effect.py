@@ -250,6 +250,13 @@ def test_group_size_moves_only_grouped_weights() -> None:
     assert changed == {"weights", "per_gpu"}
     assert before["weights"] == int(LINEAR * (4 + 16 / 128) / 8 + OUTER * 2)
     assert after["weights"] == int(LINEAR * 4.25 / 8 + OUTER * 2)
+    # the parts explain shows: the block linears at 4.25 bits, the rest kept in 16
+    terms = next(c for c in estimate(LLAMA, base.with_(group_size=64)).components
+                 if c.name == "weights").inputs["terms"]
+    assert terms == [
+        {"label": "block linear weights", "params": LINEAR, "bits": 4.25},
+        {"label": "kept in 16 bits", "params": OUTER, "bits": 16.0},
+    ]
     changed, _, _ = effect(GENERIC, group_size=64)
     assert changed == set()  # bf16 has no groups
 
