@@ -125,3 +125,16 @@ def test_qwen_moe_sparse_step_puts_experts_on_every_nth_layer() -> None:
     common = 18_874_368 + 256 + 4096
     assert params[1] - params[0] == common + 128 * 3 * 2048 * 768 + 2048 * 128
     assert params[2] - params[1] == common + 3 * 2048 * 6144
+
+
+def test_a_zero_moe_layer_frequency_is_every_layer() -> None:
+    """moe_layer_freq 0 would divide by zero in transformers' DeepSeek layers
+    (``layer_idx % moe_layer_freq``); it is read as 1, every layer past
+    first_k_dense_replace, not as every other layer."""
+    from estimator.spec import parse_config
+
+    cfg = load_config("deepseek-ai__DeepSeek-V3")
+    one = parse_config(dict(cfg, moe_layer_freq=1))
+    zero = parse_config(dict(cfg, moe_layer_freq=0))
+    assert [layer.moe for layer in zero.layers] == [layer.moe for layer in one.layers]
+    assert sum(layer.moe for layer in zero.layers) == 61 - 3
