@@ -138,3 +138,36 @@ def test_a_zero_moe_layer_frequency_is_every_layer() -> None:
     zero = parse_config(dict(cfg, moe_layer_freq=0))
     assert [layer.moe for layer in zero.layers] == [layer.moe for layer in one.layers]
     assert sum(layer.moe for layer in zero.layers) == 61 - 3
+
+
+def test_mamba_ssm_dtype_float32_keeps_the_state_in_fp32() -> None:
+    """Bamba's mamba_ssm_dtype / Nemotron-H's mamba_ssm_cache_dtype "float32": the SSM state
+    is cached in 4 bytes on every engine; absent (or another dtype), in the model's dtype."""
+    from estimator.spec import parse_config
+
+    bamba = json.loads((GOLDEN / "defaults" / "bamba.json").read_text())["config"]
+    for value, fp32 in (("float32", True), ("bfloat16", False), (None, False)):
+        cfg = dict(bamba) if value is None else dict(bamba, mamba_ssm_dtype=value)
+        spec = parse_config(cfg)
+        assert spec.ssm is not None and spec.ssm.state_fp32 is fp32, value
+        kv = next(c for c in estimate(cfg, EstimateOptions(precision="bf16")).components
+                  if c.name == "kv_cache").inputs
+        assert kv["state"]["state_element_bytes"] == (4 if fp32 else 2), value
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"load_in_4bit": True},  # transformers before 4.37 wrote only this
+        {"_load_in_4bit": True, "load_in_4bit": True},  # BitsAndBytesConfig.to_dict today
+        {"_load_in_4bit": True},
+    ],
+)
+def test_bitsandbytes_4bit_by_either_key(flags: dict[str, bool]) -> None:
+    from estimator.spec import parse_config
+
+    cfg = dict(load_config("meta-llama__Llama-3.1-8B"),
+               quantization_config={"quant_method": "bitsandbytes", "bnb_4bit_quant_type": "nf4",
+                                    **flags})
+    quant = parse_config(cfg).quantization
+    assert quant is not None and quant.bits == 4
