@@ -171,3 +171,15 @@ def test_bitsandbytes_4bit_by_either_key(flags: dict[str, bool]) -> None:
                                     **flags})
     quant = parse_config(cfg).quantization
     assert quant is not None and quant.bits == 4
+
+
+def test_jamba_experts_sit_on_the_offset_layers() -> None:
+    """Jamba: layer i has experts when i % expert_layer_period == expert_layer_offset
+    (configuration_jamba.py layers_num_experts): odd layers with the defaults 2 and 1."""
+    from estimator.spec import parse_config
+
+    jamba = json.loads((GOLDEN / "defaults" / "jamba.json").read_text())["config"]
+    flags = [layer.moe for layer in parse_config(jamba).layers]
+    assert flags[:4] == [False, True, False, True]
+    shifted = parse_config(dict(jamba, expert_layer_period=4, expert_layer_offset=2)).layers
+    assert [layer.moe for layer in shifted][:8] == [False, False, True, False] * 2
