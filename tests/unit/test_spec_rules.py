@@ -183,3 +183,22 @@ def test_jamba_experts_sit_on_the_offset_layers() -> None:
     assert flags[:4] == [False, True, False, True]
     shifted = parse_config(dict(jamba, expert_layer_period=4, expert_layer_offset=2)).layers
     assert [layer.moe for layer in shifted][:8] == [False, False, True, False] * 2
+
+
+def test_jamba_attention_period_defaults_to_eight() -> None:
+    """JambaConfig's defaults: attn_layer_period 8, attn_layer_offset 4 - attention on layers
+    4, 12, 20, 28 of 32 when the config leaves them out."""
+    from estimator.spec import parse_config
+
+    jamba = json.loads((GOLDEN / "defaults" / "jamba.json").read_text())["config"]
+    bare = {k: v for k, v in jamba.items() if k not in ("attn_layer_period", "attn_layer_offset")}
+    spec = parse_config(dict(bare, num_hidden_layers=32))
+    assert [i for i, layer in enumerate(spec.layers) if layer.mixer == "attention"] == [
+        4, 12, 20, 28]
+
+
+def test_a_one_layer_model_is_accepted() -> None:
+    """One decoder layer (tiny test models): 218,112,000 layer parameters of Llama-3.1-8B's
+    shape plus its 1,050,677,248 embedding, head and final-norm parameters."""
+    one = estimate(dict(load_config("meta-llama__Llama-3.1-8B"), num_hidden_layers=1))
+    assert one.params == 218_112_000 + 1_050_677_248
