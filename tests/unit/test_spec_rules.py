@@ -202,3 +202,13 @@ def test_a_one_layer_model_is_accepted() -> None:
     shape plus its 1,050,677,248 embedding, head and final-norm parameters."""
     one = estimate(dict(load_config("meta-llama__Llama-3.1-8B"), num_hidden_layers=1))
     assert one.params == 218_112_000 + 1_050_677_248
+
+
+def test_mamba_conv_bias_defaults_to_on() -> None:
+    """MambaConfig's use_conv_bias defaults to True: a config without it counts the conv
+    bias (d_inner per layer), as with it set."""
+    mamba = json.loads((GOLDEN / "defaults" / "mamba.json").read_text())["config"]
+    bare = {k: v for k, v in mamba.items() if k != "use_conv_bias"}
+    with_bias = estimate(dict(bare, use_conv_bias=True)).params
+    assert estimate(bare).params == with_bias
+    assert with_bias - estimate(dict(bare, use_conv_bias=False)).params == 32 * 1536
