@@ -47,6 +47,9 @@ class EngineProfile:
     # The compute graph keeps intermediates and logits in F32 and reuses buffers between the
     # block and the output (ggml-alloc): llama.cpp.
     f32_graph: bool = False
+    # The KV pool is sized before any forward runs, so activations live in the share the
+    # reservation leaves free instead of shrinking the pool (SGLang).
+    pool_before_activations: bool = False
 
 
 # NOTE: The CUDA context (driver, kernels, cuBLAS handles) is memory torch does not
@@ -139,6 +142,10 @@ _SGLANG = replace(
     rope_cache_fp32=True,
     pads_mxfp4_experts=False,
     cuda_graph_bytes=512 * MIB,
+    # ModelRunner.profile_max_num_token: rest_memory = memory free after loading the weights
+    # - total x (1 - mem_fraction_static), measured before any forward: activations and CUDA
+    # graphs come out of the 1 - mem_fraction_static share (srt/model_executor/model_runner.py).
+    pool_before_activations=True,
 )
 
 # TGI v3: paged KV (block 16 with flash-attention backends), warmup at

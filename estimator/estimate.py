@@ -255,8 +255,10 @@ def breakdown(
         warnings.append(f"max_num_seqs is a vLLM/SGLang setting; {profile.label} ignores it")
     non_torch = 0
     if vllm_v1_engine:
+        # GPUs without NVLink exchange tensors over PCIe, with smaller NCCL buffers.
+        nvlink = not any(device.nvlink is False for device in devices)
         non_torch = vllm_v1.non_torch_bytes(
-            options.tp, options.pipeline_parallel, engine_version
+            options.tp, options.pipeline_parallel, engine_version, nvlink=nvlink
         )
     overhead = profile.cuda_context_bytes + profile.cuda_graph_bytes + non_torch
     total = weights_bytes + kv.bytes + act.bytes + overhead
@@ -290,6 +292,8 @@ def breakdown(
             # (vLLM: compile_or_warm_up_model runs after initialize_kv_cache; SGLang keeps
             # them in the 1 - mem_fraction_static share), so they do not shrink it.
             held = parallel.per_gpu_bytes - parallel.kv_per_gpu_bytes - profile.cuda_graph_bytes
+            if profile.pool_before_activations:
+                held -= parallel.activations_per_gpu_bytes
             available = reserved - held
             capacity = _engine_kv_capacity(
                 spec, parallel, available, kv.bytes_per_token, block if paged else 1
@@ -312,6 +316,7 @@ def breakdown(
                     element_bytes=element,
                     tp=options.tp,
                     pp=options.pipeline_parallel,
+                    block_size=block if paged else 1,
                 )
             if start is not None and start.concurrency is not None:
                 # kv_cache_utils: blocks per group and per request, as vLLM logs them.

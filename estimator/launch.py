@@ -235,6 +235,7 @@ def _vllm_start(
 ) -> vllm_v1.Startup:
     o = setup.options
     chunk = est.components[2].inputs["tokens"]
+    kv = est.components[1].inputs  # --block-size cuts the pool (unpaged: token by token)
     non_torch = int(est.components[3].inputs.get("non_torch_bytes", 0))
     return vllm_v1.startup(
         spec,
@@ -249,6 +250,7 @@ def _vllm_start(
         element_bytes=KV_BYTES[est.kv_dtype],
         tp=o.tp,
         pp=o.pipeline_parallel,
+        block_size=int(kv["block_size"]) if kv["paged"] else 1,
     )
 
 
