@@ -23,6 +23,17 @@ def test_attn_v_types() -> None:
     assert _attn_v_type("Q4_K_M", "Q4_K", 10, 32, 4, 16, False) == "Q4_K"
 
 
+def test_attn_v_types_of_q2_k_and_q3_k_m() -> None:
+    """llama-quant.cpp llama_tensor_get_type, attn_v.weight: Q2_K keeps attn_v at Q4_K when
+    at least 4 query heads share a KV head (else Q3_K); Q3_K_M gives the first two layers
+    Q5_K and the rest Q4_K."""
+    assert _attn_v_type("Q2_K", "Q2_K", 5, 32, 4, 0, False) == "Q4_K"  # Llama-3.1-8B: 32/8
+    assert _attn_v_type("Q2_K", "Q2_K", 5, 32, 3, 0, False) == "Q3_K"
+    assert _attn_v_type("Q2_K", "Q2_K", 5, 32, 1, 0, False) == "Q3_K"  # Llama-2-7B: MHA
+    assert [_attn_v_type("Q3_K_M", "Q3_K", i, 32, 4, 0, False) for i in range(4)] == [
+        "Q5_K", "Q5_K", "Q4_K", "Q4_K"]
+
+
 def test_block_sizes_of_the_fallback_types() -> None:
     """ggml-common.h: block_iq4_nl is an fp16 scale + 16 bytes per 32 weights (4.5 bits),
     block_q5_1 two fp16 + 4 + 16 bytes per 32 (6 bits)."""
