@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .values import config_float, config_int
+from ..values import config_float, config_int
 
 __all__ = ["VisionSpec", "parse_vision"]
 
