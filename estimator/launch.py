@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import vllm_v1
+from .breakdown import breakdown
 from .commands import launch_command
 from .engines import ENGINE_PROFILES
 from .errors import EstimatorError
-from .estimate import breakdown
+from .estimate import estimate_spec
 from .options import EstimateOptions
 from .params import ParamCounts
 from .precision import KV_BYTES
@@ -476,8 +477,6 @@ def _judge_placement(
 ) -> _Judgement:
     """llama.cpp with its layers placed over the GPUs and system RAM (estimator.placement,
     as common/fit.cpp and llama-model.cpp load_tensors place them)."""
-    from .estimate import estimate_spec
-
     placed = estimate_spec(spec, counts, o, meta).placement
     if placed is None:
         return _Judgement([], warnings, None, None, False, [])

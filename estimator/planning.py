@@ -1,7 +1,7 @@
 """Questions asked of many estimates: what fits, how far it scales, what to buy.
 
 All helpers parse the config once and reuse the spec, so each extra point costs
-only the arithmetic of :func:`estimator.estimate.breakdown`.
+only the arithmetic of :func:`estimator.breakdown.breakdown`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .breakdown import breakdown, prepare
 from .errors import OptionError
-from .estimate import breakdown, prepare
 from .gpus import GPUS, Gpu, get_gpu
 from .options import MAX_BATCH, MAX_CONTEXT, EstimateOptions
 from .params import ParamCounts
