@@ -7,8 +7,40 @@ code reads only these profiles, so an engine's behaviour lives in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal, TypeAlias
 
-__all__ = ["ENGINE_PROFILES", "GIB_BYTES", "MIB", "EngineProfile"]
+__all__ = [
+    "ENGINE_PROFILES",
+    "GIB_BYTES",
+    "MIB",
+    "BatchDefaults",
+    "ConvWidth",
+    "EngineProfile",
+    "LayerPlacement",
+    "LogitsRows",
+    "MemoryProfiler",
+    "Runtime",
+    "WindowKeep",
+]
+
+#: Tokens a sliding-window layer keeps per sequence: the window, one less (transformers),
+#: the window plus one forward's chunk (vLLM), or llama.cpp-style padded cells.
+WindowKeep: TypeAlias = Literal["window", "window-1", "window+chunk", "cells"]
+#: Convolution state columns an SSM layer keeps.
+ConvWidth: TypeAlias = Literal["d_conv", "d_conv-1"]
+#: Rows of logits at the peak: one per sequence, one per ubatch token, or max_num_seqs.
+LogitsRows: TypeAlias = Literal["last", "ubatch", "max_num_seqs"]
+#: The tensor runtime: torch (fp8 KV types, FP32-accumulate GEMMs, a roofline speed) or
+#: ggml (q8_0/q4_0 KV types, FP16-accumulate GEMMs, the speed fitted to llama.cpp runs).
+Runtime: TypeAlias = Literal["torch", "ggml"]
+#: Batch settings when none are given: the profile's own, or `vllm serve`'s by GPU.
+BatchDefaults: TypeAlias = Literal["profile", "vllm-serve"]
+#: How start-up memory is measured: by the profile's figures, or vLLM's profile run and
+#: V1 start-up accounting (estimator.vllm_v1).
+MemoryProfiler: TypeAlias = Literal["none", "vllm"]
+#: How the model is spread over devices: equal tensor-parallel shards, or whole layers
+#: placed by llama.cpp's fit (common/fit.cpp) or Ollama's estimate (llm/memory.go).
+LayerPlacement: TypeAlias = Literal["shards", "llama-fit", "ollama-estimate"]
 
 MIB = 1024**2
 GIB_BYTES = 1024**3
@@ -22,14 +54,14 @@ class EngineProfile:
     paged: bool  # KV in fixed-size blocks (rounded up per sequence)
     block_size: int  # tokens per block when paged
     mla_latent: bool  # MLA caches the compressed latent instead of per-head K/V
-    window_keep: str  # sliding layers keep: "window" | "window-1" | "window+chunk" | "llama.cpp"
-    ssm_conv_width: str  # conv state kept: "d_conv" | "d_conv-1"
+    window_keep: WindowKeep
+    ssm_conv_width: ConvWidth
     ssm_state_fp32: bool  # recurrent state stored in fp32 regardless of model dtype
     kv_pad: int  # KV cells padded to a multiple of this (llama.cpp), 1 for none
     # Activations
     chunk_tokens: int | None  # prefill processed in chunks of this many tokens (None: whole prompt)
     honours_flash_toggle: bool  # eager attention (scores materialized) possible
-    logits_rows: str  # "last" (one row per sequence) | "ubatch" | "max_num_seqs"
+    logits_rows: LogitsRows
     logits_fp32_copies: int  # fp32 copies of the logits rows alive at the peak
     # Fixed costs
     cuda_context_bytes: int
@@ -50,6 +82,10 @@ class EngineProfile:
     # The KV pool is sized before any forward runs, so activations live in the share the
     # reservation leaves free instead of shrinking the pool (SGLang).
     pool_before_activations: bool = False
+    runtime: Runtime = "torch"
+    batch_defaults: BatchDefaults = "profile"
+    memory_profiler: MemoryProfiler = "none"
+    layer_placement: LayerPlacement = "shards"
 
 
 # NOTE: The CUDA context (driver, kernels, cuBLAS handles) is memory torch does not
@@ -126,6 +162,8 @@ _VLLM = EngineProfile(
     rope_cache=True,
     pads_mxfp4_experts=True,
     profiles_full_budget=True,
+    batch_defaults="vllm-serve",
+    memory_profiler="vllm",
 )
 
 # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
@@ -138,6 +176,8 @@ _SGLANG = replace(
     key="sglang",
     label="SGLang",
     block_size=1,
+    batch_defaults="profile",
+    memory_profiler="none",
     rope_cache=True,
     rope_cache_fp32=True,
     pads_mxfp4_experts=False,
@@ -154,6 +194,8 @@ _TGI = replace(
     _VLLM,
     key="tgi",
     label="TGI",
+    batch_defaults="profile",
+    memory_profiler="none",
     mla_latent=False,
     window_keep="window",
     ssm_conv_width="d_conv",
@@ -177,7 +219,7 @@ _LLAMA_CPP = EngineProfile(
     paged=False,
     block_size=1,
     mla_latent=True,
-    window_keep="llama.cpp",
+    window_keep="cells",
     ssm_conv_width="d_conv-1",
     ssm_state_fp32=True,
     kv_pad=256,
@@ -190,12 +232,14 @@ _LLAMA_CPP = EngineProfile(
     reserves_fraction=False,
     input_embedding_on_cpu=True,
     f32_graph=True,
+    runtime="ggml",
+    layer_placement="llama-fit",
 )
 
 # Ollama runs GGUF models through llama.cpp (its llama runner, or its own engine on ggml),
 # so its allocations are llama.cpp's; where the layers go follows its own estimate
 # (llm/memory.go, see estimator.placement).
-_OLLAMA = replace(_LLAMA_CPP, key="ollama", label="Ollama")
+_OLLAMA = replace(_LLAMA_CPP, key="ollama", label="Ollama", layer_placement="ollama-estimate")
 
 ENGINE_PROFILES: dict[str, EngineProfile] = {
     profile.key: profile

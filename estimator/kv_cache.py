@@ -158,7 +158,7 @@ def estimate_kv(spec: ModelSpec, profile: EngineProfile, request: KVRequest) -> 
     tokens = round_up(context, block_size) if paged else context
     sliding_kept: int | None = None
     terms: dict[tuple[int, int, int, str, int | None, int], int] = {}
-    if profile.window_keep == "llama.cpp":
+    if profile.window_keep == "cells":
         # One KV stream per sequence (kv_unified false, llama-server's default), each of
         # n_ctx_seq cells padded to 256 with flash attention, else 32
         # (llama_kv_cache::get_padding); SWA layers keep min(n_ctx_seq, pad(n_swa + n_ubatch))
@@ -173,7 +173,7 @@ def estimate_kv(spec: ModelSpec, profile: EngineProfile, request: KVRequest) -> 
             continue
         per_token_values += values
         shape = _term_shape(spec, layer, profile.mla_latent, kv_heads)
-        if profile.window_keep == "llama.cpp":
+        if profile.window_keep == "cells":
             layer_cells = cells
             if layer.window and not request.swa_full:
                 layer_cells = min(cells, round_up(layer.window + chunk, pad))

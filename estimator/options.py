@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .engines import ENGINE_PROFILES
 from .errors import OptionError
 
 __all__ = ["ENGINES", "KV_DTYPES", "MAX_BATCH", "OFFLOAD_MODES", "EstimateOptions"]
 
-#: Engines whose allocation rules are modelled (see :mod:`estimator.engines`).
-ENGINES = ("generic", "transformers", "vllm", "llama.cpp", "sglang", "tgi", "ollama")
+#: Engines whose allocation rules are modelled: the keys of :data:`ENGINE_PROFILES`, the
+#: one list of engines (an engine is one profile in :mod:`estimator.engines`).
+ENGINES = tuple(ENGINE_PROFILES)
 
 #: KV cache element types. ``auto`` follows the activation dtype (bf16/fp16).
 KV_DTYPES = ("auto", "fp32", "fp16", "bf16", "fp8", "q8_0", "q4_0")

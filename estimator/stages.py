@@ -134,7 +134,7 @@ def setup_stage(
 ) -> Setup:
     precision = weights.stored.precision
     act_bytes = precision.activation_bytes
-    kv_dtype = _kv_dtype(options.kv_dtype, act_bytes, precision.key, options.engine, warnings)
+    kv_dtype = _kv_dtype(options.kv_dtype, act_bytes, precision.key, profile, warnings)
     context = _context(spec, options, warnings)
     generated = options.generated_tokens or 0
     if generated > context:
@@ -143,7 +143,7 @@ def setup_stage(
         )
     chunk = options.max_num_batched_tokens or profile.chunk_tokens
     seqs = options.max_num_seqs or profile.max_num_seqs
-    if profile.key == "vllm":
+    if profile.batch_defaults == "vllm-serve":
         # `vllm serve` sizes its batch by the GPU (arg_utils.get_batch_defaults).
         serve = vllm_v1.serve_defaults(
             gpu.memory_bytes if gpu is not None else None, gpu.name if gpu is not None else ""
@@ -161,7 +161,7 @@ def setup_stage(
         engine_version=engine_version,
         # GPUs without NVLink exchange tensors over PCIe, with smaller NCCL buffers.
         nvlink=not any(device.nvlink is False for device in devices),
-        vllm_v1=profile.key == "vllm" and not vllm_v1.is_v0(engine_version),
+        vllm_v1=profile.memory_profiler == "vllm" and not vllm_v1.is_v0(engine_version),
         act_bytes=act_bytes,
         kv_dtype=kv_dtype,
         element_bytes=KV_BYTES[kv_dtype],
@@ -190,13 +190,17 @@ def _context(spec: ModelSpec, options: EstimateOptions, warnings: list[str]) -> 
 
 
 def _kv_dtype(
-    requested: str, act_bytes: int, precision_key: str, engine: str, warnings: list[str]
+    requested: str,
+    act_bytes: int,
+    precision_key: str,
+    profile: EngineProfile,
+    warnings: list[str],
 ) -> str:
     if requested == "auto":
         if act_bytes == 4:
             return "fp32"
         return "fp16" if precision_key == "fp16" else "bf16"
-    gguf_engine = engine in ("llama.cpp", "ollama")
+    gguf_engine = profile.runtime == "ggml"
     if requested in ("q8_0", "q4_0") and not gguf_engine:
         warnings.append(f"KV cache type {requested} exists only in llama.cpp")
     if requested == "fp8" and gguf_engine:
@@ -221,7 +225,7 @@ def kv_stage(
         swa_full=options.swa_full,
     )
     kv = estimate_kv(spec, profile, request)
-    if options.swa_full and spec.sliding_layers and profile.window_keep != "llama.cpp":
+    if options.swa_full and spec.sliding_layers and profile.window_keep != "cells":
         warnings.append("a full-size sliding-window cache (swa_full) is a llama.cpp option")
     return kv
 
@@ -250,7 +254,7 @@ def activations_stage(
         max_num_seqs=seqs,
     )
     peak: vllm_v1.ProfilePeak | None = None
-    if profile.key == "vllm":
+    if profile.memory_profiler == "vllm":
         act, peak = _vllm_activations(spec, options, setup, act, precision_key)
     if profile.logits_rows == "max_num_seqs":
         if options.batch > seqs:
