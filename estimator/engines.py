@@ -11,7 +11,6 @@ from typing import Literal, TypeAlias
 
 __all__ = [
     "ENGINE_PROFILES",
-    "GIB_BYTES",
     "MIB",
     "BatchDefaults",
     "ConvWidth",
@@ -43,7 +42,6 @@ MemoryProfiler: TypeAlias = Literal["none", "vllm"]
 LayerPlacement: TypeAlias = Literal["shards", "llama-fit", "ollama-estimate"]
 
 MIB = 1024**2
-GIB_BYTES = 1024**3
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,7 @@ _VLLM = EngineProfile(
     logits_rows="max_num_seqs",
     logits_fp32_copies=2,
     cuda_context_bytes=_CUDA_CONTEXT,
-    cuda_graph_bytes=int(0.85 * GIB_BYTES),
+    cuda_graph_bytes=int(0.85 * 1024 * MIB),
     reserves_fraction=True,
     rope_cache=True,
     pads_mxfp4_experts=True,

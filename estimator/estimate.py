@@ -22,10 +22,6 @@ from .stages import DEFAULT_CONTEXT
 
 __all__ = ["DEFAULT_CONTEXT", "breakdown", "estimate", "estimate_spec", "prepare"]
 
-#: Largest GPU count the recommendation searches (a rack of 8-GPU nodes).
-MAX_RECOMMENDED_GPUS = 64
-
-
 def estimate(
     config: Mapping[str, Any],
     options: EstimateOptions | None = None,

@@ -7,7 +7,7 @@ back, put in a URL, or reproduced from the command line.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .engines import ENGINE_PROFILES
@@ -181,12 +181,6 @@ class EstimateOptions:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EstimateOptions:
-        """Build from a mapping, ignoring unknown keys (URL state, JSON)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def parse_tensor_split(text: str) -> tuple[float, ...]:
