@@ -49,7 +49,9 @@ def parse_quantization(config: Mapping[str, Any]) -> QuantSpec | None:
         if not isinstance(q, Mapping):
             return None
     method = name_value("quantization_config.quant_method", q.get("quant_method"), "").lower()
-    listed = q.get("modules_to_not_convert") or q.get("ignore") or []
+    listed = (
+        q.get("modules_to_not_convert") or q.get("ignore") or q.get("llm_int8_skip_modules") or []
+    )
     skipped = tuple(m for m in listed if isinstance(m, str)) if isinstance(listed, list) else ()
     if method in ("gptq", "awq"):
         bits_key = "bits" if q.get("bits") is not None else "w_bit"

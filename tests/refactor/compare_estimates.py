@@ -74,7 +74,40 @@ def configs() -> dict[str, dict[str, Any]]:
         out[path.stem] = json.loads(path.read_text())
     for path in sorted((ROOT / "tests/golden/defaults").glob("*.json")):
         out[f"default:{path.stem}"] = json.loads(path.read_text())["config"]
+    for name, (base, quantization) in CONSTRUCTED.items():
+        out[f"constructed:{name}"] = {**out[base], "quantization_config": quantization}
     return out
+
+
+#: Fixtures given a quantization_config that keeps some linear layers in 16 bits, in each
+#: format's own key (constructed for the skipped-modules rule; not Hub configs).
+CONSTRUCTED: dict[str, tuple[str, dict[str, Any]]] = {
+    "llama-awq-skip": (
+        "meta-llama__Llama-3.1-8B-Instruct",
+        {
+            "quant_method": "awq",
+            "bits": 4,
+            "group_size": 128,
+            "modules_to_not_convert": ["model.layers.0.mlp", "self_attn.o_proj"],
+        },
+    ),
+    "qwen3-moe-ct-ignore": (
+        "Qwen__Qwen3-30B-A3B",
+        {
+            "quant_method": "compressed-tensors",
+            "config_groups": {"group_0": {"weights": {"num_bits": 4, "type": "int"}}},
+            "ignore": ["lm_head", "re:.*mlp.gate$", "re:model[.]layers[.]0[.].*"],
+        },
+    ),
+    "mixtral-bnb-skip": (
+        "mistralai__Mixtral-8x7B-v0.1",
+        {
+            "quant_method": "bitsandbytes",
+            "load_in_4bit": True,
+            "llm_int8_skip_modules": ["lm_head", "model.layers.31"],
+        },
+    ),
+}
 
 
 def cases(names: list[str]) -> Iterator[Case]:
