@@ -15,6 +15,7 @@ __all__ = [
     "BatchDefaults",
     "ConvWidth",
     "EngineProfile",
+    "LaunchFlags",
     "LayerPlacement",
     "LogitsRows",
     "MemoryProfiler",
@@ -36,12 +37,29 @@ Runtime: TypeAlias = Literal["torch", "ggml"]
 BatchDefaults: TypeAlias = Literal["profile", "vllm-serve"]
 #: How start-up memory is measured: by the profile's figures, or vLLM's profile run and
 #: V1 start-up accounting (estimator.vllm_v1).
-MemoryProfiler: TypeAlias = Literal["none", "vllm"]
+MemoryProfiler: TypeAlias = Literal["none", "vllm-v1"]
 #: How the model is spread over devices: equal tensor-parallel shards, or whole layers
 #: placed by llama.cpp's fit (common/fit.cpp) or Ollama's estimate (llm/memory.go).
 LayerPlacement: TypeAlias = Literal["shards", "llama-fit", "ollama-estimate"]
 
 MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class LaunchFlags:
+    """How the engine's launch command spells the settings a start-up fix changes
+    (estimator.launch); None (or False) where the engine has no such setting."""
+
+    context: str = "-c"  # the maximum length (llama.cpp -c, vLLM --max-model-len, ...)
+    context_per_slot: bool = False  # llama.cpp: -c covers every --parallel slot (x batch)
+    auto_context: bool = False  # vLLM --max-model-len auto fits the length to the pool
+    kv_fp8: str | None = None  # the --kv-cache-dtype value for FP8
+    kv_q8_0: bool = False  # llama.cpp -ctk q8_0 -ctv q8_0
+    memory_fraction: str | None = None  # the flag of the reserved fraction of GPU memory
+    enforce_eager: bool = False  # vLLM --enforce-eager skips CUDA graphs
+    tensor_parallel: str | None = None  # the flag of the tensor-parallel size
+    four_bit: str | None = None  # the precision of a 4-bit checkpoint it serves
+    four_bit_flags: tuple[str, ...] = ()  # and how the command asks for it
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,10 @@ class EngineProfile:
     batch_defaults: BatchDefaults = "profile"
     memory_profiler: MemoryProfiler = "none"
     layer_placement: LayerPlacement = "shards"
+    launch: LaunchFlags = LaunchFlags()
+    # A real engine, with logs to check against and a command to launch; the generic
+    # profile is no engine's (it has no launch verdict, command or measured error).
+    serving_engine: bool = True
 
 
 # NOTE: The CUDA context (driver, kernels, cuBLAS handles) is memory torch does not
@@ -111,6 +133,7 @@ _GENERIC = EngineProfile(
     cuda_context_bytes=_CUDA_CONTEXT,
     cuda_graph_bytes=0,
     reserves_fraction=False,
+    serving_engine=False,
 )
 
 # transformers generate(): DynamicCache grows by token (cache_utils.py); sliding layers
@@ -122,9 +145,16 @@ _GENERIC = EngineProfile(
 # Nemotron-H and Qwen3.5, see tests/golden).
 _TRANSFORMERS = replace(
     _GENERIC,
+    serving_engine=True,
     key="transformers",
     label="transformers",
     window_keep="window-1",
+    # generate(..., max_length=N): prompt + new tokens; BitsAndBytesConfig for 4 bits.
+    launch=LaunchFlags(
+        context="max_length",
+        four_bit="bnb-nf4",
+        four_bit_flags=("BitsAndBytesConfig(load_in_4bit=True)",),
+    ),
     logits_fp32_copies=2,
     ssm_recurrent_fp32=True,
 )
@@ -161,7 +191,17 @@ _VLLM = EngineProfile(
     pads_mxfp4_experts=True,
     profiles_full_budget=True,
     batch_defaults="vllm-serve",
-    memory_profiler="vllm",
+    memory_profiler="vllm-v1",
+    launch=LaunchFlags(
+        context="--max-model-len",
+        auto_context=True,
+        kv_fp8="fp8",
+        memory_fraction="--gpu-memory-utilization",
+        enforce_eager=True,
+        tensor_parallel="--tensor-parallel-size",
+        four_bit="awq-int4",
+        four_bit_flags=("--quantization", "awq"),
+    ),
 )
 
 # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
@@ -176,6 +216,14 @@ _SGLANG = replace(
     block_size=1,
     batch_defaults="profile",
     memory_profiler="none",
+    launch=LaunchFlags(
+        context="--context-length",
+        kv_fp8="fp8_e4m3",
+        memory_fraction="--mem-fraction-static",
+        tensor_parallel="--tp",
+        four_bit="awq-int4",
+        four_bit_flags=("--quantization", "awq"),
+    ),
     rope_cache=True,
     rope_cache_fp32=True,
     pads_mxfp4_experts=False,
@@ -194,6 +242,12 @@ _TGI = replace(
     label="TGI",
     batch_defaults="profile",
     memory_profiler="none",
+    launch=LaunchFlags(
+        context="--max-total-tokens",
+        tensor_parallel="--num-shard",
+        four_bit="awq-int4",
+        four_bit_flags=("--quantization", "awq"),
+    ),
     mla_latent=False,
     window_keep="window",
     ssm_conv_width="d_conv",
@@ -232,12 +286,24 @@ _LLAMA_CPP = EngineProfile(
     f32_graph=True,
     runtime="ggml",
     layer_placement="llama-fit",
+    launch=LaunchFlags(
+        context_per_slot=True,
+        kv_q8_0=True,
+        four_bit="Q4_K_M",
+        four_bit_flags=("-m", "MODEL-Q4_K_M.gguf"),
+    ),
 )
 
 # Ollama runs GGUF models through llama.cpp (its llama runner, or its own engine on ggml),
 # so its allocations are llama.cpp's; where the layers go follows its own estimate
 # (llm/memory.go, see estimator.placement).
-_OLLAMA = replace(_LLAMA_CPP, key="ollama", label="Ollama", layer_placement="ollama-estimate")
+_OLLAMA = replace(
+    _LLAMA_CPP,
+    key="ollama",
+    label="Ollama",
+    layer_placement="ollama-estimate",
+    launch=LaunchFlags(),  # num_ctx in a Modelfile: no start-up fixes suggested
+)
 
 ENGINE_PROFILES: dict[str, EngineProfile] = {
     profile.key: profile

@@ -95,8 +95,10 @@ class EstimateOptions:
             _check_int("context", self.context, 1, MAX_CONTEXT)
         if self.generated_tokens is not None:
             _check_int("generated_tokens", self.generated_tokens, 0, MAX_CONTEXT)
-        if self.engine not in ENGINES:
-            raise OptionError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        if self.engine not in ENGINE_PROFILES:
+            raise OptionError(
+                f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINE_PROFILES)}"
+            )
         if self.kv_dtype not in KV_DTYPES:
             raise OptionError(
                 f"unknown KV cache dtype {self.kv_dtype!r}; choose one of {', '.join(KV_DTYPES)}"

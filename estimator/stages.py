@@ -161,7 +161,7 @@ def setup_stage(
         engine_version=engine_version,
         # GPUs without NVLink exchange tensors over PCIe, with smaller NCCL buffers.
         nvlink=not any(device.nvlink is False for device in devices),
-        vllm_v1=profile.memory_profiler == "vllm" and not vllm_v1.is_v0(engine_version),
+        vllm_v1=profile.memory_profiler == "vllm-v1" and not vllm_v1.is_v0(engine_version),
         act_bytes=act_bytes,
         kv_dtype=kv_dtype,
         element_bytes=KV_BYTES[kv_dtype],
@@ -254,7 +254,7 @@ def activations_stage(
         max_num_seqs=seqs,
     )
     peak: vllm_v1.ProfilePeak | None = None
-    if profile.memory_profiler == "vllm":
+    if profile.memory_profiler == "vllm-v1":
         act, peak = _vllm_activations(spec, options, setup, act, precision_key)
     if profile.logits_rows == "max_num_seqs":
         if options.batch > seqs:
