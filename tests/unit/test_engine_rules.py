@@ -7,6 +7,7 @@ SSM branches; the tests pick models where each branch is the widest.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -193,14 +194,14 @@ def test_eager_scores_when_the_prefill_is_chunked() -> None:
 
 
 def test_estimate_kv_defaults_to_a_bf16_state() -> None:
-    """estimate_kv's activation dtype defaults to 2 bytes: Mamba's conv state in bf16."""
+    """A KV request's activation dtype defaults to 2 bytes: Mamba's conv state in bf16."""
     from estimator.engines import ENGINE_PROFILES
-    from estimator.kv_cache import estimate_kv
+    from estimator.kv_cache import KVRequest, estimate_kv
     from estimator.spec import parse_config
 
     spec = parse_config(MAMBA)
-    kv = estimate_kv(spec, ENGINE_PROFILES["generic"], batch=1, context=16, element_bytes=2,
-                     block_size=1, paged=False, chunk=16)
+    request = KVRequest(batch=1, context=16, element_bytes=2, block_size=1, paged=False, chunk=16)
+    kv = estimate_kv(spec, ENGINE_PROFILES["generic"], request)
     assert kv.state_bytes == 1_966_080  # (1536 x 4 x 2 + 24576 x 2) x 32
 
 
@@ -284,17 +285,18 @@ def test_mamba2_projection_biases() -> None:
 
 
 def test_estimate_kv_pads_llama_cpp_cells_as_with_flash_attention_by_default() -> None:
-    """estimate_kv's flash_attention defaults to on: llama.cpp pads the cells to 256
+    """A KV request's flash_attention defaults to on: llama.cpp pads the cells to 256
     (get_padding with FA), 4000 -> 4096; without FA to 32, 4000."""
     from estimator.engines import ENGINE_PROFILES
-    from estimator.kv_cache import estimate_kv
+    from estimator.kv_cache import KVRequest, estimate_kv
     from estimator.spec import parse_config
 
     spec = parse_config(load_config("meta-llama__Llama-3.1-8B"))
-    args = dict(batch=1, context=4000, element_bytes=2, block_size=1, paged=False, chunk=512)
-    default = estimate_kv(spec, ENGINE_PROFILES["llama.cpp"], **args)  # type: ignore[arg-type]
-    off = estimate_kv(spec, ENGINE_PROFILES["llama.cpp"], flash_attention=False,
-                      **args)  # type: ignore[arg-type]
+    request = KVRequest(batch=1, context=4000, element_bytes=2, block_size=1, paged=False,
+                        chunk=512)
+    default = estimate_kv(spec, ENGINE_PROFILES["llama.cpp"], request)
+    off = estimate_kv(spec, ENGINE_PROFILES["llama.cpp"],
+                      dataclasses.replace(request, flash_attention=False))
     assert (default.bytes, off.bytes) == (4096 * 131072, 4000 * 131072)
 
 
