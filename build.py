@@ -4,8 +4,9 @@
     python build.py                 # build dist/
     python build.py serve [--port 8000] [--host 127.0.0.1]   # build, then serve dist/
 
-Needs `npm ci` once (the Pyodide runtime is vendored from node_modules/, pinned by
-package-lock.json); nothing is loaded from a CDN. Python runs in a worker
+The Pyodide runtime is vendored from node_modules/, pinned by package-lock.json: when
+node_modules/ is missing or does not match the lockfile, both commands run `npm ci`
+first and say so. Nothing is loaded from a CDN. Python runs in a worker
 (site/worker.js boots Pyodide, site/runtime.py answers the page's requests); the
 main thread runs only site/app.js.
 
@@ -32,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import zipfile
 from http import HTTPStatus
@@ -376,16 +378,14 @@ def trimmed_stdlib(data: bytes) -> tuple[bytes, list[str]]:
     return deterministic_zip(entries), sorted(drop)
 
 
-DROPPED_STDLIB: list[str] = []
-
-
-def pyodide_files() -> dict[str, bytes]:
+def pyodide_files(node: Path = NODE) -> tuple[dict[str, bytes], list[str]]:
+    """The Pyodide core files to ship, and the stdlib modules trimmed from its zip."""
     out: dict[str, bytes] = {}
+    dropped: list[str] = []
     for name in PYODIDE_FILES:
-        data = (NODE / "pyodide" / name).read_bytes()
+        data = (node / "pyodide" / name).read_bytes()
         if name == "python_stdlib.zip":
             data, dropped = trimmed_stdlib(data)
-            DROPPED_STDLIB[:] = dropped
         elif name == "pyodide-lock.json":
             # The page loads no Pyodide packages (the estimator is stdlib-only and comes
             # as a wheel the worker unpacks): keep the header, drop the 120 KB of entries.
@@ -395,7 +395,7 @@ def pyodide_files() -> dict[str, bytes]:
         elif name.endswith((".mjs", ".js")):
             data = strip_source_map(data)
         out[name] = data
-    return out
+    return out, dropped
 
 
 def strip_source_map(data: bytes) -> bytes:
@@ -500,37 +500,54 @@ def json_for_script(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
-    for name in ("pyodide",):
-        have, want = package_version(name), expected_version(name)
-        if have != want:
-            sys.exit(f"build: node_modules has {name} {have}, package.json pins {want}; "
-                     "run `npm ci`")
-    out = Output()
+def check_runtime() -> str:
+    """Step: node_modules holds the Pyodide that package.json pins; returns its version."""
+    have, want = package_version("pyodide"), expected_version("pyodide")
+    if have != want:
+        sys.exit(f"build: node_modules has pyodide {have}, package.json pins {want}; "
+                 "run `npm ci`")
+    return have
 
-    pyo = pyodide_files()
-    pyo_dir = f"assets/pyodide-{package_version('pyodide')}-{dir_hash(pyo)}"
+
+def add_pyodide(out: Output, version: str) -> tuple[str, list[str]]:
+    """Step: the Pyodide core under a content-hashed folder; returns the folder and the
+    stdlib modules trimmed."""
+    pyo, dropped = pyodide_files()
+    pyo_dir = f"assets/pyodide-{version}-{dir_hash(pyo)}"
     for name, data in sorted(pyo.items()):
         out.add(f"pyodide/{name}", f"{pyo_dir}/{name}", data)
+    return pyo_dir, dropped
 
+
+
+def add_python_bundle(out: Output) -> str:
+    """Step: the estimator and the page's Python as one zip of Pyodide bytecode (see
+    python_bundle); returns its path."""
     bundle, _ = python_bundle()
-    bundle_path = out.add("python.zip", "assets/" + hashed_name("python.zip", bundle), bundle)
+    return out.add("python.zip", "assets/" + hashed_name("python.zip", bundle), bundle)
 
+
+def add_models(out: Output) -> tuple[dict[str, Any], str]:
+    """Step: the bundled configs as one JSON file; returns them and its path."""
     configs = bundled_configs()
     models = json.dumps(configs, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    models_path = out.add("models.json", "assets/" + hashed_name("models.json", models), models)
+    return configs, out.add("models.json", "assets/" + hashed_name("models.json", models), models)
 
+
+def add_own_assets(out: Output) -> dict[str, str]:
+    """Step: our CSS/JS/Python, content-hashed; returns name -> path. [offline/embed] the
+    offline notice + SW registration, embed mode and their styles too (placeholders in
+    site/index.html)."""
     own: dict[str, str] = {}
-    for name in ("app.css", "app.js"):
+    for name in ("app.css", "app.js", "extras.css", "offline.js", "embed-frame.js"):
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
-    # [offline/embed] the offline notice + SW registration, embed mode and their styles,
-    # content-hashed like the page's own files (placeholders in site/index.html).
-    for name in ("extras.css", "offline.js", "embed-frame.js"):
-        data = (SITE / name).read_bytes()
-        own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
+    return own
 
-    # The worker lives in assets/: its paths are relative to it.
+
+def add_worker(out: Output, pyo_dir: str, models_path: str, bundle_path: str) -> str:
+    """Step: site/worker.js with its files filled in; returns its path. The worker lives in
+    assets/: its paths are relative to it."""
     def from_assets(path: str) -> str:
         return "./" + path.removeprefix("assets/")
 
@@ -540,10 +557,14 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     worker = worker.replace("{{files}}", json.dumps(worker_files, sort_keys=True))
     if "{{" in worker:
         sys.exit("build: site/worker.js has a placeholder build.py does not fill")
-    own["worker.js"] = out.add("worker.js", "assets/" + hashed_name("worker.js", worker.encode()),
-                               worker.encode())
+    return out.add("worker.js", "assets/" + hashed_name("worker.js", worker.encode()),
+                   worker.encode())
 
-    app_config = {"worker": "./" + own["worker.js"], "defaultModel": DEFAULT_MODEL,
+
+def add_pages(out: Output, own: dict[str, str], worker_path: str, pyo_dir: str,
+              configs: dict[str, Any]) -> None:
+    """Step: index.html with the default model pre-rendered, and embed.html."""
+    app_config = {"worker": "./" + worker_path, "defaultModel": DEFAULT_MODEL,
                   "bundled": sorted(configs), **page_fields()}
     template = (SITE / "index.html").read_text(encoding="utf-8")
     replacements = {
@@ -552,10 +573,11 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
         "{{app_config}}": html.escape(json.dumps(app_config, sort_keys=True,
                                                  separators=(",", ":"))),
         "{{pyodide_dir}}": pyo_dir,
+        # [offline/embed]
+        "{{extras_css}}": own["extras.css"],
+        "{{offline_js}}": own["offline.js"],
+        "{{embed_frame_js}}": own["embed-frame.js"],
     }
-    # [offline/embed]
-    replacements.update({"{{extras_css}}": own["extras.css"], "{{offline_js}}": own["offline.js"],
-                         "{{embed_frame_js}}": own["embed-frame.js"]})
     for key, value in replacements.items():
         template = template.replace(key, value)
     page = prerender(template, configs).encode()
@@ -567,23 +589,28 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     if embed_page == page:
         sys.exit("build: site/index.html must start with <html lang=\"en\" (embed.html)")
     out.add("embed.html", "embed.html", embed_page)
-    # The Accuracy page: site/accuracy.html, drawn by accuracy.js from the validation run's
-    # data (site/accuracy-data.json, written by tests/validation/evidence.py; a test fails
-    # when it is stale), embedded as a JSON block: static, no Python, works offline.
-    accuracy_assets = {}
+
+
+def add_accuracy_page(out: Output) -> None:
+    """Step: the Accuracy page, site/accuracy.html drawn by accuracy.js from the validation
+    run's data (site/accuracy-data.json, written by tests/validation/evidence.py; a test
+    fails when it is stale), embedded as a JSON block: static, no Python, works offline."""
+    assets = {}
     for name in ("accuracy.css", "accuracy.js"):
         data = (SITE / name).read_bytes()
-        accuracy_assets[name] = out.add(name, "assets/" + hashed_name(name, data), data)
+        assets[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     accuracy = (SITE / "accuracy.html").read_text(encoding="utf-8")
-    accuracy = accuracy.replace("{{accuracy_css}}", accuracy_assets["accuracy.css"])
-    accuracy = accuracy.replace("{{accuracy_js}}", accuracy_assets["accuracy.js"])
+    accuracy = accuracy.replace("{{accuracy_css}}", assets["accuracy.css"])
+    accuracy = accuracy.replace("{{accuracy_js}}", assets["accuracy.js"])
     evidence = json.loads((SITE / "accuracy-data.json").read_text(encoding="utf-8"))
     accuracy = accuracy.replace("{{accuracy_data}}", json_for_script(evidence))
     out.add("accuracy.html", "accuracy.html", accuracy.encode())
 
-    # Files owned by the offline/embed helper are copied verbatim when present.
-    # [offline/embed] sw.js is added after the manifest (it embeds it); embed.html is built
-    # above; staticwebapp.config.json is read by the host, never fetched by the page.
+
+def add_static_files(out: Output) -> None:
+    """Step: files copied verbatim when present. [offline/embed] sw.js is added after the
+    manifest (it embeds it); staticwebapp.config.json is read by the host, never fetched
+    by the page."""
     for extra in ("embed.js", "manifest.webmanifest", "404.html"):
         path = SITE / extra
         if path.exists():
@@ -598,21 +625,38 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
                 rel = path.relative_to(SITE).as_posix()
                 out.add(rel, rel, path.read_bytes())
 
+
+def add_manifest(out: Output, version: str, dropped_stdlib: list[str]) -> dict[str, Any]:
+    """Step: asset-manifest.json, then the service worker that carries this build's asset
+    list and a version derived from it (every deploy ships a byte-different sw.js)."""
     manifest = {
         "version": 1,
         "default_model": DEFAULT_MODEL,
-        "stdlib_removed": DROPPED_STDLIB,
-        "runtime": {"pyodide": package_version("pyodide")},
+        "stdlib_removed": dropped_stdlib,
+        "runtime": {"pyodide": version},
         "assets": dict(sorted(out.manifest.items())),
     }
     manifest_text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     out.files["asset-manifest.json"] = manifest_text.encode()
-    # [offline/embed] the service worker carries this build's asset list and a version
-    # derived from it: every deploy ships a byte-different sw.js (see site/sw.js).
     if (SITE / "sw.js").exists():
         out.add("sw.js", "sw.js", render_sw((SITE / "sw.js").read_text(encoding="utf-8"),
                                             manifest["assets"]), manifest=False)
+    return manifest
 
+
+def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
+    """Run the steps in order (each takes what earlier ones returned) and write dist/."""
+    out = Output()
+    version = check_runtime()
+    pyo_dir, dropped = add_pyodide(out, version)
+    bundle_path = add_python_bundle(out)
+    configs, models_path = add_models(out)
+    own = add_own_assets(out)
+    worker_path = add_worker(out, pyo_dir, models_path, bundle_path)
+    add_pages(out, own, worker_path, pyo_dir, configs)
+    add_accuracy_page(out)
+    add_static_files(out)
+    manifest = add_manifest(out, version, dropped)
     write_dist(dist, out.files)
     if not quiet:
         raw = sum(len(d) for d in out.files.values())
@@ -718,6 +762,42 @@ def make_server(directory: Path, host: str = "127.0.0.1", port: int = 8000,
     return server
 
 
+def node_modules_problem(root: Path = ROOT) -> str | None:
+    """Why node_modules/ does not match package-lock.json (None when it does): a package
+    the lockfile pins is missing or at another version (optional ones may be absent)."""
+    node = root / "node_modules"
+    if not node.is_dir():
+        return "node_modules/ is missing"
+    lock = json.loads((root / "package-lock.json").read_text(encoding="utf-8"))
+    for key, entry in sorted(lock.get("packages", {}).items()):
+        if not key.startswith("node_modules/") or "version" not in entry:
+            continue
+        meta = root / key / "package.json"
+        if not meta.exists():
+            if entry.get("optional"):
+                continue
+            return f"{key} is missing"
+        have = json.loads(meta.read_text(encoding="utf-8")).get("version")
+        if have != entry["version"]:
+            return f"{key} is {have}, package-lock.json pins {entry['version']}"
+    return None
+
+
+def ensure_node_modules(root: Path = ROOT) -> None:
+    """Run `npm ci` when node_modules/ does not match the lockfile, and say why."""
+    problem = node_modules_problem(root)
+    if problem is None:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit(f"build: {problem} and npm is not installed: install Node.js (npm), then run "
+                 "`npm ci`")
+    print(f"build: {problem}; running `npm ci` (installs the pinned runtimes)", flush=True)
+    result = subprocess.run([npm, "ci"], cwd=root, check=False)
+    if result.returncode != 0:
+        sys.exit(f"build: `npm ci` failed (exit {result.returncode})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", nargs="?", choices=("build", "serve"), default="build")
@@ -725,6 +805,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--out", type=Path, default=DIST, help="output folder (default dist/)")
     args = parser.parse_args(argv)
+    ensure_node_modules()
     build(args.out)
     if args.command == "serve":
         server = make_server(args.out, args.host, args.port)

@@ -31,6 +31,7 @@ from . import (
     OptionError,
     WeightMetadata,
 )
+from .engines import ENGINE_PROFILES
 from .jsonsafe import MAX_JSON_BYTES, load_config_text
 from .options import LLAMA_BACKENDS, OFFLOAD_MODES
 from .units import format_count, format_gb, format_gib
@@ -591,7 +592,8 @@ def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
 def _placed(options: EstimateOptions, placement: dict[str, Any] | None) -> EstimateOptions:
     """The options with the layer placement llama.cpp's --fit would choose (-ngl, -ts,
     --n-cpu-moe), so the launch command matches the placement shown."""
-    if not placement or options.engine != "llama.cpp" or placement["strategy"] != "fit":
+    rule = ENGINE_PROFILES[options.engine].layer_placement
+    if not placement or rule != "llama-fit" or placement["strategy"] != "fit":
         return options
     split = next((f[4:] for f in placement["flags"] if f.startswith("-ts ")), None)
     return options.with_(
@@ -1054,7 +1056,7 @@ def _main(argv: list[str]) -> int:
             return EXIT_USAGE
     options = options_from_args(args)  # reject bad options before any network access
     if args.command:
-        if options.engine == "generic":
+        if not ENGINE_PROFILES[options.engine].serving_engine:
             raise UsageError(
                 "--command needs a serving engine: --engine vllm, sglang, llama.cpp, tgi or "
                 "transformers"

@@ -182,7 +182,8 @@ def _lookup(component: str, engine: str, family: str, weights_format: str) -> Co
         wide = f"*{weights_format}" if component == "weights" else "*"
         scopes += [(wide, family, "family"), (wide, "*", "all")]
     fam = FAMILY_LABELS.get(family, family)
-    engine_label = "generic-engine" if engine == "generic" else _label(engine)
+    serving = engine not in ENGINE_PROFILES or ENGINE_PROFILES[engine].serving_engine
+    engine_label = _label(engine) if serving else "generic-engine"
     for eng, fam_key, scope in scopes:
         entry = table.get((component, eng, fam_key))
         if entry is None or not entry["records"]:
@@ -211,7 +212,7 @@ def _lookup(component: str, engine: str, family: str, weights_format: str) -> Co
         )
     what = _WHAT.get(component, component)
     profile = ENGINE_PROFILES.get(engine)
-    if engine == "generic":
+    if profile is not None and not profile.serving_engine:
         reason = f"the generic profile is no engine's; no log measures its {what}"
     elif component == "engine_kv_pool" and profile and not profile.reserves_fraction:
         reason = f"{_label(engine)} reserves no KV pool up front"

@@ -66,6 +66,9 @@ class Device:
     gpu_cores: int | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     note: str = ""
+    # NVLink between GPUs of this kind: False where the GPU has none (they talk over PCIe),
+    # None where it may (SXM/OAM modules, PCIe cards with a bridge connector) or is unknown.
+    nvlink: bool | None = None
 
     @property
     def usable_bytes(self) -> int:
@@ -157,7 +160,29 @@ def _device_from(entry: dict[str, Any]) -> Device:
         gpu_cores=entry.get("gpu_cores"),
         sources=dict(entry.get("sources", {})),
         note=entry.get("note", ""),
+        nvlink=entry.get("nvlink", _nvlink(entry)),
     )
+
+
+#: GeForce cards of Turing and Ampere with an NVLink bridge connector (NVIDIA's product pages:
+#: RTX 2070 Super, 2080 / Super / Ti, TITAN RTX, RTX 3090 / 3090 Ti); the rest have none.
+_NVLINK_GEFORCE = {
+    "rtx2070-super", "rtx2080", "rtx2080-super", "rtx2080ti", "titan-rtx", "rtx3090", "rtx3090ti"
+}
+
+
+def _nvlink(entry: dict[str, Any]) -> bool | None:
+    """False for GPUs without NVLink: every Ada and consumer/workstation Blackwell GPU (the
+    L40S datasheet's "NVLink support: No"; NVIDIA dropped the connector with Ada), laptops,
+    and desktop Turing/Ampere cards without the bridge connector; None otherwise (entries
+    may say so themselves, e.g. the T4, A10 and P40 datasheets: no NVLink)."""
+    if entry.get("vendor") != "nvidia" or entry.get("kind") != "gpu":
+        return None
+    if entry.get("arch") in ("ada", "blackwell-consumer") or entry.get("form") == "laptop":
+        return False
+    if entry.get("form") == "desktop" and entry["key"] not in _NVLINK_GEFORCE:
+        return False
+    return None
 
 
 def derived_usable_gib(nominal_gb: float, vendor: str, ecc_default: bool) -> float:

@@ -7,11 +7,59 @@ code reads only these profiles, so an engine's behaviour lives in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal, TypeAlias
 
-__all__ = ["ENGINE_PROFILES", "GIB_BYTES", "MIB", "EngineProfile"]
+__all__ = [
+    "ENGINE_PROFILES",
+    "MIB",
+    "BatchDefaults",
+    "ConvWidth",
+    "EngineProfile",
+    "LaunchFlags",
+    "LayerPlacement",
+    "LogitsRows",
+    "MemoryProfiler",
+    "Runtime",
+    "WindowKeep",
+]
+
+#: Tokens a sliding-window layer keeps per sequence: the window, one less (transformers),
+#: the window plus one forward's chunk (vLLM), or llama.cpp-style padded cells.
+WindowKeep: TypeAlias = Literal["window", "window-1", "window+chunk", "cells"]
+#: Convolution state columns an SSM layer keeps.
+ConvWidth: TypeAlias = Literal["d_conv", "d_conv-1"]
+#: Rows of logits at the peak: one per sequence, one per ubatch token, or max_num_seqs.
+LogitsRows: TypeAlias = Literal["last", "ubatch", "max_num_seqs"]
+#: The tensor runtime: torch (fp8 KV types, FP32-accumulate GEMMs, a roofline speed) or
+#: ggml (q8_0/q4_0 KV types, FP16-accumulate GEMMs, the speed fitted to llama.cpp runs).
+Runtime: TypeAlias = Literal["torch", "ggml"]
+#: Batch settings when none are given: the profile's own, or `vllm serve`'s by GPU.
+BatchDefaults: TypeAlias = Literal["profile", "vllm-serve"]
+#: How start-up memory is measured: by the profile's figures, or vLLM's profile run and
+#: V1 start-up accounting (estimator.vllm_v1).
+MemoryProfiler: TypeAlias = Literal["none", "vllm-v1"]
+#: How the model is spread over devices: equal tensor-parallel shards, or whole layers
+#: placed by llama.cpp's fit (common/fit.cpp) or Ollama's estimate (llm/memory.go).
+LayerPlacement: TypeAlias = Literal["shards", "llama-fit", "ollama-estimate"]
 
 MIB = 1024**2
-GIB_BYTES = 1024**3
+
+
+@dataclass(frozen=True)
+class LaunchFlags:
+    """How the engine's launch command spells the settings a start-up fix changes
+    (estimator.launch); None (or False) where the engine has no such setting."""
+
+    context: str = "-c"  # the maximum length (llama.cpp -c, vLLM --max-model-len, ...)
+    context_per_slot: bool = False  # llama.cpp: -c covers every --parallel slot (x batch)
+    auto_context: bool = False  # vLLM --max-model-len auto fits the length to the pool
+    kv_fp8: str | None = None  # the --kv-cache-dtype value for FP8
+    kv_q8_0: bool = False  # llama.cpp -ctk q8_0 -ctv q8_0
+    memory_fraction: str | None = None  # the flag of the reserved fraction of GPU memory
+    enforce_eager: bool = False  # vLLM --enforce-eager skips CUDA graphs
+    tensor_parallel: str | None = None  # the flag of the tensor-parallel size
+    four_bit: str | None = None  # the precision of a 4-bit checkpoint it serves
+    four_bit_flags: tuple[str, ...] = ()  # and how the command asks for it
 
 
 @dataclass(frozen=True)
@@ -22,14 +70,14 @@ class EngineProfile:
     paged: bool  # KV in fixed-size blocks (rounded up per sequence)
     block_size: int  # tokens per block when paged
     mla_latent: bool  # MLA caches the compressed latent instead of per-head K/V
-    window_keep: str  # sliding layers keep: "window" | "window-1" | "window+chunk" | "llama.cpp"
-    ssm_conv_width: str  # conv state kept: "d_conv" | "d_conv-1"
+    window_keep: WindowKeep
+    ssm_conv_width: ConvWidth
     ssm_state_fp32: bool  # recurrent state stored in fp32 regardless of model dtype
     kv_pad: int  # KV cells padded to a multiple of this (llama.cpp), 1 for none
     # Activations
     chunk_tokens: int | None  # prefill processed in chunks of this many tokens (None: whole prompt)
     honours_flash_toggle: bool  # eager attention (scores materialized) possible
-    logits_rows: str  # "last" (one row per sequence) | "ubatch" | "max_num_seqs"
+    logits_rows: LogitsRows
     logits_fp32_copies: int  # fp32 copies of the logits rows alive at the peak
     # Fixed costs
     cuda_context_bytes: int
@@ -47,6 +95,17 @@ class EngineProfile:
     # The compute graph keeps intermediates and logits in F32 and reuses buffers between the
     # block and the output (ggml-alloc): llama.cpp.
     f32_graph: bool = False
+    # The KV pool is sized before any forward runs, so activations live in the share the
+    # reservation leaves free instead of shrinking the pool (SGLang).
+    pool_before_activations: bool = False
+    runtime: Runtime = "torch"
+    batch_defaults: BatchDefaults = "profile"
+    memory_profiler: MemoryProfiler = "none"
+    layer_placement: LayerPlacement = "shards"
+    launch: LaunchFlags = LaunchFlags()
+    # A real engine, with logs to check against and a command to launch; the generic
+    # profile is no engine's (it has no launch verdict, command or measured error).
+    serving_engine: bool = True
 
 
 # NOTE: The CUDA context (driver, kernels, cuBLAS handles) is memory torch does not
@@ -74,6 +133,7 @@ _GENERIC = EngineProfile(
     cuda_context_bytes=_CUDA_CONTEXT,
     cuda_graph_bytes=0,
     reserves_fraction=False,
+    serving_engine=False,
 )
 
 # transformers generate(): DynamicCache grows by token (cache_utils.py); sliding layers
@@ -85,9 +145,16 @@ _GENERIC = EngineProfile(
 # Nemotron-H and Qwen3.5, see tests/golden).
 _TRANSFORMERS = replace(
     _GENERIC,
+    serving_engine=True,
     key="transformers",
     label="transformers",
     window_keep="window-1",
+    # generate(..., max_length=N): prompt + new tokens; BitsAndBytesConfig for 4 bits.
+    launch=LaunchFlags(
+        context="max_length",
+        four_bit="bnb-nf4",
+        four_bit_flags=("BitsAndBytesConfig(load_in_4bit=True)",),
+    ),
     logits_fp32_copies=2,
     ssm_recurrent_fp32=True,
 )
@@ -118,11 +185,23 @@ _VLLM = EngineProfile(
     logits_rows="max_num_seqs",
     logits_fp32_copies=2,
     cuda_context_bytes=_CUDA_CONTEXT,
-    cuda_graph_bytes=int(0.85 * GIB_BYTES),
+    cuda_graph_bytes=int(0.85 * 1024 * MIB),
     reserves_fraction=True,
     rope_cache=True,
     pads_mxfp4_experts=True,
     profiles_full_budget=True,
+    batch_defaults="vllm-serve",
+    memory_profiler="vllm-v1",
+    launch=LaunchFlags(
+        context="--max-model-len",
+        auto_context=True,
+        kv_fp8="fp8",
+        memory_fraction="--gpu-memory-utilization",
+        enforce_eager=True,
+        tensor_parallel="--tensor-parallel-size",
+        four_bit="awq-int4",
+        four_bit_flags=("--quantization", "awq"),
+    ),
 )
 
 # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
@@ -135,10 +214,24 @@ _SGLANG = replace(
     key="sglang",
     label="SGLang",
     block_size=1,
+    batch_defaults="profile",
+    memory_profiler="none",
+    launch=LaunchFlags(
+        context="--context-length",
+        kv_fp8="fp8_e4m3",
+        memory_fraction="--mem-fraction-static",
+        tensor_parallel="--tp",
+        four_bit="awq-int4",
+        four_bit_flags=("--quantization", "awq"),
+    ),
     rope_cache=True,
     rope_cache_fp32=True,
     pads_mxfp4_experts=False,
     cuda_graph_bytes=512 * MIB,
+    # ModelRunner.profile_max_num_token: rest_memory = memory free after loading the weights
+    # - total x (1 - mem_fraction_static), measured before any forward: activations and CUDA
+    # graphs come out of the 1 - mem_fraction_static share (srt/model_executor/model_runner.py).
+    pool_before_activations=True,
 )
 
 # TGI v3: paged KV (block 16 with flash-attention backends), warmup at
@@ -147,6 +240,14 @@ _TGI = replace(
     _VLLM,
     key="tgi",
     label="TGI",
+    batch_defaults="profile",
+    memory_profiler="none",
+    launch=LaunchFlags(
+        context="--max-total-tokens",
+        tensor_parallel="--num-shard",
+        four_bit="awq-int4",
+        four_bit_flags=("--quantization", "awq"),
+    ),
     mla_latent=False,
     window_keep="window",
     ssm_conv_width="d_conv",
@@ -170,7 +271,7 @@ _LLAMA_CPP = EngineProfile(
     paged=False,
     block_size=1,
     mla_latent=True,
-    window_keep="llama.cpp",
+    window_keep="cells",
     ssm_conv_width="d_conv-1",
     ssm_state_fp32=True,
     kv_pad=256,
@@ -183,12 +284,26 @@ _LLAMA_CPP = EngineProfile(
     reserves_fraction=False,
     input_embedding_on_cpu=True,
     f32_graph=True,
+    runtime="ggml",
+    layer_placement="llama-fit",
+    launch=LaunchFlags(
+        context_per_slot=True,
+        kv_q8_0=True,
+        four_bit="Q4_K_M",
+        four_bit_flags=("-m", "MODEL-Q4_K_M.gguf"),
+    ),
 )
 
 # Ollama runs GGUF models through llama.cpp (its llama runner, or its own engine on ggml),
 # so its allocations are llama.cpp's; where the layers go follows its own estimate
 # (llm/memory.go, see estimator.placement).
-_OLLAMA = replace(_LLAMA_CPP, key="ollama", label="Ollama")
+_OLLAMA = replace(
+    _LLAMA_CPP,
+    key="ollama",
+    label="Ollama",
+    layer_placement="ollama-estimate",
+    launch=LaunchFlags(),  # num_ctx in a Modelfile: no start-up fixes suggested
+)
 
 ENGINE_PROFILES: dict[str, EngineProfile] = {
     profile.key: profile

@@ -180,7 +180,7 @@ def _tokens_note(est: Estimate, term: dict[str, Any], inputs: dict[str, Any]) ->
     profile = ENGINE_PROFILES.get(est.options.engine)
     context, kept, window = est.context, term["tokens"], term["window"]
     keep = profile.window_keep if profile else "window"
-    if keep == "llama.cpp":
+    if keep == "cells":
         pad = profile.kv_pad if (profile and est.options.flash_attention) else 32
         if window and kept != _round_up(context, pad):
             chunk = inputs.get("chunk_tokens") or 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .breakdown import breakdown, hardware_devices, prepare
 from .devices import Device
 from .errors import EstimatorError
 from .layout import ModelLayout, model_layout
@@ -71,8 +72,6 @@ def _longest_context(
     context: int,
 ) -> int | None:
     """Largest context (multiple of 256) whose placement fits; None if not even 256."""
-    from .estimate import breakdown
-
     def fits(ctx: int) -> bool:
         variant = options.with_(
             context=ctx, generated_tokens=min(options.generated_tokens or 0, ctx)
@@ -160,8 +159,6 @@ def speed_inputs(
     else:
         # Tensor parallel: every rank reads its shard at once; one rank times the step.
         par = est.parallel
-        from .estimate import hardware_devices
-
         device = min(hardware_devices(options), key=lambda d: d.usable_bytes)
         active = counts.active // max(par.tensor_parallel * par.pipeline_parallel, 1)
         experts = int(counts.experts / max(counts.total, 1) * par.weights_per_gpu_bytes)
@@ -201,8 +198,6 @@ def speed_inputs(
 
 
 def _device(key: str, name: str, placement: Placement, options: EstimateOptions) -> Device:
-    from .estimate import hardware_devices
-
     for device in hardware_devices(options):
         if device.key == key and device.name == name:
             return device
@@ -231,8 +226,6 @@ def speed_inputs_for(
 ) -> SpeedInputs:
     """The speed model's inputs for a config and options that name hardware (for fitting
     and checking the speed model against measured runs)."""
-    from .estimate import breakdown, hardware_devices, prepare
-
     spec, counts = prepare(config, options)
     est = breakdown(spec, counts, options, metadata)
     devices = hardware_devices(options)

@@ -15,7 +15,7 @@ from .engines import EngineProfile
 from .layouts import round_up
 from .spec import LayerSpec, ModelSpec
 
-__all__ = ["KVEstimate", "KVTerm", "StateTerm", "estimate_kv", "kv_values_per_token"]
+__all__ = ["KVEstimate", "KVRequest", "KVTerm", "StateTerm", "estimate_kv", "kv_values_per_token"]
 
 
 @dataclass(frozen=True)
@@ -125,36 +125,47 @@ def _sliding_tokens(window: int, context: int, profile: EngineProfile, chunk: in
     return min(context, window)
 
 
-def estimate_kv(
-    spec: ModelSpec,
-    profile: EngineProfile,
-    *,
-    batch: int,
-    context: int,
-    element_bytes: float,
-    block_size: int,
-    paged: bool,
-    chunk: int,
-    activation_bytes: int = 2,
-    kv_heads: int | None = None,
-    flash_attention: bool = True,
-    swa_full: bool = False,
-) -> KVEstimate:
+@dataclass(frozen=True)
+class KVRequest:
+    """What the cache is sized for: ``batch`` sequences of ``context`` tokens, stored in
+    ``element_bytes`` per value, in blocks of ``block_size`` when ``paged``; ``chunk`` is
+    the tokens of one forward (a sliding window keeps that many more)."""
+
+    batch: int
+    context: int
+    element_bytes: float
+    block_size: int
+    paged: bool
+    chunk: int
+    activation_bytes: int = 2  # the SSM state's element when the engine keeps it in-dtype
+    kv_heads: int | None = None  # override of the config's KV heads
+    flash_attention: bool = True
+    swa_full: bool = False  # llama.cpp --swa-full
+
+
+def estimate_kv(spec: ModelSpec, profile: EngineProfile, request: KVRequest) -> KVEstimate:
     """KV cache bytes for ``batch`` sequences of ``context`` tokens each."""
+    batch, context, element_bytes = request.batch, request.context, request.element_bytes
+    block_size, paged, chunk, kv_heads = (
+        request.block_size,
+        request.paged,
+        request.chunk,
+        request.kv_heads,
+    )
     per_token_values = 0
     attention_bytes = 0.0
     sliding_bytes = 0.0
     tokens = round_up(context, block_size) if paged else context
     sliding_kept: int | None = None
     terms: dict[tuple[int, int, int, str, int | None, int], int] = {}
-    if profile.window_keep == "llama.cpp":
+    if profile.window_keep == "cells":
         # One KV stream per sequence (kv_unified false, llama-server's default), each of
         # n_ctx_seq cells padded to 256 with flash attention, else 32
         # (llama_kv_cache::get_padding); SWA layers keep min(n_ctx_seq, pad(n_swa + n_ubatch))
         # cells per stream (llama-kv-cache-iswa.cpp), or n_ctx_seq cells with --swa-full
         # (cparams.swa_full: "use full-size SWA cache"). Matches logged caches exactly:
         # gpt-oss-120b 2 x 131072 / 2 x 1280 cells (ubatch 1024), 2016 / 640 cells without FA.
-        pad = profile.kv_pad if flash_attention else 32
+        pad = profile.kv_pad if request.flash_attention else 32
         cells = round_up(context, pad)
     for layer, count in spec.layer_groups:
         values = kv_values_per_token(spec, layer, profile.mla_latent, kv_heads) * count
@@ -162,9 +173,9 @@ def estimate_kv(
             continue
         per_token_values += values
         shape = _term_shape(spec, layer, profile.mla_latent, kv_heads)
-        if profile.window_keep == "llama.cpp":
+        if profile.window_keep == "cells":
             layer_cells = cells
-            if layer.window and not swa_full:
+            if layer.window and not request.swa_full:
                 layer_cells = min(cells, round_up(layer.window + chunk, pad))
                 sliding_kept = layer_cells
                 sliding_bytes += values * element_bytes * layer_cells * batch
@@ -187,10 +198,10 @@ def estimate_kv(
     if spec.ssm is not None and spec.ssm_layers:
         width = spec.ssm.d_conv - 1 if profile.ssm_conv_width == "d_conv-1" else spec.ssm.d_conv
         width = max(width, 0)
-        conv_element = 4 if profile.ssm_state_fp32 else activation_bytes
+        conv_element = 4 if profile.ssm_state_fp32 else request.activation_bytes
         recurrent_fp32 = profile.ssm_recurrent_fp32 and not spec.ssm.state_in_model_dtype
         fp32 = profile.ssm_state_fp32 or recurrent_fp32 or spec.ssm.state_fp32
-        state_element = 4 if fp32 else activation_bytes
+        state_element = 4 if fp32 else request.activation_bytes
         per_layer = (
             spec.ssm.conv_dim * width * conv_element + spec.ssm.ssm_state_elements * state_element
         )

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import vllm_v1
+from .breakdown import breakdown
 from .commands import launch_command
 from .engines import ENGINE_PROFILES
 from .errors import EstimatorError
-from .estimate import breakdown
+from .estimate import estimate_spec
 from .options import EstimateOptions
 from .params import ParamCounts
 from .precision import KV_BYTES
@@ -198,7 +199,7 @@ def _tp_problems(spec: ModelSpec, tp: int, engine: str) -> list[Problem]:
 
 def valid_tensor_parallel(spec: ModelSpec, engine: str) -> tuple[int, ...] | None:
     """TP sizes the engine accepts for this model (llama.cpp splits by layer: None)."""
-    if engine not in ("vllm", "sglang", "tgi"):
+    if ENGINE_PROFILES[engine].launch.tensor_parallel is None:
         return None
     return tuple(t for t in _TP_CANDIDATES if not _tp_problems(spec, t, engine))
 
@@ -235,6 +236,7 @@ def _vllm_start(
 ) -> vllm_v1.Startup:
     o = setup.options
     chunk = est.components[2].inputs["tokens"]
+    kv = est.components[1].inputs  # --block-size cuts the pool (unpaged: token by token)
     non_torch = int(est.components[3].inputs.get("non_torch_bytes", 0))
     return vllm_v1.startup(
         spec,
@@ -249,6 +251,7 @@ def _vllm_start(
         element_bytes=KV_BYTES[est.kv_dtype],
         tp=o.tp,
         pp=o.pipeline_parallel,
+        block_size=int(kv["block_size"]) if kv["paged"] else 1,
     )
 
 
@@ -474,8 +477,6 @@ def _judge_placement(
 ) -> _Judgement:
     """llama.cpp with its layers placed over the GPUs and system RAM (estimator.placement,
     as common/fit.cpp and llama-model.cpp load_tensors place them)."""
-    from .estimate import estimate_spec
-
     placed = estimate_spec(spec, counts, o, meta).placement
     if placed is None:
         return _Judgement([], warnings, None, None, False, [])
@@ -607,7 +608,7 @@ def launch_verdict(
     ``allow_long_context`` is VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 (SGLang's
     SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1); ``engine_version`` models an older
     release (see ``estimate``). None for the generic engine."""
-    if options.engine == "generic":
+    if not ENGINE_PROFILES[options.engine].serving_engine:
         return None
     setup = _Setup(
         options, model_id, gpu_memory_bytes, enforce_eager, allow_long_context, engine_version
@@ -652,6 +653,57 @@ def _try(
     return Fix(change, flags, _result(verdict, context))
 
 
+def _memory_fixes(
+    spec: ModelSpec,
+    counts: ParamCounts,
+    setup: _Setup,
+    est: Estimate,
+    meta: WeightMetadata | None,
+) -> list[Fix | None]:
+    """Fixes for a memory problem that keep the model and the GPUs: a smaller KV element,
+    a larger reservation."""
+    o = setup.options
+    flags = ENGINE_PROFILES[o.engine].launch
+    found: list[Fix | None] = []
+    if flags.kv_fp8 and est.kv_dtype not in ("fp8", "q8_0", "q4_0"):
+        found.append(
+            _try(
+                spec,
+                counts,
+                setup,
+                meta,
+                "store the KV cache in FP8",
+                ("--kv-cache-dtype", flags.kv_fp8),
+                kv_dtype="fp8",
+            )
+        )
+    if flags.kv_q8_0 and est.kv_dtype not in ("q8_0", "q4_0"):
+        found.append(
+            _try(
+                spec,
+                counts,
+                setup,
+                meta,
+                "quantize the KV cache to q8_0",
+                ("-ctk", "q8_0", "-ctv", "q8_0"),
+                kv_dtype="q8_0",
+            )
+        )
+    if flags.memory_fraction and o.gpu_memory_utilization < 0.95:
+        found.append(
+            _try(
+                spec,
+                counts,
+                setup,
+                meta,
+                "raise the memory reservation to 0.95",
+                (flags.memory_fraction, "0.95"),
+                gpu_memory_utilization=0.95,
+            )
+        )
+    return found
+
+
 def _fixes(
     spec: ModelSpec,
     counts: ParamCounts,
@@ -662,16 +714,9 @@ def _fixes(
 ) -> list[Fix]:
     """Candidate changes, smallest first, each kept only if re-estimating it starts."""
     o = setup.options
-    engine = o.engine
+    flags = ENGINE_PROFILES[o.engine].launch
     codes = {p.code for p in j.problems}
     found: list[Fix | None] = []
-    flag_ctx = {
-        "vllm": "--max-model-len",
-        "sglang": "--context-length",
-        "tgi": "--max-total-tokens",
-        "transformers": "max_length",  # generate(..., max_length=N): prompt + new tokens
-    }
-    ctx_flag = flag_ctx.get(engine, "-c")
     derived = spec.engine_max_context
     if codes & {"max_model_len", "context_length"} and derived:
         found.append(
@@ -681,30 +726,30 @@ def _fixes(
                 setup,
                 meta,
                 f"use the model's limit of {derived:,} tokens",
-                (ctx_flag, str(derived)),
+                (flags.context, str(derived)),
                 context=derived,
             )
         )
     if j.max_context and j.max_context < est.context:
         length = j.max_context
-        value = length * o.batch if engine == "llama.cpp" else length
+        value = length * o.batch if flags.context_per_slot else length
         shorter = _try(
             spec,
             counts,
             setup,
             meta,
             f"shorten the context to {length:,} tokens",
-            (ctx_flag, str(value)),
+            (flags.context, str(value)),
             context=length,
         )
         found.append(shorter)
-        if engine == "vllm" and shorter is not None:
+        if flags.auto_context and shorter is not None:
             # --max-model-len auto (-1): kv_cache_utils._auto_fit_max_model_len picks the
             # same length from the pool at start-up, and stays right on other hardware.
             found.append(
                 Fix(
                     f"let vLLM fit the context to memory (here {length:,} tokens)",
-                    ("--max-model-len", "auto"),
+                    (flags.context, "auto"),
                     shorter.result,
                 )
             )
@@ -717,45 +762,10 @@ def _fixes(
         "tp_intermediate",
     }
     if memory:
-        if engine in ("vllm", "sglang") and est.kv_dtype not in ("fp8", "q8_0", "q4_0"):
-            name = "fp8" if engine == "vllm" else "fp8_e4m3"
-            found.append(
-                _try(
-                    spec,
-                    counts,
-                    setup,
-                    meta,
-                    "store the KV cache in FP8",
-                    ("--kv-cache-dtype", name),
-                    kv_dtype="fp8",
-                )
-            )
-        if engine == "llama.cpp" and est.kv_dtype not in ("q8_0", "q4_0"):
-            found.append(
-                _try(
-                    spec,
-                    counts,
-                    setup,
-                    meta,
-                    "quantize the KV cache to q8_0",
-                    ("-ctk", "q8_0", "-ctv", "q8_0"),
-                    kv_dtype="q8_0",
-                )
-            )
-        if engine in ("vllm", "sglang") and o.gpu_memory_utilization < 0.95:
-            flag = "--gpu-memory-utilization" if engine == "vllm" else "--mem-fraction-static"
-            found.append(
-                _try(
-                    spec,
-                    counts,
-                    setup,
-                    meta,
-                    "raise the memory reservation to 0.95",
-                    (flag, "0.95"),
-                    gpu_memory_utilization=0.95,
-                )
-            )
-    if engine == "vllm" and not setup.enforce_eager and any("CUDA graphs" in w for w in j.warnings):
+        found += _memory_fixes(spec, counts, setup, est, meta)
+    if flags.enforce_eager and not setup.enforce_eager and any(
+        "CUDA graphs" in w for w in j.warnings
+    ):
         found.append(
             _try(
                 spec,
@@ -768,9 +778,8 @@ def _fixes(
             )
         )
     tp_codes = codes & {"tp_heads", "tp_vocab", "tp_kv_heads", "tp_intermediate"}
-    valid = valid_tensor_parallel(spec, engine) or ()
-    if engine in ("vllm", "sglang", "tgi") and (memory or tp_codes):
-        flag = {"vllm": "--tensor-parallel-size", "sglang": "--tp", "tgi": "--num-shard"}[engine]
+    valid = valid_tensor_parallel(spec, o.engine) or ()
+    if flags.tensor_parallel and (memory or tp_codes):
         larger = [t for t in valid if o.tp < t <= 8]
         # A size the engine rejects: the nearest valid one below it keeps the GPUs in use.
         order = ([t for t in valid if t < o.tp][::-1] + larger) if tp_codes else larger
@@ -782,40 +791,25 @@ def _fixes(
                 setup,
                 meta,
                 change,
-                (flag, str(t)),
+                (flags.tensor_parallel, str(t)),
                 tensor_parallel=t,
                 gpus=max(t * o.pipeline_parallel, 1),
             )
             if fix is not None:
                 found.append(fix)
                 break
-    if memory and est.precision in ("bf16", "fp16", "fp32", "fp8"):
-        four_bit = {
-            "vllm": "awq-int4",
-            "sglang": "awq-int4",
-            "tgi": "awq-int4",
-            "transformers": "bnb-nf4",
-            "llama.cpp": "Q4_K_M",
-        }.get(engine)
-        if four_bit:
-            flags = (
-                ("-m", "MODEL-Q4_K_M.gguf")
-                if engine == "llama.cpp"
-                else ("--quantization", "awq")
-                if engine in ("vllm", "sglang", "tgi")
-                else ("BitsAndBytesConfig(load_in_4bit=True)",)
+    if memory and est.precision in ("bf16", "fp16", "fp32", "fp8") and flags.four_bit:
+        found.append(
+            _try(
+                spec,
+                counts,
+                setup,
+                meta,
+                "use a 4-bit checkpoint of the model",
+                flags.four_bit_flags,
+                precision=flags.four_bit,
             )
-            found.append(
-                _try(
-                    spec,
-                    counts,
-                    setup,
-                    meta,
-                    "use a 4-bit checkpoint of the model",
-                    flags,
-                    precision=four_bit,
-                )
-            )
+        )
     unique: dict[tuple[str, ...], Fix] = {}
     for fix in found:
         if fix is not None and fix.flags not in unique:

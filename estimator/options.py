@@ -7,15 +7,17 @@ back, put in a URL, or reproduced from the command line.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from .engines import ENGINE_PROFILES
 from .errors import OptionError
 
 __all__ = ["ENGINES", "KV_DTYPES", "MAX_BATCH", "OFFLOAD_MODES", "EstimateOptions"]
 
-#: Engines whose allocation rules are modelled (see :mod:`estimator.engines`).
-ENGINES = ("generic", "transformers", "vllm", "llama.cpp", "sglang", "tgi", "ollama")
+#: Engines whose allocation rules are modelled: the keys of :data:`ENGINE_PROFILES`, the
+#: one list of engines (an engine is one profile in :mod:`estimator.engines`).
+ENGINES = tuple(ENGINE_PROFILES)
 
 #: KV cache element types. ``auto`` follows the activation dtype (bf16/fp16).
 KV_DTYPES = ("auto", "fp32", "fp16", "bf16", "fp8", "q8_0", "q4_0")
@@ -93,8 +95,10 @@ class EstimateOptions:
             _check_int("context", self.context, 1, MAX_CONTEXT)
         if self.generated_tokens is not None:
             _check_int("generated_tokens", self.generated_tokens, 0, MAX_CONTEXT)
-        if self.engine not in ENGINES:
-            raise OptionError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        if self.engine not in ENGINE_PROFILES:
+            raise OptionError(
+                f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINE_PROFILES)}"
+            )
         if self.kv_dtype not in KV_DTYPES:
             raise OptionError(
                 f"unknown KV cache dtype {self.kv_dtype!r}; choose one of {', '.join(KV_DTYPES)}"
@@ -179,12 +183,6 @@ class EstimateOptions:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EstimateOptions:
-        """Build from a mapping, ignoring unknown keys (URL state, JSON)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def parse_tensor_split(text: str) -> tuple[float, ...]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .devices import Device
+from .engines import ENGINE_PROFILES
 from .layout import ModelLayout
 from .options import EstimateOptions, parse_tensor_split
 from .result import Estimate
@@ -306,7 +307,6 @@ def _cpu_side(
 
 
 def _llama_flags(
-    engine: str,
     slots: list[_Slot],
     cpu_layers: list[int],
     layout: ModelLayout,
@@ -316,10 +316,7 @@ def _llama_flags(
 ) -> tuple[tuple[str, ...], int, int]:
     gpu_layers = sum(len(s.layers) + len(s.dense_only) + (1 if s.output else 0) for s in slots)
     dense_only = sorted(i for s in slots for i in s.dense_only)
-    flags = [f"-c {context}"]
-    if engine == "ollama":
-        return (f"num_ctx {context}", f"num_gpu {gpu_layers}"), gpu_layers, len(dense_only)
-    flags.append(f"-ngl {gpu_layers}")
+    flags = [f"-c {context}", f"-ngl {gpu_layers}"]
     if len(slots) > 1 and strategy == "tensor-split" and user_split:
         flags.append(f"-ts {user_split}")
     elif len(slots) > 1 and strategy == "fit":
@@ -413,7 +410,7 @@ def _place_llama(
     )
     cpu = _cpu_side(layout, cpu_layers, dense_only, output_on_cpu, ram)
     flags, gpu_layers, cpu_moe = _llama_flags(
-        engine, slots, cpu_layers, layout, est.context, strategy, options.tensor_split
+        slots, cpu_layers, layout, est.context, strategy, options.tensor_split
     )
     on_gpus = not cpu_layers and not dense_only and not output_on_cpu
     gpu_ok = all(d.fits for d in device_rows)
@@ -447,8 +444,6 @@ def _place_llama(
 
 
 def _cuda_context(options: EstimateOptions) -> int:
-    from .engines import ENGINE_PROFILES
-
     return ENGINE_PROFILES[options.engine].cuda_context_bytes
 
 
@@ -752,7 +747,8 @@ def _place_shards(
 # -- entry point --------------------------------------------------------------------------
 
 
-LAYER_ENGINES = ("llama.cpp", "ollama")
+#: Engines that place whole layers (and offload the rest to system RAM).
+LAYER_ENGINES = tuple(k for k, p in ENGINE_PROFILES.items() if p.layer_placement != "shards")
 
 
 def place(
@@ -767,8 +763,9 @@ def place(
     apple = [d for d in devices if d.unified]
     if apple:
         ram = apple[0].memory_bytes  # the Mac's RAM is the system RAM
-    if options.engine in LAYER_ENGINES and layout is not None:
-        if options.engine == "ollama":
+    rule = ENGINE_PROFILES[options.engine].layer_placement
+    if rule != "shards" and layout is not None:
+        if rule == "ollama-estimate":
             return _place_ollama(spec, layout, est, devices, ram, options)
         return _place_llama(spec, layout, est, devices, ram, options)
     return _place_shards(est, devices, options)

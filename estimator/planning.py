@@ -1,7 +1,7 @@
 """Questions asked of many estimates: what fits, how far it scales, what to buy.
 
 All helpers parse the config once and reuse the spec, so each extra point costs
-only the arithmetic of :func:`estimator.estimate.breakdown`.
+only the arithmetic of :func:`estimator.breakdown.breakdown`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .breakdown import breakdown, prepare
 from .errors import OptionError
-from .estimate import breakdown, prepare
 from .gpus import GPUS, Gpu, get_gpu
 from .options import MAX_BATCH, MAX_CONTEXT, EstimateOptions
 from .params import ParamCounts
@@ -21,6 +21,7 @@ from .result import Estimate, Recommendation, WeightMetadata
 from .spec import ModelSpec
 
 __all__ = [
+    "MAX_RECOMMENDED_GPUS",
     "SweepPoint",
     "compare_precisions",
     "max_batch",
@@ -29,6 +30,9 @@ __all__ = [
     "recommend",
     "sweep",
 ]
+
+#: Largest GPU count the recommendation searches (a rack of 8-GPU nodes).
+MAX_RECOMMENDED_GPUS = 64
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def recommend(
         _require_gpu(options)
         gpu = get_gpu(options.gpu or "")
     heads = spec.attention.num_heads
-    for count in range(1, 65):
+    for count in range(1, MAX_RECOMMENDED_GPUS + 1):
         for tp, pp in _layouts(count, heads, spec.num_layers):
             variant = options.with_(
                 gpu=gpu.key, gpus=count, tensor_parallel=tp, pipeline_parallel=pp
@@ -182,7 +186,9 @@ def recommend(
                 )
                 return Recommendation(gpu.key, gpu.name, count, tp, text)
             break  # the widest valid TP is the best layout for this count
-    return Recommendation(gpu.key, gpu.name, None, None, f"does not fit on up to 64 x {gpu.name}")
+    return Recommendation(
+        gpu.key, gpu.name, None, None, f"does not fit on up to {MAX_RECOMMENDED_GPUS} x {gpu.name}"
+    )
 
 
 def rank_gpus(

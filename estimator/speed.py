@@ -24,6 +24,7 @@ from importlib import resources
 from typing import Any
 
 from .devices import Device
+from .engines import ENGINE_PROFILES
 
 __all__ = [
     "DEFAULT_RAM_BANDWIDTH_GBS",
@@ -52,8 +53,8 @@ def speed_fit() -> dict[str, Any]:
 #: llama.cpp backends the speed model knows (efficiencies are fitted per backend).
 BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")
 
-#: Engines whose speed the fitted llama.cpp efficiencies describe.
-FITTED_ENGINES = ("llama.cpp", "ollama")
+#: Engines whose speed the fitted llama.cpp efficiencies describe (the ggml runtime).
+FITTED_ENGINES = tuple(key for key, p in ENGINE_PROFILES.items() if p.runtime == "ggml")
 
 #: Other engines (vLLM, SGLang, TGI, transformers, generic): a plain roofline, NOT fitted to
 #: any measured run - an assumed 80% of peak memory bandwidth in decode and 60% of the dense
@@ -163,7 +164,7 @@ def _peak_flops(device: Device, engine: str, quantized: bool) -> float | None:
     F16 with FP16 accumulate; quantized weights dequantized to it, or int8 MMQ at a similar
     achieved rate) against the FP16-accumulate tensor peak; PyTorch engines accumulate in
     FP32."""
-    if engine in ("llama.cpp", "ollama"):
+    if engine in FITTED_ENGINES:
         tflops = device.fp16_acc16_tflops or device.fp16_tflops
     else:
         tflops = device.fp16_tflops

@@ -107,14 +107,24 @@ def sampler_bytes_per_logit(version: str | None, act_bytes: int) -> int:
     return 36
 
 
-def non_torch_bytes(tp: int, pp: int, version: str | None) -> int:
+def non_torch_bytes(tp: int, pp: int, version: str | None, nvlink: bool = True) -> int:
     """Memory outside torch's allocator that the V1 profile run adds, per GPU
     ("non-torch forward increase memory" in gpu_worker.py's profiling line).
 
     v0.18+ on H100 (llm-d-planner sweep): 0.24-0.27 GiB at TP 1 (cuBLAS/attention
     workspaces), 2.06-2.08 GiB at TP 2 and 2.13-2.17 GiB at TP 4 (NCCL and custom
     all-reduce buffers created by the first forward), 0.07 GiB on rank 0 at PP 2 and 4.
-    v0.15-v0.17 logged 0.13 GiB at TP 1 (Qwen3-14B)."""
+    v0.15-v0.17 logged 0.13 GiB at TP 1 (Qwen3-14B).
+
+    Those TP figures are NVLink/NVSwitch machines: the communication buffers add about
+    1.8 GiB over TP 1 there, in V1 (2.07 - 0.25) as in the V0 profiler of December 2024,
+    which predates FlashInfer's fused all-reduce (3.58 - 1.79 GiB, H100, vllm PR #10511).
+    GPUs without NVLink (``nvlink=False``) talk over PCIe: two L40S at TP 2 logged 0.30 GiB
+    for the same increase (vLLM 0.7.1, vllm#15815: "non_torch_memory takes 0.30GiB"), the
+    only published multi-GPU figure without NVLink; custom all-reduce there keeps three
+    8 MiB buffers (custom_all_reduce.py, and none above two PCIe-only GPUs)."""
+    if tp >= 2 and not nvlink:
+        return int(0.30 * GIB)
     if tp >= 4:
         return int(2.15 * GIB)
     if tp >= 2:
@@ -390,13 +400,15 @@ def startup(
     element_bytes: float,
     tp: int,
     pp: int,
+    block_size: int = BLOCK_SIZE,
 ) -> Startup:
     """Budget, KV pool and the one-request check (gpu_worker.determine_available_memory,
     kv_cache_utils.get_kv_cache_configs) for one GPU of the busiest stage; ``limit`` bounds
-    the estimated maximum length (the configured max_model_len)."""
+    the estimated maximum length (the configured max_model_len); ``block_size`` is
+    ``--block-size`` (the pool is cut into blocks of it)."""
     budget = int(total_bytes * utilization)
     available = budget - weights - activation - non_torch
-    layout = kv_layout(spec, tp=tp, pp=pp, element_bytes=element_bytes)
+    layout = kv_layout(spec, tp=tp, pp=pp, element_bytes=element_bytes, block_size=block_size)
     if layout is None:
         return Startup(
             budget, weights, activation, non_torch, available, None, 0, 0, None, None, None

@@ -15,6 +15,7 @@ from .gguf import GGUF_TENSOR_BITS, gguf_type_census
 from .params import ParamCounts
 from .precision import PRECISIONS, Precision, resolve_precision
 from .result import WeightMetadata
+from .skipped import skipped_linear_params
 from .spec import ModelSpec
 
 __all__ = [
@@ -129,7 +130,11 @@ def _stored_bytes(meta: WeightMetadata) -> int | None:
 
 
 def _arithmetic(
-    spec: ModelSpec, counts: ParamCounts, precision: Precision, group_size: int
+    spec: ModelSpec,
+    counts: ParamCounts,
+    precision: Precision,
+    group_size: int,
+    as_published: bool = False,
 ) -> tuple[int, tuple[WeightTerm, ...]]:
     """Bytes from the config, and the parts whose bits add up to them."""
     if precision.kind == "float":
@@ -147,11 +152,18 @@ def _arithmetic(
     # gpt-oss: only the MoE experts are MXFP4; other formats quantize every block linear.
     experts_only = precision.key == "mxfp4" and bool(counts.experts)
     quantized = counts.experts if experts_only else counts.linear
-    kept = counts.total - quantized
-    return int(quantized * bits / 8 + kept * 2), (
-        WeightTerm("expert weights" if experts_only else "block linear weights", quantized, bits),
-        WeightTerm("kept in 16 bits", kept, 16.0),
-    )
+    # The checkpoint's own format keeps the modules its quantization_config lists in 16 bits.
+    skipped = 0
+    if as_published and spec.quantization is not None:
+        entries = spec.quantization.skipped_modules
+        skipped = skipped_linear_params(entries, counts.layers, experts_only)
+    quantized -= skipped
+    kept = counts.total - quantized - skipped
+    label = "expert weights" if experts_only else "block linear weights"
+    parts = [WeightTerm(label, quantized, bits), WeightTerm("kept in 16 bits", kept, 16.0)]
+    if skipped:
+        parts.append(WeightTerm("linear layers the checkpoint keeps in 16 bits", skipped, 16.0))
+    return int(quantized * bits / 8 + (kept + skipped) * 2), tuple(parts)
 
 
 def estimate_weights(
@@ -211,7 +223,7 @@ def estimate_weights(
         terms: tuple[WeightTerm, ...] = (WeightTerm("parameters", params, bits),)
     else:
         group = checkpoint_group if (checkpoint_group and requested == "auto") else group_size
-        weight_bytes, terms = _arithmetic(spec, counts, precision, group)
+        weight_bytes, terms = _arithmetic(spec, counts, precision, group, as_published)
     return WeightsEstimate(
         weight_bytes,
         params,

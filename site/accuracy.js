@@ -243,7 +243,7 @@
     const captionId = `chart-${c.key}-title`;
     const cap = el("figcaption", { id: captionId });
     cap.append(el("span", { class: "title" }, c.label));
-    const bound = c.bound_pct ? `bound ±${c.bound_pct} %` : c.key === "engine_kv_pool" ? "bar: 3 % of the budget" : "no bound";
+    const bound = c.bound_pct ? `bound ±${c.bound_pct} %` : c.bound ? `bar: ${c.bound}` : "no bound";
     cap.append(el("span", { class: "muted" }, ` · ${points.length} point${points.length === 1 ? "" : "s"} · ${bound}`));
     fig.append(cap);
     if (!points.length) {

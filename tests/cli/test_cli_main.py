@@ -140,16 +140,31 @@ def test_markdown(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_config_folder_reads_index(
     llama_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A folder's model.safetensors.index.json gives the weight bytes exactly: its total_size
+    (here 17,000,000,000 B, not the 2 B x 8,030,261,248 = 16,060,522,496 of the arithmetic)
+    becomes the weights figure, for --config DIR and for a positional path alike."""
     (tmp_path / "config.json").write_text(llama_config.read_text())
     (tmp_path / "model.safetensors.index.json").write_text(
-        json.dumps({"metadata": {"total_size": 16060522496}, "weight_map": {}})
+        json.dumps({"metadata": {"total_size": 17_000_000_000}, "weight_map": {}})
     )
-    doc = run_json(["--config", str(tmp_path)], capsys)
+    generic = ["--engine", "generic"]  # no engine buffers: the weights figure is the file's
+    doc = run_json(["--config", str(tmp_path), *generic], capsys)
     assert doc["config_path"] == str(tmp_path / "config.json")
-    plain = run_json(["--config", str(llama_config)], capsys)
-    assert doc["params"] > 0 and plain["params"] > 0
+    plain = run_json(["--config", str(llama_config), *generic], capsys)
+    assert plain["weights_bytes"] == 2 * plain["params"]  # arithmetic, bf16
+    assert doc["weights_bytes"] == 17_000_000_000 != plain["weights_bytes"]
+    weights = doc["components"][0]
+    assert weights["inputs"]["source"] == "index-total-size"
+    assert doc["total_bytes"] - plain["total_bytes"] == 17_000_000_000 - plain["weights_bytes"]
     # Same model as a positional local path.
-    assert run_json([str(tmp_path)], capsys)["total_bytes"] == doc["total_bytes"]
+    assert run_json([str(tmp_path), *generic], capsys)["weights_bytes"] == 17_000_000_000
+    # A requested precision other than the checkpoint's own ignores the index.
+    fp8 = run_json(["--config", str(tmp_path), "--precision", "fp8", *generic], capsys)
+    assert fp8["weights_bytes"] < plain["weights_bytes"]
+    # An index without a usable total_size falls back to the arithmetic.
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}}))
+    again = run_json(["--config", str(tmp_path), *generic], capsys)
+    assert again["weights_bytes"] == plain["weights_bytes"]
 
 
 def test_local_gguf_file(
@@ -181,58 +196,174 @@ def test_aliases(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert run_json([*base, "--flash"], capsys)["inputs"]["flash_attention"] is True
 
 
-def test_all_options_reach_the_core(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(
-        [
-            "--config",
-            str(llama_config),
-            "--precision",
-            "q4_k_m",
-            "--kv-dtype",
-            "fp8",
-            "--engine",
-            "vllm",
-            "--batch",
-            "2",
-            "--context",
-            "4096",
-            "--generated-tokens",
-            "512",
-            "--paged-attention",
-            "--block-size",
-            "32",
-            "--kv-heads",
-            "4",
-            "--gpu",
-            "l4",
-            "--gpus",
-            "4",
-            "--tp",
-            "2",
-            "--pp",
-            "2",
-            "--headroom",
-            "5%",
-            "--gpu-memory-utilization",
-            "0.8",
-            "--max-num-batched-tokens",
-            "4k",
-            "--max-running-requests",
-            "16",
-            "--swa-full",
-        ],
-        capsys,
-    )
-    inputs = doc["inputs"]
-    assert inputs["precision"] == "Q4_K_M" and inputs["kv_dtype"] == "fp8"
-    assert inputs["engine"] == "vllm" and inputs["generated_tokens"] == 512
-    assert inputs["paged_attention"] is True and inputs["block_size"] == 32
-    assert inputs["kv_heads"] == 4 and inputs["gpus"] == 4
-    assert (inputs["tensor_parallel"], inputs["pipeline_parallel"]) == (2, 2)
-    assert inputs["headroom"] == pytest.approx(0.05)
-    assert inputs["gpu_memory_utilization"] == pytest.approx(0.8)
-    assert inputs["max_num_batched_tokens"] == 4096 and inputs["max_num_seqs"] == 16
-    assert inputs["swa_full"] is True
+FIGURES = (
+    "params", "weights_bytes", "kv_cache_bytes", "kv_bytes_per_token", "activation_bytes",
+    "overhead_bytes", "total_bytes", "per_gpu_bytes", "engine_reserved_bytes",
+    "engine_kv_capacity_tokens", "engine_max_concurrency", "fit", "recommendation",
+)
+#: (flags, the EstimateOptions fields they set, base flags): each flag must change the
+#: figures exactly as the library does with that field.
+FLAG_CASES = [
+    (["--precision", "q4_k_m"], {"precision": "Q4_K_M"}, []),
+    (["--kv-dtype", "fp8"], {"kv_dtype": "fp8"}, []),
+    (["--engine", "vllm"], {"engine": "vllm"}, []),
+    (["--batch", "2"], {"batch": 2}, []),
+    (["--context", "8k"], {"context": 8192}, []),
+    (["--generated-tokens", "512"], {"generated_tokens": 512}, []),
+    (["--no-flash-attention"], {"flash_attention": False}, []),
+    (["--swa-full"], {"swa_full": True}, ["--engine", "llama.cpp"]),
+    (["--no-paged-attention"], {"paged_attention": False}, ["--engine", "vllm"]),
+    # At 0.9 the H100's pool is 27,680 blocks of 16, a multiple of 16 blocks: blocks of 256
+    # would hold the same tokens, so the case runs at 0.85 (25,655 blocks of 16).
+    (["--block-size", "256"], {"block_size": 256},
+     ["--engine", "vllm", "--gpu-memory-utilization", "0.85"]),
+    (["--layers", "8"], {"layers": 8}, []),
+    (["--kv-heads", "4"], {"kv_heads": 4}, []),
+    (["--gpu", "l4"], {"gpu": "l4"}, []),
+    (["--gpus", "4"], {"gpus": 4}, []),
+    (["--gpus", "4", "--tp", "2"], {"gpus": 4, "tensor_parallel": 2}, []),
+    (["--gpus", "4", "--pp", "2"], {"gpus": 4, "pipeline_parallel": 2}, []),
+    (["--headroom", "5%"], {"headroom": 0.05}, []),
+    (["--gpu-memory-utilization", "0.8"], {"gpu_memory_utilization": 0.8}, ["--engine", "vllm"]),
+    (["--max-num-batched-tokens", "4k"], {"max_num_batched_tokens": 4096}, ["--engine", "vllm"]),
+    (["--max-running-requests", "16"], {"max_num_seqs": 16}, ["--engine", "vllm"]),
+]
+FLAG_BASE = {"engine": "generic", "context": 4096, "gpu": "h100-80gb"}
+
+
+@pytest.mark.parametrize(("flags", "fields", "base"), FLAG_CASES, ids=lambda v: str(v))
+def test_each_option_reaches_the_core(
+    llama_config: Path,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    fields: dict[str, object],
+    base: list[str],
+) -> None:
+    """Each flag changes the figures, to what the library gives for the same options (not
+    just an echo in `inputs`). Swa-full is checked on a model with sliding layers."""
+    from estimator import EstimateOptions, estimate
+
+    config_file = llama_config
+    if "swa_full" in fields:
+        config_file = config_path("google__gemma-3-4b-it")
+    argv = ["--config", str(config_file), "--context", "4096", "--gpu", "h100-80gb",
+            *(base or ["--engine", "generic"])]
+    before = run_json(argv, capsys)
+    after = run_json([*argv, *flags], capsys)
+    options: dict[str, object] = dict(FLAG_BASE)
+    base_fields = {"--engine": "engine", "--gpu-memory-utilization": "gpu_memory_utilization"}
+    for flag, value in zip(base[::2], base[1::2], strict=True):
+        options[base_fields[flag]] = float(value) if flag.endswith("utilization") else value
+    library = estimate(
+        json.loads(config_file.read_text()), EstimateOptions(**{**options, **fields})
+    ).to_dict()
+    for key in FIGURES:
+        assert after[key] == library[key], key
+    assert any(after[key] != before[key] for key in FIGURES), f"{flags} changed nothing"
+    for name, value in fields.items():
+        assert after["inputs"][name] == pytest.approx(value), name
+
+
+#: Own-hardware flags (issue 14): (flags, fields, base flags, base fields); they move the
+#: fit, the placement and the speed estimate, compared whole with the library's.
+HARDWARE_CASES = [
+    (["--gpu-memory", "24GiB"], {"gpu_memory_bytes": 24 * 1024**3}, ["--engine", "generic"],
+     {"engine": "generic"}),
+    (["--gpu-bandwidth", "500"], {"gpu_bandwidth_gbs": 500.0},
+     ["--engine", "generic", "--gpu-memory", "24GiB"],
+     {"engine": "generic", "gpu_memory_bytes": 24 * 1024**3}),
+    (["--ram", "64GiB"], {"ram_bytes": 64 * 1024**3},
+     ["--engine", "llama.cpp", "--precision", "q4_k_m", "--gpu", "rtx3060"],
+     {"engine": "llama.cpp", "precision": "q4_k_m", "gpu": "rtx3060"}),
+    (["--offload", "none"], {"offload": "none"},
+     ["--engine", "llama.cpp", "--gpu", "rtx3060", "--ram", "64GiB"],
+     {"engine": "llama.cpp", "gpu": "rtx3060", "ram_bytes": 64 * 1024**3}),
+    (["--tensor-split", "3,1"], {"tensor_split": "3,1"},
+     ["--engine", "llama.cpp", "--gpu", "rtx3090,rtx3090"],
+     {"engine": "llama.cpp", "gpu": "rtx3090,rtx3090"}),
+    (["--ram-bandwidth", "50"], {"ram_bandwidth_gbs": 50.0},
+     ["--engine", "llama.cpp", "--gpu", "rtx3060", "--ram", "64GiB", "-ngl", "20"],
+     {"engine": "llama.cpp", "gpu": "rtx3060", "ram_bytes": 64 * 1024**3, "n_gpu_layers": 20}),
+    (["--wired-limit-mb", "28672"], {"wired_limit_mb": 28672},
+     ["--engine", "llama.cpp", "--gpu", "m2-max-32gb"],
+     {"engine": "llama.cpp", "gpu": "m2-max-32gb"}),
+    (["-ngl", "20"], {"n_gpu_layers": 20},
+     ["--engine", "llama.cpp", "--gpu", "rtx3090", "--ram", "64GiB"],
+     {"engine": "llama.cpp", "gpu": "rtx3090", "ram_bytes": 64 * 1024**3}),
+    (["--n-cpu-moe", "4"], {"n_cpu_moe": 4},
+     ["--engine", "llama.cpp", "--gpu", "rtx3090", "--ram", "64GiB"],
+     {"engine": "llama.cpp", "gpu": "rtx3090", "ram_bytes": 64 * 1024**3}),
+    (["--backend", "vulkan"], {"backend": "vulkan"},
+     ["--engine", "llama.cpp", "--gpu", "rtx3090"], {"engine": "llama.cpp", "gpu": "rtx3090"}),
+]
+
+
+@pytest.mark.parametrize(("flags", "fields", "base", "base_fields"), HARDWARE_CASES,
+                         ids=lambda v: str(v))
+def test_each_hardware_option_reaches_the_core(
+    llama_config: Path,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    fields: dict[str, object],
+    base: list[str],
+    base_fields: dict[str, object],
+) -> None:
+    """The fit, placement and speed the flag gives are the library's for the same options,
+    and differ from those without it. --n-cpu-moe is checked on a MoE model (Qwen3-30B-A3B),
+    --offload none on one that needs RAM on an RTX 3060 (Llama-3.1-70B)."""
+    from estimator import EstimateOptions, estimate
+
+    config_file = llama_config
+    if "n_cpu_moe" in fields:
+        config_file = config_path("Qwen__Qwen3-30B-A3B")
+    if fields.get("offload") == "none" or "ram_bytes" in fields:
+        config_file = config_path("meta-llama__Llama-3.1-70B-Instruct")
+    argv = ["--config", str(config_file), "--context", "4096", *base]
+    before = run_json(argv, capsys)
+    after = run_json([*argv, *flags], capsys)
+    library = estimate(
+        json.loads(config_file.read_text()),
+        EstimateOptions(**{"context": 4096, **base_fields, **fields}),
+    ).to_dict()
+    keys = (*FIGURES, "placement", "speed")
+    for key in keys:
+        assert after[key] == library[key], key
+    assert any(after[key] != before[key] for key in keys), f"{flags} changed nothing"
+    for name, value in fields.items():
+        assert after["inputs"][name] == pytest.approx(value), name
+
+
+def test_every_option_has_a_flag_case() -> None:
+    from dataclasses import fields
+
+    from estimator import EstimateOptions
+
+    covered = {name for _, case, _ in FLAG_CASES for name in case}
+    covered |= {name for _, case, _, _ in HARDWARE_CASES for name in case}
+    assert covered == {f.name for f in fields(EstimateOptions)} - {"group_size"}
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [("4096", 4096), ("32k", 32768), ("32K", 32768), ("1m", 1048576), ("8_192", 8192),
+     ("128,000", 128000), (" 2k ", 2048)],
+)
+def test_context_suffixes(
+    llama_config: Path, capsys: pytest.CaptureFixture[str], text: str, tokens: int
+) -> None:
+    """k is 1024 and m 1024^2 (README: `32k` = 32768); the KV cache follows the count."""
+    doc = run_json(["--config", str(llama_config), "--context", text], capsys)
+    assert doc["context"] == tokens
+    assert doc["kv_cache_bytes"] == tokens * doc["kv_bytes_per_token"]
+
+
+@pytest.mark.parametrize("text", ["32kb", "k", "1.5k", "-1", "0", "2g", ""])
+def test_bad_context_suffixes_are_usage_errors(
+    llama_config: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    code, out, err = run(["--config", str(llama_config), "--context", text], capsys)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--context" in err
 
 
 def test_compare_sweep_and_solvers(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,12 @@
-"""The CLI examples in README.md are real: each `$ llm-mem ...` block prints exactly that."""
+"""Documentation check: the CLI examples in README.md are real, each `$ llm-mem ...` block
+prints exactly that.
+
+This is a snapshot of the documentation, not a guard of any value: it fails on every change
+of the output, right or wrong (then update README.md). Each figure those examples show is
+checked by its own value test (tests/unit/test_options_effect.py, test_components.py,
+test_planning.py, goldens, validation), and the suite catches a wrong figure without this file:
+`tests/benchmarks/mutation.py` and the planted-bug checks run with it deselected.
+"""
 
 from __future__ import annotations
 

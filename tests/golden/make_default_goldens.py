@@ -16,6 +16,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).with_name("defaults")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -79,19 +80,23 @@ def measure(model_type: str) -> dict[str, object]:
             model = AutoModelForImageTextToText.from_config(config, dtype=torch.bfloat16)
     params = sum(p.numel() for p in model.parameters())
     layers = int(getattr(config.get_text_config(), "num_hidden_layers", 0) or 0)
-    per_token: int | None
-    state: int | None
+    note = ""
     try:
         # make_golden's two-length forward: tensors that grow are KV, the rest fixed state.
         report = make_golden.kv_report(model, config, 16, 32, layers, layers)
-        per_token, state = report["bytes_per_token_total"], report["state_bytes_total"]
-        # MiniMaxCache keeps lightning-attention states in a list of its own.
-        extra = getattr(make_golden.run_forward(model, 16), "linear_cache", [])
-        state += sum(t.numel() * t.element_size() for t in extra if hasattr(t, "numel"))
-    except (ValueError, RuntimeError):
-        # transformers 5.24 cannot run some all-Mamba default configs (a get_seq_length
-        # error in the hybrid cache); the parameter count is still worth keeping.
-        per_token, state = None, None
+    except ValueError as exc:
+        if "get_seq_length" not in str(exc):
+            raise
+        # transformers 5.24's hybrid cache cannot tell the length of a cache that holds only
+        # recurrent layers (Bamba's and Granite 4.0 hybrid's default configs are all Mamba):
+        # give the positions and the per-kind masks ourselves, as a caller may.
+        report = _with_forward(_recurrent_only_forward, model, config, layers)
+        note = ("all-recurrent default config: forward given position_ids and a per-kind "
+                "mask mapping (the cache holds no attention layer to measure a length from)")
+    per_token, state = report["bytes_per_token_total"], report["state_bytes_total"]
+    # MiniMaxCache keeps lightning-attention states in a list of its own.
+    extra = getattr(make_golden.run_forward(model, 16), "linear_cache", []) if not note else []
+    state += sum(t.numel() * t.element_size() for t in extra if hasattr(t, "numel"))
     return {
         "model_type": model_type,
         "transformers_version": transformers.__version__,
@@ -100,8 +105,31 @@ def measure(model_type: str) -> dict[str, object]:
         "params_total": params,
         "kv_bytes_per_token": per_token,
         "state_bytes": state,
+        **({"forward_note": note} if note else {}),
         "config": json.loads(config.to_json_string(use_diff=False)),
     }
+
+
+def _recurrent_only_forward(model: Any, length: int) -> Any:
+    import torch
+
+    ids = torch.zeros((1, length), dtype=torch.long, device="meta")
+    positions = torch.arange(length, device="meta").unsqueeze(0)
+    masks = {"full_attention": None, "linear_attention": None}
+    with torch.no_grad():
+        out = model(input_ids=ids, position_ids=positions, attention_mask=masks, use_cache=True)
+    return make_golden.get_cache(out)
+
+
+def _with_forward(forward: Any, model: Any, config: Any, layers: int) -> dict[str, Any]:
+    """make_golden.kv_report with another forward function."""
+    saved = make_golden.run_forward
+    make_golden.run_forward = forward
+    try:
+        report: dict[str, Any] = make_golden.kv_report(model, config, 16, 32, layers, layers)
+    finally:
+        make_golden.run_forward = saved
+    return report
 
 
 def main(argv: list[str]) -> int:

@@ -622,7 +622,9 @@ def test_pyfetch_transport_with_injected_fetch() -> None:
 
 def test_pyfetch_one_deadline_for_headers_and_body() -> None:
     """Headers in 0.3 s and a body in 0.3 s more: over a 0.5 s deadline, though each step
-    alone is within it (the old code allowed up to twice the timeout)."""
+    alone is within it (the old code allowed up to twice the timeout, and this request
+    succeeded after 0.6 s). That it times out at all is the check; the elapsed time only
+    guards against a hang (a loaded machine took 0.59 s for the 0.5 s deadline)."""
     from estimator.hub.browser import PyfetchTransport
 
     class Slow:
@@ -643,7 +645,7 @@ def test_pyfetch_one_deadline_for_headers_and_body() -> None:
             await PyfetchTransport(fetch).get(f"{EP}/x", {}, 0.5)
         return time.monotonic() - start
 
-    assert run_async(timed()) < 0.55
+    assert run_async(timed()) < 2.0
 
 
 def test_pyfetch_streams_at_most_max_bytes() -> None:

@@ -15,6 +15,7 @@ from estimator.hub.parse import (
     load_json,
     parse_gguf_files,
     parse_model_api,
+    parse_search_ids,
     select_gguf,
     weight_metadata,
 )
@@ -225,3 +226,38 @@ def test_weight_metadata_sources() -> None:
     assert (wm.gguf_file_bytes, wm.gguf_quant) == (4_920_000_000, "Q4_K_M")
     assert wm.source == "model.safetensors.index.json+gguf-file"
     assert weight_metadata(None).source == ""
+
+
+def test_search_ids_keep_hub_length_ids_only() -> None:
+    """A ``/api/models?search=`` answer: objects with ``_id``, ``id`` and ``modelId`` (the
+    Hub's own shape). A repo id is at most 96 characters (huggingface_hub
+    validate_repo_id: "max length is 96"); a longer one is not a Hub id and is dropped."""
+    longest = "o/" + "m" * 94
+    answer = [
+        {"_id": "66944f1fe0c5c2e493a804f5", "id": "meta-llama/Llama-3.1-8B", "likes": 1700,
+         "downloads": 9, "private": False, "modelId": "meta-llama/Llama-3.1-8B"},
+        {"_id": "x", "modelId": "Qwen/Qwen3-8B"},  # older answers: modelId only
+        {"_id": "y", "id": longest},
+        {"_id": "z", "id": longest + "m"},
+        {"_id": "w", "id": 12},
+        "meta-llama/not-an-object",
+    ]
+    assert len(longest) == 96
+    assert parse_search_ids(answer) == ["meta-llama/Llama-3.1-8B", "Qwen/Qwen3-8B", longest]
+    assert parse_search_ids({"error": "x"}) == []
+
+
+def test_default_gguf_skips_projectors_and_incomplete_sets() -> None:
+    """The default GGUF is a complete model file with a size; when there is none, the first
+    model file (never the multimodal projector, which is loaded beside a model)."""
+    from estimator.hub.plan import _default_gguf
+
+    mmproj = GgufFile("mmproj-model-f16.gguf", "F16", 624_434_368, ("mmproj-model-f16.gguf",),
+                      projector=True)
+    split = GgufFile("m-Q8_0-00001-of-00002.gguf", "Q8_0", None,
+                     ("m-Q8_0-00001-of-00002.gguf",), expected_parts=2)
+    assert _default_gguf((mmproj, split)) is split
+    q4 = GgufFile("m-Q4_K_M.gguf", "Q4_K_M", 4_920_734_016, ("m-Q4_K_M.gguf",))
+    q8 = GgufFile("m-Q8_0.gguf", "Q8_0", 8_540_770_560, ("m-Q8_0.gguf",))
+    assert _default_gguf((mmproj, q8, q4)) is q4
+    assert _default_gguf((mmproj, split, q8)) is q8

@@ -133,11 +133,18 @@ def test_an_answer_over_the_size_limit_is_not_read(
     from estimator.hub.transport import UrllibTransport
 
     hub.add("/big", raw=b"x" * 5000)
+    hub.add("/exact", raw=b"y" * 4096)
+    hub.add("/over", raw=b"z" * 4097)
     with serve(hub) as endpoint:
         with pytest.raises(InvalidResponseError, match="larger than"):
             UrllibTransport().get(f"{endpoint}/big", {}, 5.0, 4096)
         cut = UrllibTransport().get(f"{endpoint}/big", {}, 5.0, 4096, partial=True)
+        # the limit itself is allowed; one byte more is not
+        exact = UrllibTransport().get(f"{endpoint}/exact", {}, 5.0, 4096)
+        with pytest.raises(InvalidResponseError, match="larger than"):
+            UrllibTransport().get(f"{endpoint}/over", {}, 5.0, 4096)
     assert cut.status == 200 and cut.body == b"x" * 4096
+    assert exact.status == 200 and exact.body == b"y" * 4096
 
 
 def test_gguf_header_range_over_http(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:

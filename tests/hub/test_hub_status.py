@@ -77,6 +77,17 @@ def test_missing_or_private_with_token() -> None:
     assert "HF_TOKEN" not in str(err)
 
 
+def test_a_file_of_a_missing_repo_is_the_repo_not_the_file() -> None:
+    """With a token, a file of a missing or private repo answers 404 RepoNotFound (the API's
+    answer, huggingface_hub test_hf_raise_for_status_repo_not_found): the repo is what is
+    missing, not config.json. Only an uncoded 404 for a file, or EntryNotFound, is the file."""
+    err = error_for(realhub.NOT_FOUND_WITH_TOKEN, CONFIG, token=True)
+    assert type(err) is RepoNotFoundError and err.kind == "not_found_or_private"
+    assert not isinstance(err, EntryNotFoundError) and "config.json" not in str(err)
+    plain = error_for(realhub.Shape(404), CONFIG)
+    assert isinstance(plain, EntryNotFoundError) and plain.kind == "file_not_found"
+
+
 def test_a_mirror_is_named_and_a_bare_name_gets_a_hint() -> None:
     bare = Request(api_url("http://mirror.test", "Llama-3", "main"), "Llama-3", "main")
     err = error_for(realhub.NOT_FOUND_NO_TOKEN, bare, endpoint="http://mirror.test")

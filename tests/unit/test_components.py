@@ -6,6 +6,8 @@ which published behaviour it no longer matches.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from estimator import (
@@ -251,6 +253,36 @@ def test_vllm_kv_pool_is_what_the_reservation_leaves() -> None:
     assert two.engine_kv_capacity_tokens > 2 * est.engine_kv_capacity_tokens  # half the KV heads
 
 
+def test_vllm_non_torch_memory_at_tp2_follows_the_interconnect() -> None:
+    """vllm_v1.non_torch_bytes: 2.07 GiB per GPU at TP 2 on NVLink machines (H100 v0.19),
+    0.30 GiB on GPUs without NVLink (two L40S, vllm#15815); TP 1 is 0.25 GiB either way.
+    Without NVLink: every Ada GPU (L40S, RTX 4090), laptops, GeForce cards without the bridge
+    connector (RTX 3080) and the T4 (its datasheet); SXM parts, bridge-capable cards (RTX
+    3090) and custom GPUs keep the NVLink figure. Qwen2.5-32B at TP 2 on two L40S (44.42 GiB):
+    the pool is 0.9 x 44.42 GiB - weights - peak - 0.30 GiB, 1.77 GiB more than with 2.07."""
+    cfg = load_config("Qwen__Qwen2.5-32B-Instruct")
+    gib = 1024**3
+
+    def non_torch(gpu: str, **options: Any) -> int:
+        est = estimate(cfg, EstimateOptions(engine="vllm", gpu=gpu, context=10000, **options))
+        return int(est.components[-1].inputs["non_torch_bytes"])
+
+    for gpu in ("l40s", "rtx4090", "rtx3080", "t4", "rtx4090-laptop"):
+        assert non_torch(gpu, gpus=2) == int(0.30 * gib), gpu
+        assert non_torch(gpu) == int(0.25 * gib), gpu
+    for gpu in ("h100-80gb", "a100-80gb", "rtx3090"):
+        assert non_torch(gpu, gpus=2) == int(2.07 * gib), gpu
+    assert non_torch("custom", gpus=2, gpu_memory_bytes=48 * gib) == int(2.07 * gib)
+    assert non_torch("l40s,h100-80gb") == int(0.30 * gib)  # a PCIe card in the group
+    est = estimate(cfg, EstimateOptions(engine="vllm", gpu="l40s", gpus=2, context=10000))
+    plan = est.parallel
+    assert est.engine_reserved_bytes == int(round(44.42 * gib) * 0.9)
+    free = (est.engine_reserved_bytes - plan.weights_per_gpu_bytes
+            - plan.activations_per_gpu_bytes - int(0.30 * gib))
+    page = 16 * (8 // 2) * (128 + 128) * 2  # 16 tokens x 4 KV heads per rank x (K+V) x bf16
+    assert est.engine_kv_capacity_tokens == free // page // 64 * 16  # 64 layers, one group
+
+
 def test_gptq_checkpoints_of_any_width_and_group() -> None:
     """GPTQ: bits + (fp16 scale + packed zero) per group; group -1 is one group per row."""
     cfg = load_config("TheBloke__Llama-2-13B-chat-GPTQ")  # 4-bit, group 128
@@ -400,3 +432,34 @@ def test_vllm_rope_caches_follow_the_scaling_and_stay_whole_per_rank() -> None:
         + two.overhead_bytes
     )
     assert two.per_gpu_bytes == int(expected)
+
+
+def test_sglang_sizes_its_pool_before_any_forward() -> None:
+    """SGLang's pool is the memory free after the weights less (1 - mem_fraction_static) of the
+    total (model_runner profile_max_num_token), measured before any forward: activations and
+    CUDA graphs live in the share left free, so only weights and the CUDA context shrink it.
+    Llama-3.1-8B-Instruct, 0.88 of an 80 GB card: 443,160 tokens (its docs log: 444,500)."""
+    cfg = load_config("meta-llama__Llama-3.1-8B-Instruct")
+    est = estimate(
+        cfg, EstimateOptions(engine="sglang", gpu="h100-80gb", gpu_memory_utilization=0.88,
+                             context=131072)
+    )
+    reserved = int(round(79.11 * GIB) * 0.88)
+    assert est.engine_reserved_bytes == reserved
+    weights_and_context = est.weights_bytes + 512 * 1024**2
+    assert est.engine_kv_capacity_tokens == (reserved - weights_and_context) // 131072 == 443_160
+    # vLLM V1 profiles first: its pool is 0.9 of the total less the weights (with the RoPE
+    # cache, 131072 x 128 x 2 B), the profiled peak and the 0.25 GiB the profile added outside
+    # torch (gpu_worker.determine_available_memory; the CUDA context is in the snapshot it
+    # measures from). On an H100 `vllm serve` profiles 8192 tokens and 1024 sampler rows
+    # (vllm_v1.serve_defaults); the sampler is the peak: 1024 x 128256 x (2 + 13) B of logits
+    # + 8192 x 4096 x 2 B of hidden states = 2,037,121,024 B (1.90 GiB; the v0.19 H100 log
+    # of Llama-3.1-8B: 1.89 GiB), above one block, 8192 x 55,296 x 2 B = 905,969,664.
+    vllm = estimate(cfg, EstimateOptions(engine="vllm", gpu="h100-80gb", context=131072))
+    peak = 1024 * 128256 * 15 + 8192 * 4096 * 2
+    assert vllm.activation_bytes == peak == 2_037_121_024
+    weights = 8_030_261_248 * 2 + 131072 * 128 * 2
+    assert vllm.weights_bytes == weights
+    available = int(round(79.11 * GIB) * 0.9) - weights - peak - int(0.25 * GIB)
+    # get_num_blocks: available // page (16 tokens x 8 heads x 256 x 2 B) // 32 layers
+    assert vllm.engine_kv_capacity_tokens == available // (16 * 131072) * 16 == 442_880

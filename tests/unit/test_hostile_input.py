@@ -127,6 +127,9 @@ def test_nested_numbers_are_range_checked(path: tuple[str, str], value: Any, mes
         ({"quant_method": "awq", "w_bit": 10**30}, "'quantization_config.w_bit' must be between"),
         ({"quant_method": "gptq", "bits": 4, "group_size": 0}, "group_size' must be between 1"),
         ({"quant_method": "gptq", "bits": 4, "group_size": -2}, "group_size' is negative"),
+        # a group spans at most one input row; 2**20 is the largest accepted (spec._MAX_GROUP)
+        ({"quant_method": "gptq", "bits": 4, "group_size": 2**20 + 1},
+         "group_size' must be between 1 and 1048576"),
         ({"quant_method": "gptq", "bits": math.nan}, "'quantization_config.bits' should be"),
         ({"quant_method": 7}, "'quantization_config.quant_method' should be a name"),
         (

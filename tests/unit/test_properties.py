@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from estimator import ENGINES, GPUS, KV_DTYPES, EstimateOptions, EstimatorError, estimate
 from estimator.precision import PRECISIONS
+from estimator.spec.registry import FAMILIES
 from tests.conftest import CONFIGS, GOLDEN
 from tests.fuzz.mutations import INTERESTING_KEYS, mutate, random_metadata, violations
 
@@ -137,6 +138,70 @@ def test_mutated_configs_only_raise_estimator_errors(
     assert violations(est) == []
 
 
+_MODEL_TYPES = [*sorted(FAMILIES), "brand_new_arch", ""]  # FAMILIES lists bert, t5 too
+_KEY_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 10**6),
+    st.sampled_from([0, 1, 2, 8, 64, 128, 4096, 14336, 32000, 131072]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.lists(st.one_of(st.integers(-1, 64), st.sampled_from(["attention", "mamba",
+                                                              "sliding_attention",
+                                                              "linear_attention", "M", "*"])),
+             max_size=6),
+)
+#: Configs of the shape the Hub serves: a model_type the estimator knows (or one it must
+#: refuse), the standard keys with plausible or hostile values, sometimes nested text /
+#: vision configs and a quantization_config.
+_PLAUSIBLE = {
+    "hidden_size": st.sampled_from([64, 256, 2048, 4096, 5120]),
+    "num_hidden_layers": st.integers(1, 8),
+    "num_attention_heads": st.sampled_from([1, 4, 8, 32]),
+    "vocab_size": st.sampled_from([1000, 32000, 128256]),
+    "intermediate_size": st.sampled_from([128, 1024, 14336]),
+}
+_OPTIONAL = {key: _KEY_VALUES for key in _KEYS if key not in ("model_type", *_PLAUSIBLE)}
+
+
+def _config(inner: st.SearchStrategy[Any] | None) -> st.SearchStrategy[dict[str, Any]]:
+    required = {"model_type": st.sampled_from(_MODEL_TYPES)}
+    required.update({key: st.one_of(value, value, value, _KEY_VALUES)  # mostly plausible
+                     for key, value in _PLAUSIBLE.items()})
+    optional: dict[str, st.SearchStrategy[Any]] = dict(_OPTIONAL)
+    if inner is not None:
+        optional.update(text_config=inner, vision_config=inner)
+    optional["quantization_config"] = st.dictionaries(
+        st.sampled_from(["quant_method", "bits", "group_size", "weight_block_size"]),
+        st.one_of(st.sampled_from(["gptq", "awq", "fp8", "mxfp4", "bitsandbytes"]),
+                  _KEY_VALUES), max_size=3)
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+#: Configs of the shape the Hub serves: a model_type the estimator knows (or must refuse),
+#: the standard keys mostly plausible, other keys plausible or hostile, sometimes nested
+#: text / vision configs and a quantization_config.
+_config_like = _config(_config(None))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_config_like, st.sampled_from(list(PRECISIONS)), engines)
+def test_random_configs_only_raise_estimator_errors(
+    data: dict[str, Any], precision: str, engine: str
+) -> None:
+    """Whatever a config.json holds, the estimate is a clean EstimatorError or an estimate
+    whose parts add up to its total."""
+    try:
+        est = estimate(data, EstimateOptions(precision=precision, engine=engine))
+    except EstimatorError:
+        return
+    assert est.total_bytes == (
+        est.weights_bytes + est.kv_cache_bytes + est.activation_bytes + est.overhead_bytes
+    )
+    assert min(est.weights_bytes, est.kv_cache_bytes, est.activation_bytes) >= 0
+    assert violations(est) == []
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.recursive(
@@ -160,6 +225,7 @@ def test_mutated_configs_only_raise_estimator_errors(
     )
 )
 def test_random_json_only_raises_estimator_errors(data: Any) -> None:
+    """Any JSON at all (not an object, no model_type) is refused cleanly."""
     with contextlib.suppress(EstimatorError):
         assert violations(estimate(data)) == []
 

@@ -54,14 +54,20 @@ FIGURES: dict[str, tuple[str, str]] = {
     "peak_allocated": ("Peak memory during generate", "total"),
 }
 VLLM_POOL = ("KV cache pool (what the budget leaves)", "engine_kv_pool")
+#: The engine's pool in its other units, read from the estimate's engine fields too.
+POOL_FIGURES: dict[tuple[str, str], tuple[str, str]] = {
+    ("vllm", "kv_cache"): VLLM_POOL,
+    ("vllm", "max_concurrency"): ("Maximum concurrency (full-context requests)", "engine_kv_pool"),
+    ("sglang", "kv_cache_tokens"): ("KV cache pool (tokens)", "engine_kv_pool"),
+}
 
 #: The bounds test_validation.py holds each component to (see tests/validation/README.md),
 #: drawn on the page's charts. The pool's is a share of the engine's budget, per record.
 BOUNDS: dict[str, tuple[float | None, str]] = {
     "weights": (1.0, "1 % (files from other quantizers: 3–3.5 %)"),
     "kv_cache": (0.5, "0.5 %"),
-    "activations": (25.0, "25 % (one vLLM V0 record: 50 %)"),
-    "overhead": (None, "reported only"),
+    "activations": (25.0, "25 %"),
+    "overhead": (None, "0.25 GiB"),
     "engine_kv_pool": (None, "3 % of the engine's memory budget"),
     "total": (5.0, "5 %"),
 }
@@ -87,17 +93,11 @@ _UNIT_LABELS = {
     "MB": "MiB",
     "MB (10^6 B)": "MB",
     "BPW": "bits per weight",
+    "x": "requests",  # vLLM's "Maximum concurrency for N tokens per request: 3.32x"
 }
+#: test_validation.py's CONTEXT_GIB: the CUDA context against vLLM's non-torch memory.
+CONTEXT_BOUND_GIB = 0.25
 _REASONS = {"no config": "no verbatim config.json of this model is stored yet"}
-# validate.py's catch-all, said precisely for the figures it reaches.
-_UNCOMPARED = {
-    ("vllm", "kv_cache"): "the log does not print the GPU's total memory, which vLLM's pool "
-    "is what is left of",
-    ("sglang", "kv_cache_tokens"): "the pool's size in tokens is the input of the K and V "
-    "check (tokens × the estimate's bytes per token), not a figure to compare",
-}
-
-
 def family_of(model_id: str) -> str | None:
     path = CONFIGS / (model_id.replace("/", "__") + ".json")
     if not path.exists():
@@ -106,8 +106,8 @@ def family_of(model_id: str) -> str | None:
 
 
 def _figure(row: Row) -> tuple[str, str]:
-    if row.engine == "vllm" and row.component == "kv_cache":
-        return VLLM_POOL
+    if (row.engine, row.component) in POOL_FIGURES:
+        return POOL_FIGURES[(row.engine, row.component)]
     return FIGURES.get(row.component, (row.component.replace("_", " "), row.component))
 
 
@@ -139,15 +139,17 @@ def page_rows(rows: list[Row] | None = None) -> list[dict[str, Any]]:
         label, component = _figure(row)
         settings = record.get("settings") or {}
         is_bytes = row.unit in _BYTES
-        bound_bytes = None
-        if component == "engine_kv_pool" and settings.get("total_gpu_memory_gib"):
-            budget = settings["total_gpu_memory_gib"] * settings.get("gpu_memory_utilization", 0.9)
-            bound_bytes = round(0.03 * budget * UNITS["GiB"])
+        # The bound in the row's unit: 3 % of the engine's budget for the pool (validate.py
+        # gives the budget in the row's unit), 0.25 GiB for the CUDA context.
+        bound = None
+        if row.status == "compared" and row.budget is not None:
+            bound = 0.03 * row.budget
+        elif row.status == "compared" and component == "overhead":
+            bound = CONTEXT_BOUND_GIB * UNITS["GiB"] / UNITS[row.unit]
+        bound_bytes = round(bound * UNITS[row.unit]) if bound is not None and is_bytes else None
         reason = ""
         if row.status != "compared":
             reason = row.note or _REASONS.get(row.status, row.status)
-            if row.note == "not modelled for this engine/figure":
-                reason = _UNCOMPARED.get((row.engine, row.component), reason)
         out.append(
             {
                 "record": row.record,
@@ -166,6 +168,7 @@ def page_rows(rows: list[Row] | None = None) -> list[dict[str, Any]]:
                 if is_bytes and row.estimated is not None
                 else None,
                 "error_pct": row.error_pct,
+                "bound": None if bound is None else round(bound, 4),
                 "bound_bytes": bound_bytes,
                 "status": row.status,
                 "reason": reason,
@@ -255,9 +258,7 @@ def confidence_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
             entry["caveat"] = "; ".join(c for c in caveats if c)
         if component == "engine_kv_pool":
             shares = [
-                abs(r["estimated_bytes"] - r["measured_bytes"]) / r["bound_bytes"] * 3
-                for r in members
-                if r["bound_bytes"]
+                abs(r["estimated"] - r["measured"]) / r["bound"] * 3 for r in members if r["bound"]
             ]
             if shares:
                 entry["max_abs_error_of_budget"] = round(max(shares), 2)

@@ -33,7 +33,7 @@ def test_every_figure_has_a_human_name_and_every_gap_a_reason() -> None:
             assert row["reason"], row["record"]
     # Engines print GiB as "GB" and MiB as "MB": shown by their real names.
     units = {r["unit"] for r in ROWS}
-    assert units <= {"GiB", "MiB", "MB", "bits per weight", "blocks", "cells", "tokens"}
+    assert units <= {"GiB", "MiB", "MB", "bits per weight", "blocks", "cells", "tokens", "requests"}
     assert {r["unit"] for r in ROWS if r["record"] == "vllm-llama31-8b-3090-20k"} == {
         "GiB",
         "blocks",
@@ -79,8 +79,21 @@ def test_drawn_bounds_are_the_tested_ones(component: str) -> None:
 def test_pool_bound_is_three_percent_of_the_budget() -> None:
     pools = [r for r in ROWS if r["component"] == "engine_kv_pool" and r["status"] == "compared"]
     assert pools
+    # vLLM's pool in GiB and its maximum concurrency, SGLang's pool in tokens
+    assert {r["unit"] for r in pools} == {"GiB", "requests", "tokens"}
     for row in pools:
-        assert row["bound_bytes"] is not None
+        assert row["bound"] is not None and row["bound"] > 0
+        assert abs(row["estimated"] - row["measured"]) <= row["bound"]
+        if row["unit"] == "GiB":
+            assert row["bound_bytes"] is not None
+            assert abs(row["estimated_bytes"] - row["measured_bytes"]) <= row["bound_bytes"]
+
+
+def test_cuda_context_bound_is_a_quarter_gib() -> None:
+    rows = [r for r in ROWS if r["component"] == "overhead" and r["status"] == "compared"]
+    assert rows
+    for row in rows:
+        assert row["bound_bytes"] == round(0.25 * 1024**3)
         assert abs(row["estimated_bytes"] - row["measured_bytes"]) <= row["bound_bytes"]
 
 

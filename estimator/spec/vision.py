@@ -3,7 +3,7 @@
 The language model's config drives the KV cache; the vision tower and projector
 only add weights. Their shapes follow transformers' modeling files of each tower
 (CLIP, SigLIP, Qwen2-VL, Qwen2.5-VL, Mllama); any other tower is counted as a
-plain ViT and flagged as estimated.
+plain ViT.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .values import config_float, config_int
+from ..values import config_float, config_int
 
 __all__ = ["VisionSpec", "parse_vision"]
 
@@ -21,7 +21,6 @@ __all__ = ["VisionSpec", "parse_vision"]
 class VisionSpec:
     model_type: str
     params: int  # tower + projector
-    exact: bool  # False when the generic ViT formula was used
 
 
 def _get(cfg: Mapping[str, Any], default: int, *keys: str, where: str = "vision_config") -> int:
@@ -203,15 +202,15 @@ def parse_vision(config: Mapping[str, Any], text_hidden: int) -> VisionSpec | No
     vtype = _type_name(v)
     outer = _type_name(config)
     if outer == "qwen2_vl" or vtype == "qwen2_vl":
-        return VisionSpec("qwen2_vl", _qwen2_vl(v, text_hidden), True)
+        return VisionSpec("qwen2_vl", _qwen2_vl(v, text_hidden))
     if outer == "qwen2_5_vl" or vtype == "qwen2_5_vl":
-        return VisionSpec("qwen2_5_vl", _qwen2_5_vl(v, text_hidden), True)
+        return VisionSpec("qwen2_5_vl", _qwen2_5_vl(v, text_hidden))
     if outer.startswith(("qwen3_vl", "qwen3_5")) or vtype.startswith(("qwen3_vl", "qwen3_5")):
-        return VisionSpec(outer or vtype, _qwen3_vl(v, text_hidden), True)
+        return VisionSpec(outer or vtype, _qwen3_vl(v, text_hidden))
     if vtype == "pixtral":
-        return VisionSpec("pixtral", _pixtral(v, config, text_hidden), True)
+        return VisionSpec("pixtral", _pixtral(v, config, text_hidden))
     if outer == "mllama" or vtype == "mllama_vision_model":
-        return VisionSpec("mllama", _mllama(v, text_hidden), True)
+        return VisionSpec("mllama", _mllama(v, text_hidden))
     if vtype in ("clip_vision_model", "siglip_vision_model") or outer in ("llava", "gemma3"):
         siglip = vtype.startswith("siglip") or outer == "gemma3"
         tower = _clip_like(v, siglip)
@@ -222,9 +221,9 @@ def parse_vision(config: Mapping[str, Any], text_hidden: int) -> VisionSpec | No
         else:
             # LlavaMultiModalProjector: two Linear layers with bias (multimodal_projector_bias).
             projector = vh * text_hidden + text_hidden + text_hidden * text_hidden + text_hidden
-        return VisionSpec(vtype or outer, tower + projector, True)
+        return VisionSpec(vtype or outer, tower + projector)
     h = _get(v, 1024, "hidden_size", "embed_dim", "width")
     layers = _get(v, 24, "num_hidden_layers", "depth", "layers")
     inter = _get(v, 4 * h, "intermediate_size")
     projector = h * text_hidden + text_hidden
-    return VisionSpec(vtype or "vit", layers * _vit_layer(h, inter) + projector, False)
+    return VisionSpec(vtype or "vit", layers * _vit_layer(h, inter) + projector)

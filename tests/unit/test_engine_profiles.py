@@ -1,0 +1,72 @@
+"""Engines are profiles: the list exists once, and the core reads fields, never names."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from estimator import ENGINES, EstimateOptions, estimate
+from estimator.breakdown import prepare
+from estimator.engines import ENGINE_PROFILES
+from estimator.launch import launch_verdict
+from tests.conftest import ROOT, load_config
+
+#: Modules that size memory: an engine's behaviour reaches them only through its profile.
+CORE = (
+    "activations",
+    "breakdown",
+    "components",
+    "estimate",
+    "explain",
+    "fit",
+    "hardware",
+    "kv_cache",
+    "layout",
+    "parallel",
+    "planning",
+    "speed",
+    "stages",
+    "vllm_v1",
+    "weights",
+)
+
+
+def test_the_engine_list_is_the_profiles() -> None:
+    assert tuple(ENGINE_PROFILES) == ENGINES
+    assert all(key == profile.key for key, profile in ENGINE_PROFILES.items())
+
+
+def test_no_core_module_compares_engine_names() -> None:
+    for name in CORE:
+        tree = ast.parse(Path(ROOT, "estimator", f"{name}.py").read_text())
+        names = [
+            (node.lineno, node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value in ENGINE_PROFILES
+        ]
+        assert names == [], f"estimator/{name}.py names engines: {names}"
+
+
+def test_adding_an_engine_is_one_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config("google__gemma-2-9b-it")
+    vllm = ENGINE_PROFILES["vllm"]
+    # An engine like vLLM that keeps only the window in its sliding layers, and spells the
+    # context flag its own way.
+    mine = dataclasses.replace(
+        vllm,
+        key="mine",
+        label="Mine",
+        window_keep="window",
+        launch=dataclasses.replace(vllm.launch, context="--ctx"),
+    )
+    monkeypatch.setitem(ENGINE_PROFILES, "mine", mine)
+    options = EstimateOptions(engine="mine", context=8192, gpu="rtx4090")
+    ours, theirs = estimate(config, options), estimate(config, options.with_(engine="vllm"))
+    assert ours.kv_cache_bytes < theirs.kv_cache_bytes  # window, not window + chunk
+    spec, counts = prepare(config, options)
+    verdict = launch_verdict(spec, counts, options.with_(context=200_000))
+    assert verdict is not None and verdict.label == "Mine"
+    assert any("--ctx" in fix.flags for fix in verdict.fixes)
