@@ -393,7 +393,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     models_path = out.add("models.json", "assets/" + hashed_name("models.json", models), models)
 
     own: dict[str, str] = {}
-    for name in ("app.css", "app.js", "view.py", "runtime.py"):
+    for name in ("app.css", "app.js", "view.py", "runtime.py", "evidence.py", "evidence.js"):
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     # [offline/embed] the offline notice + SW registration, embed mode and their styles,
@@ -407,6 +407,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
         return "./" + path.removeprefix("assets/")
 
     worker_files = {"view.py": from_assets(own["view.py"]),
+                    "evidence.py": from_assets(own["evidence.py"]),
                     "runtime.py": from_assets(own["runtime.py"]),
                     "models.json": from_assets(models_path), "wheel": from_assets(wheel_path)}
     worker = (SITE / "worker.js").read_text(encoding="utf-8")
@@ -431,6 +432,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     # [offline/embed]
     replacements.update({"{{extras_css}}": own["extras.css"], "{{offline_js}}": own["offline.js"],
                          "{{embed_frame_js}}": own["embed-frame.js"]})
+    replacements["{{evidence_js}}"] = own["evidence.js"]
     for key, value in replacements.items():
         template = template.replace(key, value)
     page = prerender(template, configs).encode()
