@@ -514,7 +514,8 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     texts["sum-total"] = fmt_gib(est.total_bytes)
     texts["sum-pergpu"] = fmt_gib(est.per_gpu_bytes)
     texts["sum-fit"] = ("no GPU chosen" if fit is None else
-                        ("fits" if fit.fits else "does not fit"))
+                        ("fits" if fit.fits else "does not fit")
+                        + (" (inside the estimate's error)" if caveat else ""))
     attrs["summary"] = {"data-fit": fit_state}
     if est.engine_reserved_bytes:
         label = ENGINE_PROFILES[options.engine].label

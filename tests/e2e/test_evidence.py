@@ -120,10 +120,12 @@ def test_fit_banner_says_when_the_margin_is_inside_the_error(fresh: Any) -> None
     assert text.startswith("Fits on 1× NVIDIA RTX 4090")
     assert text.endswith(f", but {caveat}")
     assert session.page.get_attribute("#fit", "data-caveat") == "error"
+    assert session.text("#sum-fit") == "fits (inside the estimate's error)"
     # a wide margin: the plain verdict, no caveat
     session.change(lambda: session.page.fill("#context", "4096"))
     assert ", but within" not in session.text("#fit-text")
     assert session.page.get_attribute("#fit", "data-caveat") == ""
+    assert session.text("#sum-fit") == "fits"
 
 
 # ---------------------------------------------------------------------------
