@@ -216,8 +216,10 @@ def test_embed_shows_the_totals_measured_error(fresh: Any) -> None:
     est = library(query, load_config("meta-llama__Llama-3.1-8B"))
     short, _ = total_confidence(est)
     assert session.page.locator("#total-conf").is_visible()
+    assert not session.page.locator("#pool-conf").is_visible()  # folded with the reservation
     assert session.text("#total-conf") == f"measured error {short}"
     session.page.click("details.embed-more > summary")
+    assert session.page.locator("#pool-conf").is_visible()
     check_every_figure(session, est)
     link = session.page.locator("#rows-breakdown tr.part-weights + tr .trust a")
     assert link.get_attribute("target") == "_blank"
