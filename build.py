@@ -245,19 +245,25 @@ def _imported_modules(name: str, source: bytes) -> set[str]:
 
 def python_sources() -> dict[str, bytes]:
     """What the worker imports, by path under its home directory: site/view.py,
-    site/runtime.py, the estimator modules they can import (anywhere in a function too,
-    so nothing reachable is left out; the CLI is) and estimator/data/."""
+    site/runtime.py, the page modules they import (site/*.py), the estimator modules they
+    can import (anywhere in a function too, so nothing reachable is left out; the CLI is)
+    and estimator/data/."""
     available: dict[str, str] = {}
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         if "__pycache__" not in path.parts:
             rel = path.relative_to(ROOT).as_posix()
             available[rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")] = rel
     files = {name: (SITE / name).read_bytes() for name in ("view.py", "runtime.py")}
+    page_modules = {path.stem: path.name for path in SITE.glob("*.py")}  # site/x.py: import x
     todo = list(files)
     while todo:
         name = todo.pop()
         for module in _imported_modules(name, files[name]):
             parts = module.split(".")
+            page_module = page_modules.get(parts[0])
+            if page_module and page_module not in files:
+                files[page_module] = (SITE / page_module).read_bytes()
+                todo.append(page_module)
             for i in range(1, len(parts) + 1):  # a module's packages run first
                 rel = available.get(".".join(parts[:i]))
                 if rel and rel not in files:
@@ -539,7 +545,8 @@ def add_own_assets(out: Output) -> dict[str, str]:
     offline notice + SW registration, embed mode and their styles too (placeholders in
     site/index.html)."""
     own: dict[str, str] = {}
-    for name in ("app.css", "app.js", "extras.css", "offline.js", "embed-frame.js"):
+    for name in ("app.css", "app.js", "extras.css", "offline.js", "embed-frame.js",
+                 "evidence.js"):
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     return own
@@ -578,6 +585,7 @@ def add_pages(out: Output, own: dict[str, str], worker_path: str, pyo_dir: str,
         "{{offline_js}}": own["offline.js"],
         "{{embed_frame_js}}": own["embed-frame.js"],
     }
+    replacements["{{evidence_js}}"] = own["evidence.js"]
     for key, value in replacements.items():
         template = template.replace(key, value)
     page = prerender(template, configs).encode()

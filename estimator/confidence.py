@@ -33,7 +33,9 @@ __all__ = [
     "architecture_family",
     "confidence",
     "estimate_error",
+    "fit_caveat",
     "fit_verdict",
+    "total_confidence",
     "weights_format",
 ]
 
@@ -256,24 +258,49 @@ def estimate_error(est: Estimate, conf: dict[str, Confidence] | None = None) -> 
     return error / total
 
 
+def fit_caveat(est: Estimate, conf: dict[str, Confidence] | None = None) -> str:
+    """The margin against the measured error when it is inside it ("within the estimate's
+    error: 2 % headroom against ±3 %"); "" when the margin is larger, or without a GPU."""
+    fit = est.fit
+    if fit is None:
+        return ""
+    error = estimate_error(est, conf)
+    margin = (fit.usable_bytes - fit.per_gpu_bytes) / max(fit.per_gpu_bytes, 1) * 100
+    if error is None or abs(margin) >= error:
+        return ""
+    side = "headroom" if fit.fits else "over"
+    return f"within the estimate's error: {_pct(abs(margin))} % {side} against ±{_pct(error)} %"
+
+
 def fit_verdict(est: Estimate, conf: dict[str, Confidence] | None = None) -> str | None:
     """ "fits" / "does NOT fit", saying so when the margin is inside the measured error:
     "fits, but within the estimate's error: 2 % headroom against ±3 %". None without a GPU."""
     fit = est.fit
     if fit is None:
         return None
+    verdict = "fits" if fit.fits else "does NOT fit"
+    caveat = fit_caveat(est, conf)
+    return f"{verdict}, but {caveat}" if caveat else verdict
+
+
+def total_confidence(est: Estimate, conf: dict[str, Confidence] | None = None) -> tuple[str, str]:
+    """The total's measured error as (a table cell, a sentence): its own where logs measured
+    it, else what its parts' errors add up to (:func:`estimate_error`), else which parts
+    are not validated."""
+    conf = conf or confidence(est)
+    own = conf["total"]
+    if own.validated:
+        return own.short, own.text
     error = estimate_error(est, conf)
-    margin = (fit.usable_bytes - fit.per_gpu_bytes) / max(fit.per_gpu_bytes, 1) * 100
-    if fit.fits:
-        if error is not None and margin < error:
-            return (
-                f"fits, but within the estimate's error: {_pct(margin)} % headroom "
-                f"against ±{_pct(error)} %"
-            )
-        return "fits"
-    if error is not None and -margin < error:
+    if error is not None:
         return (
-            f"does NOT fit, but within the estimate's error: {_pct(-margin)} % over "
-            f"against ±{_pct(error)} %"
+            f"±{_pct(error)} % from the parts",
+            f"within about {_pct(error)} %: its parts' measured errors weighted by their "
+            f"bytes ({own.note})",
         )
-    return "does NOT fit"
+    missing = [
+        _WHAT.get(c.name, c.name)
+        for c in est.components
+        if c.bytes and not conf.get(c.name, own).validated
+    ]
+    return "not validated", f"not validated: {own.note}, nor its {' or '.join(missing)}"

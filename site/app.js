@@ -135,6 +135,7 @@ function apply(vm) {
   }
   for (const [key, rows] of Object.entries(vm.rows || {})) setRows(key, rows, (vm.row_keys || {})[key]);
   if (vm.warnings) setList("warnings", vm.warnings);
+  if (vm.breakdown) document.dispatchEvent(new CustomEvent("llm-mem:breakdown", { detail: vm.breakdown }));
 }
 
 // ---------------------------------------------------------------------------

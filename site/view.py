@@ -15,6 +15,8 @@ import math
 import re
 from typing import Any
 
+import evidence  # site/evidence.py
+
 from estimator import (
     ENGINES,
     GB,
@@ -503,26 +505,19 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     texts["precision-used"] = f"{precision_label(est.precision)}, KV cache {est.kv_dtype}"
     texts["kv-per-token"] = f"{est.kv_bytes_per_token:,} bytes per token"
     fit = est.fit
-    if fit is None:
-        texts["fit-text"] = "Choose a GPU to check the fit."
-        fit_state = "none"
-        capacity = None
-    else:
-        capacity = fit.capacity_bytes
-        verdict = "Fits" if fit.fits else "Does not fit"
-        texts["fit-text"] = (f"{verdict} on {plan.gpus}× {fit.gpu_name}: "
-                             f"{fit.utilization * 100:.0f}% of each GPU's "
-                             f"{fit.capacity_bytes / GIB:.1f} GiB "
-                             f"(usable with headroom: {fit.usable_bytes / GIB:.1f} GiB)")
-        fit_state = "yes" if fit.fits else "no"
-    attrs["fit"] = {"data-fit": fit_state}
+    texts["fit-text"], caveat = evidence.fit_text(est)
+    fit_state = "none" if fit is None else ("yes" if fit.fits else "no")
+    capacity = None if fit is None else fit.capacity_bytes
+    attrs["fit"] = {"data-fit": fit_state, "data-caveat": "error" if caveat else ""}
+    texts.update(evidence.headline(est))
     rec = est.recommendation
     texts["recommendation"] = rec.text if rec is not None else ""
     texts["recommendation-node"] = node_aligned(config, options, metadata, rec)
     texts["sum-total"] = fmt_gib(est.total_bytes)
     texts["sum-pergpu"] = fmt_gib(est.per_gpu_bytes)
     texts["sum-fit"] = ("no GPU chosen" if fit is None else
-                        ("fits" if fit.fits else "does not fit"))
+                        ("fits" if fit.fits else "does not fit")
+                        + (" (inside the estimate's error)" if caveat else ""))
     attrs["summary"] = {"data-fit": fit_state}
     if est.engine_reserved_bytes:
         label = ENGINE_PROFILES[options.engine].label
@@ -541,15 +536,11 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     bt, ba = stacked_bar(est, capacity, plan.gpus)
     texts.update(bt)
     attrs.update(ba)
-    rows = []
-    for c in est.components:
-        rows.append([COMPONENT_LABELS.get(c.name, c.name), fmt_gib(c.bytes), fmt_gb(c.bytes),
-                     c.formula])
     # context slider follows the resolved context
     attrs["context-slider"] = {"max": str(slider_max(est.model.max_context)),
                                "value": str(context_to_slider(est.context))}
     attrs["context"] = {"placeholder": f"auto {est.context}"}
-    return {"texts": texts, "attrs": attrs, "rows": {"breakdown": rows},
+    return {"texts": texts, "attrs": attrs, "breakdown": evidence.breakdown(est),
             "warnings": list(est.warnings), "estimate": est, "options": options}
 
 
@@ -673,7 +664,7 @@ def merge(*parts: dict[str, Any]) -> dict[str, Any]:
         out["rows"].update(part.get("rows", {}))
         out["row_keys"].update(part.get("row_keys", {}))
         out["warnings"] += part.get("warnings", [])
-        for key in ("estimate", "options"):
+        for key in ("estimate", "options", "breakdown"):
             if key in part:
                 out[key] = part[key]
     return out
@@ -730,7 +721,7 @@ def as_markdown(est: Any, model: str, link: str = "") -> str:
 # ---------------------------------------------------------------------------
 # build-time rendering into the HTML template
 
-_SLOT_RE = re.compile(r"\{\{(text|attr|rows|list|options|checked):([^}]+)\}\}")
+_SLOT_RE = re.compile(r"\{\{(text|attr|rows|list|options|checked|evidence):([^}]+)\}\}")
 
 
 def _option_html(values: list[tuple[str, str]], selected: str) -> str:
@@ -786,6 +777,8 @@ def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
                 return "".join(f"<li>{html.escape(w)}</li>" for w in vm["warnings"])
             if key == "models":
                 return "".join(f'<option value="{html.escape(m)}"></option>' for m in model_ids)
+        if kind == "evidence":
+            return evidence.breakdown_html(vm.get(key, []))
         if kind == "options":
             return _option_html(select_choices(key), state.get(key, ""))
         if kind == "checked":
