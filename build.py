@@ -313,8 +313,8 @@ def _site_view() -> Any:
 def page_fields() -> dict[str, Any]:
     """The option fields and their defaults, for the main thread's URL handling."""
     view = _site_view()
-    return {"fields": list(view.OPTION_FIELDS),
-            "defaults": {name: view.option_default(name) for name in view.OPTION_FIELDS}}
+    return {"fields": list(view.PAGE_FIELDS),
+            "defaults": {name: view.option_default(name) for name in view.PAGE_FIELDS}}
 
 
 def prerender(template: str, configs: dict[str, Any]) -> str:
@@ -393,7 +393,8 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     models_path = out.add("models.json", "assets/" + hashed_name("models.json", models), models)
 
     own: dict[str, str] = {}
-    for name in ("app.css", "app.js", "view.py", "runtime.py"):
+    for name in ("app.css", "app.js", "view.py", "runtime.py", "hardware_view.py",
+                 "hardware.js", "hardware.css"):
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     # [offline/embed] the offline notice + SW registration, embed mode and their styles,
@@ -408,6 +409,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
 
     worker_files = {"view.py": from_assets(own["view.py"]),
                     "runtime.py": from_assets(own["runtime.py"]),
+                    "hardware_view.py": from_assets(own["hardware_view.py"]),
                     "models.json": from_assets(models_path), "wheel": from_assets(wheel_path)}
     worker = (SITE / "worker.js").read_text(encoding="utf-8")
     worker = worker.replace("{{pyodide_dir}}", pyo_dir.removeprefix("assets/"))
@@ -423,6 +425,8 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     replacements = {
         "{{css}}": own["app.css"],
         "{{app_js}}": own["app.js"],
+        "{{hardware_js}}": own["hardware.js"],
+        "{{hardware_css}}": own["hardware.css"],
         "{{app_config}}": html.escape(json.dumps(app_config, sort_keys=True,
                                                  separators=(",", ":"))),
         "{{pyodide_dir}}": pyo_dir,
