@@ -189,8 +189,12 @@ def speed_text(speed: Any) -> tuple[str, str]:
     if speed.prefill_tokens_per_s:
         line += f"; prefill (reading the prompt) about {_rate(speed.prefill_tokens_per_s)} tokens/s"
     line += "."
-    error = (f"This is an estimate, not a measurement: its {speed.error} "
-             f"(efficiencies: {speed.efficiency_source}).")
+    if speed.error.startswith("not measured"):
+        error = f"This is an estimate, not a measurement, and its error is {speed.error}"
+    else:  # the held-out error of the fit (estimator/data/speed_fit.json)
+        error = f"This is an estimate, not a measurement. How far off such estimates were: " \
+                f"{speed.error}"
+    error += f" (efficiencies: {speed.efficiency_source})."
     return line, error
 
 
