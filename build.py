@@ -447,8 +447,8 @@ def _site_view() -> Any:
 def page_fields() -> dict[str, Any]:
     """The option fields and their defaults, for the main thread's URL handling."""
     view = _site_view()
-    return {"fields": list(view.OPTION_FIELDS),
-            "defaults": {name: view.option_default(name) for name in view.OPTION_FIELDS}}
+    return {"fields": list(view.PAGE_FIELDS),
+            "defaults": {name: view.option_default(name) for name in view.PAGE_FIELDS}}
 
 
 def prerender(template: str, configs: dict[str, Any]) -> str:
@@ -546,7 +546,7 @@ def add_own_assets(out: Output) -> dict[str, str]:
     site/index.html)."""
     own: dict[str, str] = {}
     for name in ("app.css", "app.js", "extras.css", "offline.js", "embed-frame.js",
-                 "evidence.js"):
+                 "evidence.js", "hardware.js", "hardware.css"):
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     return own
@@ -577,6 +577,8 @@ def add_pages(out: Output, own: dict[str, str], worker_path: str, pyo_dir: str,
     replacements = {
         "{{css}}": own["app.css"],
         "{{app_js}}": own["app.js"],
+        "{{hardware_js}}": own["hardware.js"],
+        "{{hardware_css}}": own["hardware.css"],
         "{{app_config}}": html.escape(json.dumps(app_config, sort_keys=True,
                                                  separators=(",", ":"))),
         "{{pyodide_dir}}": pyo_dir,

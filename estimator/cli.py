@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os.path
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from . import (
 from .engines import ENGINE_PROFILES
 from .jsonsafe import MAX_JSON_BYTES, load_config_text
 from .options import LLAMA_BACKENDS, OFFLOAD_MODES
-from .units import format_count, format_gb, format_gib
+from .units import format_count, format_gb, format_gib, parse_bandwidth, parse_size
 
 if TYPE_CHECKING:
     from .hub import HubModelInfo
@@ -107,30 +106,20 @@ def _at_least_one(number: int, text: str) -> int:
     return number
 
 
-_SIZE_UNITS = {"": 1024**3, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-
-
 def _size(text: str) -> int:
-    """A memory size: ``12GiB``, ``64GB``, ``24G``, ``512MiB``, ``1.5TB``. Sizes are binary
-    (GB = GiB = 2^30, as GPU and RAM capacities are labelled); a bare number is GiB."""
-    value = text.strip().lower().replace(" ", "").replace("_", "")
-    match = re.fullmatch(r"([0-9]*\.?[0-9]+)([kmgt]?)(i?b)?", value)
-    if not match:
-        raise argparse.ArgumentTypeError(f"not a memory size: {text!r} (e.g. 12GiB, 64GB)")
-    number = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-    return int(number)
+    """A memory size (units.parse_size) for argparse."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _bandwidth(text: str) -> float:
-    """GB/s: ``360``, ``360GB/s``, ``1.8TB/s``."""
-    value = text.strip().lower().replace(" ", "")
-    match = re.fullmatch(r"([0-9]*\.?[0-9]+)(gb/s|tb/s|gbps|gb)?", value)
-    if not match or float(match.group(1)) <= 0:
-        raise argparse.ArgumentTypeError(f"not a bandwidth in GB/s: {text!r} (e.g. 360, 1.8TB/s)")
-    scale = 1000.0 if (match.group(2) or "").startswith("tb") else 1.0
-    return float(match.group(1)) * scale
+    """GB/s (units.parse_bandwidth) for argparse."""
+    try:
+        return parse_bandwidth(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _fraction(text: str) -> float:

@@ -67,7 +67,7 @@ function foldDetails() {
   summary.textContent = "Breakdown";
   more.appendChild(summary);
   const moved = [".bar-figure", "#warnings-box", ".breakdown-title", ".table-wrap:has(> table.breakdown)",
-                 ".answers-more", ".context-line", "#reserved", "#pool-conf"];
+                 ".answers-more", ".context-line", "#reserved", "#pool-conf", "#hw-results"];
   for (const selector of moved) {
     const node = results.querySelector(selector);
     if (node) more.appendChild(node);

@@ -7,6 +7,8 @@
  * this script), sized to its content and following the page's light/dark scheme.
  * Attributes (all optional; also accepted with a data- prefix):
  *   model revision precision kv_dtype engine context batch gpu gpus ...  estimator settings
+ *   gpus="rtx3090,rtx4060" ram="64GiB"  own hardware: a list of GPUs (mixed), system RAM;
+ *                                      gpu_memory="12" gpu_bandwidth="360" a card not listed
  *   controls="precision,context,gpu"   visible controls ("none" for a read-only card)
  *   theme="auto|light|dark"            auto (default) follows the host page, see hostTheme()
  *   height="480"                       initial height in px before the widget reports its own
@@ -41,6 +43,8 @@
       var a = el.attributes[i];
       var name = a.name.replace(/^data-/, "").replace(/-/g, "_");
       if (SKIP[a.name] || SKIP[name] || name === "llm_memory_loaded" || a.value === "") continue;
+      // gpus="rtx3090,rtx4060": a list of devices (the gpu setting); gpus="2": a count
+      if (name === "gpus" && /[a-z]/i.test(a.value)) name = "gpu";
       query.set(name === "kv_dtype" ? "kv_dtype" : name, a.value);
     }
     var theme = el.getAttribute("theme") || el.getAttribute("data-theme") || "auto";

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 import evidence  # site/evidence.py
+import hardware_view  # site/hardware_view.py
 
 from estimator import (
     ENGINES,
@@ -61,6 +62,10 @@ UI_DEFAULTS: dict[str, str] = {"gpu": _default_gpu()}
 #: Keys besides the options that live in the URL.
 MODEL_KEYS = ("model", "revision")
 
+#: The form's fields in URL order: the options, then the own-hardware keys in people's
+#: units (site/hardware_view.py: ram=64 is 64 GiB).
+PAGE_FIELDS: tuple[str, ...] = (*OPTION_FIELDS, *hardware_view.PAGE_KEYS)
+
 SWEEP_POINTS = 64
 CONTEXT_SLIDER_MIN = 64  # tokens at the left end of the slider
 SLIDER_STEPS_PER_OCTAVE = 100
@@ -70,6 +75,8 @@ def option_default(name: str) -> str:
     """The form/URL string of a field's default ('' for None)."""
     if name in UI_DEFAULTS:
         return UI_DEFAULTS[name]
+    if name in hardware_view.PAGE_KEYS:
+        return ""
     return to_text(OPTION_FIELDS[name][1])
 
 
@@ -83,7 +90,7 @@ def to_text(value: Any) -> str:
 
 def default_state(model: str) -> dict[str, str]:
     state = {"model": model, "revision": ""}
-    for name in OPTION_FIELDS:
+    for name in PAGE_FIELDS:
         state[name] = option_default(name)
     return state
 
@@ -108,7 +115,7 @@ def query_from_state(state: dict[str, str], default_model: str) -> str:
         pairs.append(("model", state["model"]))
     if state.get("revision") and state["revision"] != "main":
         pairs.append(("revision", state["revision"]))
-    for name in OPTION_FIELDS:
+    for name in PAGE_FIELDS:
         value = state.get(name, "")
         if value != option_default(name):
             pairs.append((name, value))
@@ -153,6 +160,7 @@ def _parse_value(name: str, text: str) -> Any:
 def options_from_state(state: dict[str, str]) -> EstimateOptions:
     """Form/URL strings -> EstimateOptions; raises FieldError naming the fields at fault."""
     values = {name: _parse_value(name, state.get(name, "")) for name in OPTION_FIELDS}
+    values.update(hardware_view.option_values(state, UI_DEFAULTS["gpu"]))
     try:
         return EstimateOptions(**values)
     except OptionError as exc:
@@ -540,8 +548,13 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     attrs["context-slider"] = {"max": str(slider_max(est.model.max_context)),
                                "value": str(context_to_slider(est.context))}
     attrs["context"] = {"placeholder": f"auto {est.context}"}
-    return {"texts": texts, "attrs": attrs, "breakdown": evidence.breakdown(est),
+    main = {"texts": texts, "attrs": attrs, "breakdown": evidence.breakdown(est), "rows": {},
             "warnings": list(est.warnings), "estimate": est, "options": options}
+    hardware = hardware_view.safe_compute(est, options)
+    main["texts"].update(hardware["texts"])
+    main["attrs"].update(hardware["attrs"])
+    main["rows"].update(hardware["rows"])
+    return main
 
 
 #: GPUs per server node (DGX/HGX H100/H200/B200, MI300X platforms: 8 per node).
@@ -777,6 +790,8 @@ def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
                 return "".join(f"<li>{html.escape(w)}</li>" for w in vm["warnings"])
             if key == "models":
                 return "".join(f'<option value="{html.escape(m)}"></option>' for m in model_ids)
+            if key == "devices":
+                return hardware_view.datalist_html()
         if kind == "evidence":
             return evidence.breakdown_html(vm.get(key, []))
         if kind == "options":

@@ -52,7 +52,8 @@ STEPS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("max_num_batched_tokens", "fill", "512", {"max_num_batched_tokens": 512}, "activations",
      "down"),
     ("max_num_seqs", "fill", "16", {"max_num_seqs": 16}, "activations", "down"),
-    ("gpu", "select", OTHER_GPU, {"gpu": OTHER_GPU}, "usable", "down"),
+    # My hardware: the default GPU removed, another added by its catalog name
+    ("hw-add", "device", GPUS[OTHER_GPU].name, {"gpu": OTHER_GPU}, "usable", "down"),
 ]
 
 OPTIONS: dict[str, Any] = {"gpu": DEFAULT_GPU}
@@ -133,6 +134,9 @@ def test_control(
             page.uncheck(f"#{control}")
         elif how == "check":
             page.check(f"#{control}")
+        elif how == "device":
+            page.fill("#hw-add", value)
+            page.click("#hw-add-button")
         elif how == "slider":
             page.eval_on_selector(
                 "#context-slider",
@@ -141,6 +145,9 @@ def test_control(
                 str(SLIDER_POSITION),
             )
 
+    if how == "device":  # the default GPU removed first: a state (and URL) of its own
+        page_session.change(lambda: page.click("#hw-list .hw-remove"))
+        HISTORY.append({**OPTIONS, "gpu": ""})
     page_session.change(act)
     if how == "slider":
         context = view.slider_to_context(SLIDER_POSITION)
@@ -161,7 +168,7 @@ def test_control(
     assert {"down": a < b, "up": a > b, "same": a == b}[move], (control, moves, b, a)
     # the URL carries the state
     query = urlsplit(page.url).query
-    key = "context" if control == "context-slider" else control
+    key = {"context-slider": "context", "hw-add": "gpu"}.get(control, control)
     assert f"{key}=" in query, query
 
 
