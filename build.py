@@ -393,7 +393,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
     models_path = out.add("models.json", "assets/" + hashed_name("models.json", models), models)
 
     own: dict[str, str] = {}
-    for name in ("app.css", "app.js", "view.py", "runtime.py"):
+    for name in ("app.css", "app.js", "view.py", "launch_view.py", "runtime.py"):
         data = (SITE / name).read_bytes()
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     # [offline/embed] the offline notice + SW registration, embed mode and their styles,
@@ -407,6 +407,7 @@ def build(dist: Path = DIST, *, quiet: bool = False) -> dict[str, Any]:
         return "./" + path.removeprefix("assets/")
 
     worker_files = {"view.py": from_assets(own["view.py"]),
+                    "launch_view.py": from_assets(own["launch_view.py"]),
                     "runtime.py": from_assets(own["runtime.py"]),
                     "models.json": from_assets(models_path), "wheel": from_assets(wheel_path)}
     worker = (SITE / "worker.js").read_text(encoding="utf-8")

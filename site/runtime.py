@@ -38,6 +38,7 @@ class Model:
     metadata: Any
     label: str
     notes: list[str] = field(default_factory=list)
+    repo_id: str = ""  # the Hub id the launch command names ("" for a local config)
 
 
 MODELS: dict[str, Model] = {}
@@ -106,7 +107,8 @@ async def load(args: dict[str, Any]) -> dict[str, Any]:
             return {"key": key, "model": repo_id, "revision": "", "label": MODELS[key].label,
                     "notes": ""}
         return _loaded(key, Model(BUNDLED[repo_id], None,
-                                  f"{repo_id} (bundled copy of its config.json)"), repo_id, "")
+                                  f"{repo_id} (bundled copy of its config.json)",
+                                  repo_id=repo_id), repo_id, "")
     key = f"hub:{repo_id}@{rev}" + (":token" if token else "")
     if key in MODELS:
         model = MODELS[key]
@@ -129,7 +131,7 @@ async def load(args: dict[str, Any]) -> dict[str, Any]:
     except EstimatorError as exc:
         return {"model": repo_id, "revision": shown_rev, "error": hub_error(exc, repo_id)}
     label = f"{info.config_repo_id} at {info.revision} (from the Hub)"
-    return _loaded(key, Model(info.config, info.weights, label, list(info.notes)),
+    return _loaded(key, Model(info.config, info.weights, label, list(info.notes), repo_id),
                    repo_id, shown_rev)
 
 
@@ -152,7 +154,8 @@ def _main(model: Model, state: dict[str, str]) -> dict[str, Any]:
         _memo.clear()
         _memo["key"] = memo_key
         _memo["main"] = view.compute_main(model.config, state, model.metadata,
-                                          model_label=model.label)
+                                          model_label=model.label,
+                                          model_id=model.repo_id or "MODEL")
     main: dict[str, Any] = _memo["main"]
     return main
 

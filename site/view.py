@@ -17,6 +17,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import launch_view
+
 from estimator import (
     ENGINES,
     GB,
@@ -55,8 +57,10 @@ def _default_gpu() -> str:
     return next(iter(GPUS), "")
 
 
-#: The page picks a GPU by default so that fit answers show at first sight.
-UI_DEFAULTS: dict[str, str] = {"gpu": _default_gpu()}
+#: The page picks a GPU by default so that fit answers show at first sight, and an engine
+#: whose allocation is modelled and validated (tests/validation/launch_records.json), as
+#: the CLI does (estimator.cli DEFAULT_ENGINE); "generic" stays a labelled choice.
+UI_DEFAULTS: dict[str, str] = {"gpu": _default_gpu(), "engine": "vllm"}
 
 #: Keys besides the options that live in the URL.
 MODEL_KEYS = ("model", "revision")
@@ -482,10 +486,14 @@ def model_texts(est: Any) -> dict[str, str]:
 
 
 def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
-                 *, model_label: str = "") -> dict[str, Any]:
-    """The fast part: one estimate -> headline figures, model facts, breakdown bar."""
+                 *, model_label: str = "", model_id: str | None = None) -> dict[str, Any]:
+    """The fast part: one estimate -> headline figures, model facts, breakdown bar, and
+    the launch verdict for the same options (site/launch_view.py)."""
     options = options_from_state(state)
     est = estimate(config, options, metadata)
+    launch = launch_view.launch_vm(config, options, metadata,
+                                   state.get("model", "") if model_id is None else model_id)
+    said = launch.pop("launch_dict")
     texts: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}
     texts.update(model_texts(est))
@@ -507,12 +515,15 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
         capacity = None
     else:
         capacity = fit.capacity_bytes
-        verdict = "Fits" if fit.fits else "Does not fit"
-        texts["fit-text"] = (f"{verdict} on {plan.gpus}× {fit.gpu_name}: "
-                             f"{fit.utilization * 100:.0f}% of each GPU's "
-                             f"{fit.capacity_bytes / GIB:.1f} GiB "
-                             f"(usable with headroom: {fit.usable_bytes / GIB:.1f} GiB)")
-        fit_state = "yes" if fit.fits else "no"
+        plain = "fits" if fit.fits else "does not fit"
+        word = launch_view.fit_words(plain, fit.fits, said, options.batch)
+        where = (f"{plan.gpus}× {fit.gpu_name}: {fit.utilization * 100:.0f}% of each GPU's "
+                 f"{fit.capacity_bytes / GIB:.1f} GiB "
+                 f"(usable with headroom: {fit.usable_bytes / GIB:.1f} GiB)")
+        texts["fit-text"] = (f"{plain.capitalize()} on {where}" if word == plain else
+                             f"{word[:1].upper()}{word[1:]}. {where}")
+        refuses = said is not None and said["memory_checked"] and not said["starts"]
+        fit_state = "yes" if fit.fits and not refuses else "no"
     attrs["fit"] = {"data-fit": fit_state}
     rec = est.recommendation
     texts["recommendation"] = rec.text if rec is not None else ""
@@ -520,7 +531,11 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     texts["sum-total"] = fmt_gib(est.total_bytes)
     texts["sum-pergpu"] = fmt_gib(est.per_gpu_bytes)
     texts["sum-fit"] = ("no GPU chosen" if fit is None else
+                        f"{ENGINE_PROFILES[options.engine].label} will refuse to start"
+                        if fit_state == "no" and fit.fits else
                         ("fits" if fit.fits else "does not fit"))
+    texts.update(launch["texts"])
+    attrs.update(launch["attrs"])
     attrs["summary"] = {"data-fit": fit_state}
     if est.engine_reserved_bytes:
         label = ENGINE_PROFILES[options.engine].label
@@ -547,8 +562,11 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     attrs["context-slider"] = {"max": str(slider_max(est.model.max_context)),
                                "value": str(context_to_slider(est.context))}
     attrs["context"] = {"placeholder": f"auto {est.context}"}
+    warnings = list(est.warnings) + [w for w in (said or {}).get("warnings", [])
+                                     if w not in est.warnings]
     return {"texts": texts, "attrs": attrs, "rows": {"breakdown": rows},
-            "warnings": list(est.warnings), "estimate": est, "options": options}
+            "warnings": warnings, "launch": launch["launch"], "estimate": est,
+            "options": options}
 
 
 #: GPUs per server node (DGX/HGX H100/H200/B200, MI300X platforms: 8 per node).
@@ -671,16 +689,16 @@ def merge(*parts: dict[str, Any]) -> dict[str, Any]:
         out["rows"].update(part.get("rows", {}))
         out["row_keys"].update(part.get("row_keys", {}))
         out["warnings"] += part.get("warnings", [])
-        for key in ("estimate", "options"):
+        for key in ("estimate", "options", "launch"):
             if key in part:
                 out[key] = part[key]
     return out
 
 
 def compute(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
-            *, model_label: str = "") -> dict[str, Any]:
+            *, model_label: str = "", model_id: str | None = None) -> dict[str, Any]:
     """Everything at once (the build's pre-render; the browser does it in steps)."""
-    main = compute_main(config, state, metadata, model_label=model_label)
+    main = compute_main(config, state, metadata, model_label=model_label, model_id=model_id)
     est, options = main["estimate"], main["options"]
     return merge(main, compute_compare(config, options, metadata),
                  compute_sweep(config, options, est, "context", metadata),
@@ -739,13 +757,21 @@ def _option_html(values: list[tuple[str, str]], selected: str) -> str:
     return "".join(out)
 
 
+#: The engine menu: which engines' allocation the estimate models (vLLM's is validated
+#: against published V1 start-up logs, tests/validation/launch_records.json).
+ENGINE_LABELS = {
+    "vllm": "vLLM (modelled and validated)",
+    "generic": "generic (no engine: whole prompt in one pass)",
+}
+
+
 def select_choices(name: str) -> list[tuple[str, str]]:
     if name == "precision":
         return [("auto", "As published (auto)")] + [(k, p.label) for k, p in PRECISIONS.items()]
     if name == "kv_dtype":
         return [(k, "auto (as model)" if k == "auto" else k) for k in KV_DTYPES]
     if name == "engine":
-        return [(k, k) for k in ENGINES]
+        return [(k, ENGINE_LABELS.get(k, ENGINE_PROFILES[k].label)) for k in ENGINES]
     if name == "gpu":
         return [("", "none")] + [(k, g.name) for k, g in GPUS.items()]
     if name == "paged_attention":
@@ -779,6 +805,8 @@ def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
         if kind == "list":
             if key == "warnings":
                 return "".join(f"<li>{html.escape(w)}</li>" for w in vm["warnings"])
+            if key == "launch-fixes":
+                return launch_view.fixes_html(vm.get("launch"))
             if key == "models":
                 return "".join(f'<option value="{html.escape(m)}"></option>' for m in model_ids)
         if kind == "options":
