@@ -68,7 +68,8 @@ def launch_vm(config: dict[str, Any], options: EstimateOptions, metadata: Any,
                 "launch_dict": None}
     summary = v.summary
     if len(v.problems) > 1:
-        summary += " Also: " + " ".join(p.message for p in v.problems[1:])
+        summary += ("" if summary.endswith(".") else ".") + " Also: " + "; ".join(
+            p.message for p in v.problems[1:]) + "."
     facts = []
     if v.max_context is not None and v.memory_checked:
         facts.append(f"longest context that starts: {v.max_context:,} tokens")

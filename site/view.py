@@ -365,8 +365,9 @@ def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
         attrs[f"{prefix}-cap-label"] = {"y": f"{sy(capacity) - 5:.1f}", "visibility": "visible"}
         texts[f"{prefix}-cap-label"] = f"usable per GPU {capacity / GIB:.1f} GiB"
     else:
-        attrs[f"{prefix}-cap"] = {"visibility": "hidden"}
-        attrs[f"{prefix}-cap-label"] = {"visibility": "hidden"}
+        # hidden, with coordinates all the same (an empty length is an SVG parse error)
+        attrs[f"{prefix}-cap"] = {"y1": "0", "y2": "0", "visibility": "hidden"}
+        attrs[f"{prefix}-cap-label"] = {"y": "0", "visibility": "hidden"}
         texts[f"{prefix}-cap-label"] = ""
     stop: int | None = None
     if limited:
@@ -387,8 +388,9 @@ def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
         attrs[f"{prefix}-stop-label"] = {"x": f"{sx(stop) + (-4 if anchor == 'end' else 4):.1f}",
                                          "text-anchor": anchor, "visibility": "visible"}
     else:
-        attrs[f"{prefix}-stop"] = {"visibility": "hidden"}
-        attrs[f"{prefix}-stop-label"] = {"visibility": "hidden"}
+        attrs[f"{prefix}-stop"] = {"x1": "0", "x2": "0", "visibility": "hidden"}
+        attrs[f"{prefix}-stop-label"] = {"x": "0", "text-anchor": "start",
+                                         "visibility": "hidden"}
         texts[f"{prefix}-stop-label"] = ""
     cur = min(max(current, min(xs)), max(xs))
     cx = f"{sx(cur):.1f}"
@@ -434,7 +436,7 @@ def stacked_bar(est: Any, capacity: int | None, gpus: int) -> tuple[dict[str, st
         what = "GPU" if gpus == 1 else f"{gpus} GPUs"
         texts["bar-cap-text"] = f"capacity of {what}: {fmt_gib(cap_total)}"
     else:
-        attrs["bar-cap"] = {"visibility": "hidden"}
+        attrs["bar-cap"] = {"x1": "0", "x2": "0", "visibility": "hidden"}
         texts["bar-cap-text"] = "no GPU chosen"
     return texts, attrs
 
