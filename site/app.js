@@ -157,6 +157,7 @@ function showLaunch(launch) {
       head.className = "fix";
       head.dataset.fix = String(i);
       head.dataset.apply = JSON.stringify(fix.apply);
+      head.disabled = Boolean(stale); // drawn while the rest is still updating
     } else {
       head = document.createElement("span");
       head.className = "fix-text";
@@ -220,7 +221,9 @@ function setStale(kind, reason = "") {
   box.textContent = kind ? reason : "";
   box.hidden = !kind;
   // the launch verdict's buttons act on the inputs it answered: not while it is stale
-  for (const button of document.querySelectorAll("#launch button")) button.disabled = Boolean(kind);
+  for (const button of document.querySelectorAll("#launch button, #launch-fixes button")) {
+    button.disabled = Boolean(kind);
+  }
   if (kind === "failed") { // another model's figures must not stay under this id
     for (const id of ["total-gib", "pergpu-gib", "sum-total", "sum-pergpu"]) setText(id, "—");
     setText("sum-fit", "no estimate");
