@@ -762,7 +762,7 @@ def _option_html(values: list[tuple[str, str]], selected: str) -> str:
 #: The engine menu: which engines' allocation the estimate models (vLLM's is validated
 #: against published V1 start-up logs, tests/validation/launch_records.json).
 ENGINE_LABELS = {
-    "vllm": "vLLM (modelled and validated)",
+    "vllm": "vLLM (validated)",
     "generic": "generic (no engine: whole prompt in one pass)",
 }
 
