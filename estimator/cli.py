@@ -575,6 +575,13 @@ def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
     doc["mode"] = "estimate"
     doc.update(estimate(cfg, options, meta).to_dict())
     doc["launch"] = _launch(args, loaded, _placed(options, doc.get("placement")))
+    if doc.get("fit") and doc.get("fit_verdict"):
+        from .launch import fit_with_launch
+
+        # the fit answer never contradicts the launch verdict printed under it
+        doc["fit_verdict"] = fit_with_launch(
+            doc["fit_verdict"], doc["fit"]["fits"], doc["launch"], options.batch
+        )
     return doc
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "Fix",
     "LaunchVerdict",
     "Problem",
+    "fit_with_launch",
     "launch_verdict",
     "valid_tensor_parallel",
     "vllm_startup",
@@ -75,6 +76,9 @@ class Fix:
     change: str
     flags: tuple[str, ...]
     result: str
+    #: The estimator settings the change sets (EstimateOptions fields, plus ``enforce_eager``),
+    #: so that a page can apply it; empty when the change is a flag only (``auto``).
+    options: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,17 +98,17 @@ class LaunchVerdict:
 
     @property
     def summary(self) -> str:
-        """One line: "vLLM starts: ..." or "vLLM will refuse to start: ..."."""
+        """One line: "vLLM will start: ..." or "vLLM will refuse to start: ..."."""
         if not self.starts:
             return f"{self.label} will refuse to start: {self.problems[0].message}"
         if not self.memory_checked:
             return f"{self.label} passes its start-up checks (choose a GPU to check memory)"
         if self.concurrency is not None:
             return (
-                f"{self.label} starts: {self.concurrency:.2f} requests of the chosen context "
-                "fit at once"
+                f"{self.label} will start: {self.concurrency:.2f} requests of the chosen "
+                "context fit at once"
             )
-        return f"{self.label} starts"
+        return f"{self.label} will start"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +122,13 @@ class LaunchVerdict:
             else list(self.valid_tensor_parallel),
             "concurrency": self.concurrency,
             "fixes": [
-                {"change": f.change, "flags": list(f.flags), "result": f.result} for f in self.fixes
+                {
+                    "change": f.change,
+                    "flags": list(f.flags),
+                    "result": f.result,
+                    "options": dict(f.options),
+                }
+                for f in self.fixes
             ],
             "command": self.command,
             "memory_checked": self.memory_checked,
@@ -616,6 +626,31 @@ def launch_verdict(
     return _verdict(spec, counts, setup, metadata, with_fixes)
 
 
+def fit_with_launch(fit_text: str, fits: bool, launch: dict[str, Any] | None, batch: int) -> str:
+    """The fit verdict ("fits" / "does NOT fit", maybe with its error margin) said so that it
+    never contradicts the launch verdict (``LaunchVerdict.to_dict()``) beside it.
+
+    The fit asks whether ``batch`` requests of the context fit in the usable memory (the
+    GPU less its headroom); the engine asks whether it can start at all. They differ when a
+    start-up check fails on memory that fits (a TP size the heads or vocabulary do not
+    divide, a context past the model's limit), and when the engine starts but serves fewer
+    requests at once than the batch (vLLM, SGLang and TGI queue the rest)."""
+    if not launch or not launch.get("memory_checked"):
+        return fit_text
+    label = ENGINE_PROFILES[launch["engine"]].label
+    if not launch["starts"]:
+        return f"the memory fits, but {label} will refuse to start" if fits else fit_text
+    if fits:
+        return fit_text
+    n = launch.get("concurrency")
+    if n is not None and n < batch:
+        return (
+            f"{batch:,} requests do NOT fit at once; {label} starts and serves "
+            f"{n:.2f} at a time"
+        )
+    return f"does NOT fit with the headroom kept free; {label} starts with less to spare"
+
+
 def _result(verdict: LaunchVerdict, context: int) -> str:
     if verdict.concurrency is not None and verdict.memory_checked:
         n = verdict.concurrency
@@ -650,7 +685,8 @@ def _try(
     if not verdict.starts:
         return None
     context = options.context or _estimate(spec, counts, trial, meta).context
-    return Fix(change, flags, _result(verdict, context))
+    settings = {k: v for k, v in overrides.items() if k != "allow"}
+    return Fix(change, flags, _result(verdict, context), tuple(settings.items()))
 
 
 def _memory_fixes(

@@ -395,6 +395,28 @@
     }
   }
 
+  /** Launch verdicts against the published start-ups (tests/validation/validate_launch.py). */
+  function drawLaunch() {
+    const launch = data.launch;
+    if (!launch) return;
+    const refusals = launch.refusals === 1 ? "1 refusal" : `${launch.refusals} refusals`;
+    document.getElementById("launch-agreement").textContent =
+      `The verdict (starts or refuses) is right on ${launch.right} of ${launch.compared} ` +
+      `published start-ups (${refusals} among them); ` +
+      `${launch.records - launch.compared} of ${launch.records} records are not compared.`;
+    const body = document.querySelector("#launch-verdicts tbody");
+    body.replaceChildren();
+    for (const r of launch.rows) {
+      const said = r.predicted === null ? "not compared" :
+        r.predicted === r.logged ? `${r.predicted} (right)` : `${r.predicted} (WRONG)`;
+      const tr = el("tr", { "data-status": r.status });
+      tr.append(cell(r.model), cell(engineLabel(r.engine)),
+        cell(r.logged + (r.logged_problem ? ` (${r.logged_problem})` : "")), cell(said),
+        cell(r.note), sourceLink(r));
+      body.append(tr);
+    }
+  }
+
   // -- the page ---------------------------------------------------------------------------
 
   function draw() {
@@ -416,6 +438,7 @@
     `${allCompared.length} of ${rows.length} published measurements (${new Set(rows.map((r) => r.record)).size} logs, ` +
     `${new Set(allCompared.map((r) => r.model)).size} models) could be compared; the rest are listed at the end with the reason.`;
   drawLegend();
+  drawLaunch();
   readHash();
   draw();
   for (const select of Object.values(filters)) {

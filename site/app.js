@@ -136,6 +136,73 @@ function apply(vm) {
   for (const [key, rows] of Object.entries(vm.rows || {})) setRows(key, rows, (vm.row_keys || {})[key]);
   if (vm.warnings) setList("warnings", vm.warnings);
   if (vm.breakdown) document.dispatchEvent(new CustomEvent("llm-mem:breakdown", { detail: vm.breakdown }));
+  if (vm.launch) showLaunch(vm.launch);
+}
+
+// ---------------------------------------------------------------------------
+// the launch block (site/launch_view.py): fixes as buttons that apply them, the command
+// with a copy button. Drawn like launch_view.fixes_html pre-renders it.
+
+function showLaunch(launch) {
+  const list = $("launch-fixes");
+  const key = JSON.stringify(launch.fixes);
+  if (written.get("launch\0fixes") === key) return;
+  written.set("launch\0fixes", key);
+  list.replaceChildren(...launch.fixes.map((fix, i) => {
+    const li = document.createElement("li");
+    const change = cap(fix.change);
+    let head;
+    if (fix.apply) {
+      head = document.createElement("button");
+      head.type = "button";
+      head.className = "fix";
+      head.dataset.fix = String(i);
+      head.dataset.apply = JSON.stringify(fix.apply);
+      head.disabled = Boolean(stale); // drawn while the rest is still updating
+    } else {
+      head = document.createElement("span");
+      head.className = "fix-text";
+    }
+    head.textContent = change;
+    const flags = document.createElement("code");
+    flags.textContent = fix.flags;
+    const result = document.createElement("span");
+    result.className = "fix-result";
+    result.textContent = "→ " + fix.result;
+    li.append(head, " ", flags, " ", result);
+    return li;
+  }));
+}
+
+function applyFix(button) {
+  if (stale || !loaded) return; // a fix is for the inputs its verdict answered
+  const settings = JSON.parse(button.dataset.apply || "{}");
+  Object.assign(state, settings);
+  writeControls();
+  $("launch-verdict").focus(); // the button goes away with the old verdict
+  wantPush = true; // a committed change: into the URL once its estimate is in
+  refresh();
+}
+
+async function copyCommand() {
+  const text = $("launch-command").textContent;
+  if (stale || !text) return;
+  const button = $("copy-command");
+  root.dataset.copied = text; // read by tests; harmless
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = "Copied";
+    button.dataset.copied = "";
+    setText("copy-command-status", "");
+    setTimeout(() => { button.textContent = "Copy command"; delete button.dataset.copied; }, 2000);
+  } catch (error) { // no clipboard permission: select the command for Ctrl+C / ⌘C
+    const range = document.createRange();
+    range.selectNodeContents($("launch-command"));
+    const selection = getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    setText("copy-command-status", "Selected: press Ctrl+C (⌘C) to copy.");
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -154,12 +221,19 @@ function setStale(kind, reason = "") {
   const box = $("stale-reason");
   box.textContent = kind ? reason : "";
   box.hidden = !kind;
+  // the launch verdict's buttons act on the inputs it answered: not while it is stale
+  for (const button of document.querySelectorAll("#launch button, #launch-fixes button")) {
+    button.disabled = Boolean(kind);
+  }
   if (kind === "failed") { // another model's figures must not stay under this id
     for (const id of ["total-gib", "pergpu-gib", "sum-total", "sum-pergpu"]) setText(id, "—");
     setText("sum-fit", "no estimate");
     setAttr("summary", "data-fit", "none");
     for (const id of ["total-gb", "pergpu-gb", "pergpu-plan", "recommendation", "max-batch",
-                      "max-context", "model-label", "recommendation-node"]) setText(id, "");
+                      "max-context", "model-label", "recommendation-node", "launch-verdict",
+                      "launch-engine", "launch-facts", "launch-command"]) setText(id, "");
+    setAttr("launch", "data-starts", "none");
+    showLaunch({ fixes: [] });
     setText("fit-text", "No estimate: " + reason);
     setAttr("fit", "data-fit", "none");
   }
@@ -751,6 +825,11 @@ $("remember").addEventListener("change", saveToken);
 for (const [id, kind] of [["copy-md", "md"], ["copy-json", "json"], ["copy-link", "link"]]) {
   $(id).addEventListener("click", () => copy(kind));
 }
+$("launch-fixes").addEventListener("click", (event) => {
+  const button = event.target.closest("button.fix");
+  if (button) applyFix(button);
+});
+$("copy-command").addEventListener("click", copyCommand);
 // The runtime starts once the pre-rendered answer is on screen: its 5 MB download must not
 // compete with the first paint (on a slow link it would delay it by seconds).
 let runtime = { state: "booting", call: () => Promise.reject(new Error("not started")) };

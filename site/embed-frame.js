@@ -57,7 +57,8 @@ function markControls() {
   }
 }
 
-/** The compact card: total, fit and recommendation; the rest behind a "Breakdown" toggle. */
+/** The compact card: launch verdict and command, total, fit and recommendation; the rest
+ *  (fixes included) behind a "Breakdown" toggle. */
 function foldDetails() {
   const results = document.getElementById("results");
   if (!results || results.querySelector("details.embed-more")) return;
@@ -66,8 +67,9 @@ function foldDetails() {
   const summary = document.createElement("summary");
   summary.textContent = "Breakdown";
   more.appendChild(summary);
-  const moved = [".bar-figure", "#warnings-box", ".breakdown-title", ".table-wrap:has(> table.breakdown)",
-                 ".answers-more", ".context-line", "#reserved", "#pool-conf", "#hw-results"];
+  const moved = ["#launch-fixes", "#launch-engine", "#launch-facts", ".bar-figure", "#warnings-box",
+                 ".breakdown-title", ".table-wrap:has(> table.breakdown)", ".answers-more",
+                 ".context-line", "#reserved", "#pool-conf", "#hw-results"];
   for (const selector of moved) {
     const node = results.querySelector(selector);
     if (node) more.appendChild(node);

@@ -61,6 +61,7 @@ class Model:
     metadata: Any
     label: str
     notes: list[str] = field(default_factory=list)
+    repo_id: str = ""  # the Hub id the launch command names ("" for a local config)
 
 
 MODELS: dict[str, Model] = {}
@@ -118,7 +119,8 @@ def _bundled(repo_id: str) -> dict[str, Any]:
         return {"key": key, "model": repo_id, "revision": "", "label": MODELS[key].label,
                 "notes": ""}
     return _loaded(key, Model(BUNDLED[repo_id], None,
-                              f"{repo_id} (bundled copy of its config.json)"), repo_id, "")
+                              f"{repo_id} (bundled copy of its config.json)",
+                              repo_id=repo_id), repo_id, "")
 
 
 async def load(args: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +162,7 @@ async def load(args: dict[str, Any]) -> dict[str, Any]:
     except EstimatorError as exc:
         return {"model": repo_id, "revision": shown_rev, "error": hub_error(exc, repo_id)}
     label = f"{info.config_repo_id} at {info.revision} (from the Hub)"
-    return _loaded(key, Model(info.config, info.weights, label, list(info.notes)),
+    return _loaded(key, Model(info.config, info.weights, label, list(info.notes), repo_id),
                    repo_id, shown_rev)
 
 
@@ -184,7 +186,8 @@ def _main(model: Model, state: dict[str, str]) -> dict[str, Any]:
         _memo.clear()
         _memo["key"] = memo_key
         _memo["main"] = view.compute_main(model.config, state, model.metadata,
-                                          model_label=model.label)
+                                          model_label=model.label,
+                                          model_id=model.repo_id or "MODEL")
     main: dict[str, Any] = _memo["main"]
     return main
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import evidence  # site/evidence.py
 import hardware_view  # site/hardware_view.py
+import launch_view
 
 from estimator import (
     ENGINES,
@@ -56,8 +57,10 @@ def _default_gpu() -> str:
     return next(iter(GPUS), "")
 
 
-#: The page picks a GPU by default so that fit answers show at first sight.
-UI_DEFAULTS: dict[str, str] = {"gpu": _default_gpu()}
+#: The page picks a GPU by default so that fit answers show at first sight, and an engine
+#: whose allocation is modelled and validated (tests/validation/launch_records.json), as
+#: the CLI does (estimator.cli DEFAULT_ENGINE); "generic" stays a labelled choice.
+UI_DEFAULTS: dict[str, str] = {"gpu": _default_gpu(), "engine": "vllm"}
 
 #: Keys besides the options that live in the URL.
 MODEL_KEYS = ("model", "revision")
@@ -373,8 +376,9 @@ def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
         attrs[f"{prefix}-cap-label"] = {"y": f"{sy(capacity) - 5:.1f}", "visibility": "visible"}
         texts[f"{prefix}-cap-label"] = f"usable per GPU {capacity / GIB:.1f} GiB"
     else:
-        attrs[f"{prefix}-cap"] = {"visibility": "hidden"}
-        attrs[f"{prefix}-cap-label"] = {"visibility": "hidden"}
+        # hidden, with coordinates all the same (an empty length is an SVG parse error)
+        attrs[f"{prefix}-cap"] = {"y1": "0", "y2": "0", "visibility": "hidden"}
+        attrs[f"{prefix}-cap-label"] = {"y": "0", "visibility": "hidden"}
         texts[f"{prefix}-cap-label"] = ""
     stop: int | None = None
     if limited:
@@ -395,8 +399,9 @@ def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
         attrs[f"{prefix}-stop-label"] = {"x": f"{sx(stop) + (-4 if anchor == 'end' else 4):.1f}",
                                          "text-anchor": anchor, "visibility": "visible"}
     else:
-        attrs[f"{prefix}-stop"] = {"visibility": "hidden"}
-        attrs[f"{prefix}-stop-label"] = {"visibility": "hidden"}
+        attrs[f"{prefix}-stop"] = {"x1": "0", "x2": "0", "visibility": "hidden"}
+        attrs[f"{prefix}-stop-label"] = {"x": "0", "text-anchor": "start",
+                                         "visibility": "hidden"}
         texts[f"{prefix}-stop-label"] = ""
     cur = min(max(current, min(xs)), max(xs))
     cx = f"{sx(cur):.1f}"
@@ -442,7 +447,7 @@ def stacked_bar(est: Any, capacity: int | None, gpus: int) -> tuple[dict[str, st
         what = "GPU" if gpus == 1 else f"{gpus} GPUs"
         texts["bar-cap-text"] = f"capacity of {what}: {fmt_gib(cap_total)}"
     else:
-        attrs["bar-cap"] = {"visibility": "hidden"}
+        attrs["bar-cap"] = {"x1": "0", "x2": "0", "visibility": "hidden"}
         texts["bar-cap-text"] = "no GPU chosen"
     return texts, attrs
 
@@ -494,10 +499,14 @@ def model_texts(est: Any) -> dict[str, str]:
 
 
 def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
-                 *, model_label: str = "") -> dict[str, Any]:
-    """The fast part: one estimate -> headline figures, model facts, breakdown bar."""
+                 *, model_label: str = "", model_id: str | None = None) -> dict[str, Any]:
+    """The fast part: one estimate -> headline figures, model facts, breakdown bar, and
+    the launch verdict for the same options (site/launch_view.py)."""
     options = options_from_state(state)
     est = estimate(config, options, metadata)
+    launch = launch_view.launch_vm(config, options, metadata,
+                                   state.get("model", "") if model_id is None else model_id)
+    said = launch.pop("launch_dict")
     texts: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}
     texts.update(model_texts(est))
@@ -516,6 +525,17 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     texts["fit-text"], caveat = evidence.fit_text(est)
     fit_state = "none" if fit is None else ("yes" if fit.fits else "no")
     capacity = None if fit is None else fit.capacity_bytes
+    if fit is not None:  # never a fit answer that contradicts the launch verdict
+        plain = "fits" if fit.fits else "does not fit"
+        word = launch_view.fit_words(plain, fit.fits, said, options.batch)
+        if word != plain:
+            caveat = ""  # the launch verdict, not the margin, is the news
+            where = (f"{plan.gpus}× {fit.gpu_name}: {fit.utilization * 100:.0f}% of each "
+                     f"GPU's {fit.capacity_bytes / GIB:.1f} GiB "
+                     f"(usable with headroom: {fit.usable_bytes / GIB:.1f} GiB)")
+            texts["fit-text"] = f"{word[:1].upper()}{word[1:]}. {where}"
+        refuses = said is not None and said["memory_checked"] and not said["starts"]
+        fit_state = "yes" if fit.fits and not refuses else "no"
     attrs["fit"] = {"data-fit": fit_state, "data-caveat": "error" if caveat else ""}
     texts.update(evidence.headline(est))
     rec = est.recommendation
@@ -524,8 +544,12 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     texts["sum-total"] = fmt_gib(est.total_bytes)
     texts["sum-pergpu"] = fmt_gib(est.per_gpu_bytes)
     texts["sum-fit"] = ("no GPU chosen" if fit is None else
+                        f"{ENGINE_PROFILES[options.engine].label} will refuse to start"
+                        if fit_state == "no" and fit.fits else
                         ("fits" if fit.fits else "does not fit")
                         + (" (inside the estimate's error)" if caveat else ""))
+    texts.update(launch["texts"])
+    attrs.update(launch["attrs"])
     attrs["summary"] = {"data-fit": fit_state}
     if est.engine_reserved_bytes:
         label = ENGINE_PROFILES[options.engine].label
@@ -548,8 +572,11 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     attrs["context-slider"] = {"max": str(slider_max(est.model.max_context)),
                                "value": str(context_to_slider(est.context))}
     attrs["context"] = {"placeholder": f"auto {est.context}"}
+    warnings = list(est.warnings) + [w for w in (said or {}).get("warnings", [])
+                                     if w not in est.warnings]
     main = {"texts": texts, "attrs": attrs, "breakdown": evidence.breakdown(est), "rows": {},
-            "warnings": list(est.warnings), "estimate": est, "options": options}
+            "warnings": warnings, "launch": launch["launch"], "estimate": est,
+            "options": options}
     hardware = hardware_view.safe_compute(est, options)
     main["texts"].update(hardware["texts"])
     main["attrs"].update(hardware["attrs"])
@@ -677,16 +704,16 @@ def merge(*parts: dict[str, Any]) -> dict[str, Any]:
         out["rows"].update(part.get("rows", {}))
         out["row_keys"].update(part.get("row_keys", {}))
         out["warnings"] += part.get("warnings", [])
-        for key in ("estimate", "options", "breakdown"):
+        for key in ("estimate", "options", "breakdown", "launch"):
             if key in part:
                 out[key] = part[key]
     return out
 
 
 def compute(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
-            *, model_label: str = "") -> dict[str, Any]:
+            *, model_label: str = "", model_id: str | None = None) -> dict[str, Any]:
     """Everything at once (the build's pre-render; the browser does it in steps)."""
-    main = compute_main(config, state, metadata, model_label=model_label)
+    main = compute_main(config, state, metadata, model_label=model_label, model_id=model_id)
     est, options = main["estimate"], main["options"]
     return merge(main, compute_compare(config, options, metadata),
                  compute_sweep(config, options, est, "context", metadata),
@@ -747,13 +774,21 @@ def _option_html(values: list[tuple[str, str]], selected: str) -> str:
     return "".join(out)
 
 
+#: The engine menu: which engines' allocation the estimate models (vLLM's is validated
+#: against published V1 start-up logs, tests/validation/launch_records.json).
+ENGINE_LABELS = {
+    "vllm": "vLLM (validated)",
+    "generic": "generic (no engine: whole prompt in one pass)",
+}
+
+
 def select_choices(name: str) -> list[tuple[str, str]]:
     if name == "precision":
         return [("auto", "As published (auto)")] + [(k, p.label) for k, p in PRECISIONS.items()]
     if name == "kv_dtype":
         return [(k, "auto (as model)" if k == "auto" else k) for k in KV_DTYPES]
     if name == "engine":
-        return [(k, k) for k in ENGINES]
+        return [(k, ENGINE_LABELS.get(k, ENGINE_PROFILES[k].label)) for k in ENGINES]
     if name == "gpu":
         return [("", "none")] + [(k, g.name) for k, g in GPUS.items()]
     if name == "paged_attention":
@@ -788,6 +823,8 @@ def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
         if kind == "list":
             if key == "warnings":
                 return "".join(f"<li>{html.escape(w)}</li>" for w in vm["warnings"])
+            if key == "launch-fixes":
+                return launch_view.fixes_html(vm.get("launch"))
             if key == "models":
                 return "".join(f'<option value="{html.escape(m)}"></option>' for m in model_ids)
             if key == "devices":

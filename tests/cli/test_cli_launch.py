@@ -142,3 +142,28 @@ def test_default_engine_is_vllm_and_says_so(
     # The issue's example: generic runs 64 prompts of 32k in one forward (about 216 GiB of
     # activations); vLLM profiles one chunk of batched tokens and its sampler (under 1 GiB).
     assert generic["activation_bytes"] > 200 * 1024**3 > 200 * doc["activation_bytes"]
+
+
+def test_fit_line_never_contradicts_the_launch(capsys: pytest.CaptureFixture[str]) -> None:
+    """Qwen3-14B at TP=5 fits in memory, but vLLM refuses (151,936 vocabulary rows do not
+    divide by 5): the fit line says both, and --json's fit_verdict is the same words."""
+    from tests.conftest import CONFIGS
+
+    qwen = str(CONFIGS / "Qwen__Qwen3-14B.json")
+    argv = ["--config", qwen, "--gpu", "h100", "--gpus", "5", "--tp", "5"]
+    code, out, _ = run(argv, capsys)
+    doc = json.loads(run([*argv, "--json"], capsys)[1])
+    assert code == 0 and doc["fit"]["fits"] is True and doc["launch"]["starts"] is False
+    assert doc["fit_verdict"] == "the memory fits, but vLLM will refuse to start"
+    assert f"on NVIDIA H100 80GB: {doc['fit_verdict']} (" in out
+    assert "Launch: vLLM will refuse to start: 151936 is not divisible by 5" in out
+    # and the other way round: a batch that does not fit at once, on an engine that starts
+    # and queues the rest, says how many it serves at a time
+    argv = ["--config", qwen, "--gpu", "rtx4090", "--precision", "int4", "--context", "32k",
+            "--batch", "16"]
+    doc = json.loads(run([*argv, "--json"], capsys)[1])
+    n = doc["launch"]["concurrency"]
+    assert doc["fit"]["fits"] is False and doc["launch"]["starts"] is True and n < 16
+    assert doc["fit_verdict"] == (
+        f"16 requests do NOT fit at once; vLLM starts and serves {n:.2f} at a time"
+    )

@@ -332,3 +332,31 @@ def test_built_page_is_in_the_offline_manifest(dist_dir: Path) -> None:
     html = (dist_dir / "accuracy.html").read_text()
     assert manifest["accuracy.js"]["path"] in html and manifest["accuracy.css"]["path"] in html
     assert "{{" not in html
+
+
+def test_launch_verdict_agreement(accuracy: Page) -> None:
+    """The launch verdicts as validate_launch.py finds them today (not only as stored): each
+    published start-up, what the log says and what the estimator says."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from tests.validation.validate_launch import run
+
+    verdicts, _ = run()
+    compared = [v for v in verdicts if v.status == "compared"]
+    right = sum(v.predicted == v.expected for v in compared)
+    refusals = sum(v.expected == "refuses" for v in compared)
+    assert len(compared) >= 30 and right == len(compared) == DATA["launch"]["right"]
+    page = accuracy.page
+    assert page.locator("#launch-agreement").inner_text() == (
+        f"The verdict (starts or refuses) is right on {right} of {len(compared)} published "
+        f"start-ups ({refusals} refusals among them); {len(verdicts) - len(compared)} of "
+        f"{len(verdicts)} records are not compared.")
+    rows = page.locator("#launch-verdicts tbody tr")
+    assert rows.count() == len(verdicts)
+    first = rows.first.locator("td").all_inner_texts()
+    v = verdicts[0]
+    assert first[:4] == [v.model, "vLLM", v.expected, f"{v.predicted} (right)"]
+    assert first[4] == v.note
+    refusing = page.locator("#launch-verdicts tbody tr", has_text="refuses (tp_heads)")
+    assert refusing.count() >= 1

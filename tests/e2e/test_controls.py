@@ -29,6 +29,8 @@ OTHER_GPU = next(k for k in GPUS if k != DEFAULT_GPU)
 # nothing). The order matters: e.g. generated_tokens moves activations only before vLLM
 # (whose profile run is sized by its batched-token budget, not the prompt).
 STEPS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+    # the page opens on vLLM (its default engine); the steps below start from generic
+    ("engine", "select", "generic", {"engine": "generic"}, "activations", "down"),
     ("precision", "select", "int4", {"precision": "int4"}, "weights", "down"),
     ("kv_dtype", "select", "fp8", {"kv_dtype": "fp8"}, "kv_cache", "down"),
     ("batch", "fill", "8", {"batch": 8}, "kv_cache", "up"),
@@ -56,7 +58,7 @@ STEPS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("hw-add", "device", GPUS[OTHER_GPU].name, {"gpu": OTHER_GPU}, "usable", "down"),
 ]
 
-OPTIONS: dict[str, Any] = {"gpu": DEFAULT_GPU}
+OPTIONS: dict[str, Any] = {"gpu": DEFAULT_GPU, "engine": view.UI_DEFAULTS["engine"]}
 HISTORY: list[dict[str, Any]] = []
 SLIDER_POSITION = view.context_to_slider(131072)
 
@@ -169,7 +171,10 @@ def test_control(
     # the URL carries the state
     query = urlsplit(page.url).query
     key = {"context-slider": "context", "hw-add": "gpu"}.get(control, control)
-    assert f"{key}=" in query, query
+    if how == "select" and value == view.option_default(key):  # the default: a short link
+        assert f"{key}=" not in query, query
+    else:
+        assert f"{key}=" in query, query
 
 
 def test_invalid_option_shows_message_and_keeps_figures(page_session: Session) -> None:
@@ -198,7 +203,14 @@ def test_fit_answers_and_charts(page_session: Session) -> None:
     page = page_session.page
     est = expected(OPTIONS)
     assert GPUS[OPTIONS["gpu"]].name in page_session.text("#fit-text")
-    assert page.get_attribute("#fit", "data-fit") == ("yes" if est.fit.fits else "no")
+    # green only when it fits and the engine starts (the launch verdict above it)
+    from estimator.estimate import prepare
+    from estimator.launch import launch_verdict
+
+    options = EstimateOptions(**OPTIONS)
+    verdict = launch_verdict(*prepare(CONFIG, options), options)
+    starts = verdict is None or verdict.starts
+    assert page.get_attribute("#fit", "data-fit") == ("yes" if est.fit.fits and starts else "no")
     for chart in ("chart-ctx", "chart-batch"):
         d = (page.get_attribute(f"#{chart}-line", "d") or "") + (
             page.get_attribute(f"#{chart}-over", "d") or ""

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 
 LLAMA = load_config("meta-llama__Llama-3.1-8B")
 GPU = view.UI_DEFAULTS["gpu"]
+ENGINE = view.UI_DEFAULTS["engine"]  # the page's default engine (vLLM)
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -44,7 +45,7 @@ def phone(browser: Any, base_url: str) -> Any:
 
 def test_phone_shows_the_answer_first(phone: Session) -> None:
     page = phone.page
-    est = estimate(LLAMA, EstimateOptions(gpu=GPU))
+    est = estimate(LLAMA, EstimateOptions(gpu=GPU, engine=ENGINE))
     summary = page.locator("#summary")
     assert summary.is_visible()
     assert phone.text("#sum-total") == view.fmt_gib(est.total_bytes)
@@ -73,7 +74,7 @@ def test_phone_precision_table_needs_no_sideways_scroll(phone: Session) -> None:
     # and the cells read as the library's answer for the chosen precision
     row = page.eval_on_selector("#rows-compare tr:nth-child(2)",
                                 "tr => [...tr.cells].map(c => c.textContent)")
-    est = estimate(LLAMA, EstimateOptions(gpu=GPU, precision="bf16"))
+    est = estimate(LLAMA, EstimateOptions(gpu=GPU, engine=ENGINE, precision="bf16"))
     assert row[:4] == ["BF16", view.fmt_gib(est.total_bytes), view.fmt_gib(est.per_gpu_bytes),
                        "yes" if est.fit.fits else "no"]
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
@@ -150,7 +151,7 @@ def read_x(page: Any, chart: str, pixel: float) -> float:
 def test_charts_agree_with_the_text(fresh: Any) -> None:
     session = fresh("?batch=4")
     page = session.page
-    options = EstimateOptions(gpu=GPU, batch=4)
+    options = EstimateOptions(gpu=GPU, engine=ENGINE, batch=4)
     session.page.wait_for_function("() => document.getElementById('chart-batch-stop-label')"
                                    ".textContent.startsWith('fits')")
     mb, mc = max_batch(LLAMA, options), max_context(LLAMA, options)
@@ -177,9 +178,11 @@ def test_charts_agree_with_the_text(fresh: Any) -> None:
 
 
 def test_node_aligned_plan_beside_the_minimal_count(fresh: Any) -> None:
-    # Llama-3.1-70B at batch 4: the minimum is 3 x H100 (TP=1, PP=3); 3 GPUs fill no node
-    session = fresh("?model=meta-llama/Llama-3.1-70B-Instruct&context=8192&batch=4")
-    options = EstimateOptions(gpu=GPU, context=8192, batch=4)
+    # Llama-3.1-70B at batch 4 (generic engine): the minimum is 3 x H100 (TP=1, PP=3); 3 GPUs
+    # fill no node
+    session = fresh("?model=meta-llama/Llama-3.1-70B-Instruct&context=8192&batch=4"
+                    "&engine=generic")
+    options = EstimateOptions(gpu=GPU, engine="generic", context=8192, batch=4)
     config = load_config("meta-llama__Llama-3.1-70B-Instruct")
     rec = estimate(config, options).recommendation
     assert (rec.count, rec.tensor_parallel) == (3, 1)

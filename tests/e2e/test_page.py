@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 LLAMA = load_config("meta-llama__Llama-3.1-8B")
 PHI = load_config("microsoft__phi-1")
-DEFAULT = {"gpu": view.UI_DEFAULTS["gpu"]}
+DEFAULT = {"gpu": view.UI_DEFAULTS["gpu"], "engine": view.UI_DEFAULTS["engine"]}
 
 
 def figures(config: dict[str, Any], **options: Any) -> tuple[str, str]:

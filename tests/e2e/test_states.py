@@ -20,11 +20,12 @@ pytestmark = pytest.mark.e2e
 LLAMA = load_config("meta-llama__Llama-3.1-8B")
 PHI = load_config("microsoft__phi-1")
 GPU = view.UI_DEFAULTS["gpu"]
+ENGINE = view.UI_DEFAULTS["engine"]  # the page's default engine (vLLM)
 GREEN = ("rgb(30, 123, 52)", "rgb(111, 211, 138)")  # --ok, light and dark (site/app.css)
 
 
 def answer(config: dict[str, Any], **options: Any) -> tuple[str, str]:
-    est = estimate(config, EstimateOptions(**{"gpu": GPU, **options}))
+    est = estimate(config, EstimateOptions(**{"gpu": GPU, "engine": ENGINE, **options}))
     return view.fmt_gib(est.total_bytes), view.fmt_gib(est.per_gpu_bytes)
 
 

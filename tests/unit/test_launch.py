@@ -247,3 +247,25 @@ def test_serve_defaults_follow_the_gpu() -> None:
         EstimateOptions(engine="vllm", gpu="h100-80gb"),
     )
     assert h100.components[2].inputs["tokens"] == 8192
+
+
+def test_fit_wording_follows_the_launch_verdict() -> None:
+    """llama.cpp allocates everything at start: past the usable memory (the GPU less its
+    headroom) but within the GPU, the fit says so without calling the start a failure."""
+    from estimator.launch import fit_with_launch
+    from tests.conftest import load_config
+
+    config = load_config("meta-llama__Llama-3.1-8B")
+    found = None
+    for context in range(16384, 131072, 2048):
+        options = EstimateOptions(engine="llama.cpp", gpu="rtx4090", context=context)
+        est = estimate(config, options)
+        verdict = launch_verdict(*prepare(config, options), options)
+        assert verdict is not None
+        if not est.fit.fits and verdict.starts:
+            found = fit_with_launch("does NOT fit", False, verdict.to_dict(), 1)
+            assert est.fit.usable_bytes < est.per_gpu_bytes <= est.fit.capacity_bytes
+            break
+    assert found == "does NOT fit with the headroom kept free; llama.cpp starts with less to spare"
+    # no verdict (generic engine) or no GPU: the fit words stay as they are
+    assert fit_with_launch("fits", True, None, 1) == "fits"

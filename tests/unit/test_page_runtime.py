@@ -21,6 +21,7 @@ import runtime
 import view
 
 GPU = view.UI_DEFAULTS["gpu"]
+ENGINE = view.UI_DEFAULTS["engine"]  # the page's default engine (vLLM)
 LLAMA = "meta-llama/Llama-3.1-8B"
 
 
@@ -48,7 +49,8 @@ def state(**changes: str) -> dict[str, str]:
 def test_load_and_compute_every_step() -> None:
     loaded = call("load", model=f"https://huggingface.co/{LLAMA}/tree/main", revision="")
     assert loaded["model"] == LLAMA and loaded["revision"] == "" and "error" not in loaded
-    est = estimate(load_config("meta-llama__Llama-3.1-8B"), EstimateOptions(gpu=GPU, batch=4))
+    est = estimate(load_config("meta-llama__Llama-3.1-8B"),
+                   EstimateOptions(gpu=GPU, engine=ENGINE, batch=4))
     main = call("compute", key=loaded["key"], state=state(batch="4"), step="main")
     assert main["texts"]["total-gib"] == view.fmt_gib(est.total_bytes)
     assert main["texts"]["sum-total"] == view.fmt_gib(est.total_bytes)
@@ -57,7 +59,7 @@ def test_load_and_compute_every_step() -> None:
         part = call("compute", key=loaded["key"], state=state(batch="4"), step=step)
         assert "error" not in part, step
     batch = call("compute", key=loaded["key"], state=state(batch="4"), step="batch")
-    options = EstimateOptions(gpu=GPU, batch=4)
+    options = EstimateOptions(gpu=GPU, engine=ENGINE, batch=4)
     config = load_config("meta-llama__Llama-3.1-8B")
     assert batch["texts"]["chart-batch-stop-label"] == \
         f"fits up to batch {max_batch(config, options):,}"
@@ -92,7 +94,7 @@ def test_local_configs_and_their_errors() -> None:
     assert encoder["error"]["kind"] == "unsupported"
     phi = call("local", text=json.dumps(load_config("microsoft__phi-1")), source="pasted config")
     main = call("compute", key=phi["key"], state=state(), step="main")
-    est = estimate(load_config("microsoft__phi-1"), EstimateOptions(gpu=GPU))
+    est = estimate(load_config("microsoft__phi-1"), EstimateOptions(gpu=GPU, engine=ENGINE))
     assert main["texts"]["total-gib"] == view.fmt_gib(est.total_bytes)
 
 
@@ -105,7 +107,8 @@ def test_bad_model_id_and_lost_model_are_answers_not_crashes() -> None:
 def test_copy_json_is_the_library_answer() -> None:
     key = call("load", model=LLAMA)["key"]
     text = call("copy", key=key, state=state(batch="2"), kind="json", model=LLAMA)["text"]
-    est = estimate(load_config("meta-llama__Llama-3.1-8B"), EstimateOptions(gpu=GPU, batch=2))
+    est = estimate(load_config("meta-llama__Llama-3.1-8B"),
+                   EstimateOptions(gpu=GPU, engine=ENGINE, batch=2))
     assert json.loads(text)["total_bytes"] == est.total_bytes
 
 
@@ -138,3 +141,57 @@ def test_clipped_chart_values_are_labelled() -> None:
     assert all(xy.split(",")[1] == f"{view.PAD_T:.1f}"
                for xy in part["attrs"]["chart-batch-clipped"]["d"].replace("M", "").replace(
                    "L", "").split())
+
+
+def _library_verdict(options: EstimateOptions, model_id: str = LLAMA) -> Any:
+    from estimator.estimate import prepare
+    from estimator.launch import launch_verdict
+
+    config = load_config("meta-llama__Llama-3.1-8B")
+    spec, counts = prepare(config, options)
+    return launch_verdict(spec, counts, options, model_id=model_id)
+
+
+def test_launch_verdict_fixes_and_command_are_the_library_answer() -> None:
+    key = call("load", model=LLAMA)["key"]
+    refusing = state(gpu="rtx4090", context="131072")
+    main = call("compute", key=key, state=refusing, step="main")
+    want = _library_verdict(view.options_from_state(refusing))
+    assert main["launch"]["starts"] is False is want.starts
+    assert main["texts"]["launch-verdict"] == want.summary
+    assert main["texts"]["launch-verdict"].startswith("vLLM will refuse to start: To serve")
+    assert main["texts"]["launch-command"] == want.command == (
+        f"vllm serve {LLAMA} --max-model-len 131072")
+    assert main["attrs"]["launch"]["data-starts"] == "no"
+    assert main["attrs"]["fit"]["data-fit"] == "no"  # never green beside a refusal
+    fixes = main["launch"]["fixes"]
+    assert [f["change"] for f in fixes] == [f.change for f in want.fixes]
+    applicable = [f for f in fixes if f["apply"]]
+    assert {"context", "tensor_parallel"} <= {k for f in applicable for k in f["apply"]}
+    for fix in applicable:  # what a fix button sets starts, with the result it promised
+        fixed = {**refusing, **fix["apply"]}
+        after = call("compute", key=key, state=fixed, step="main")
+        assert after["launch"]["starts"] is True, fix
+        assert f"{fix['result'].split(': ')[1].split(' ')[0]} request" in \
+            after["texts"]["launch-verdict"], (fix, after["texts"]["launch-verdict"])
+    # "--max-model-len auto" is a flag the form has no field for: shown, not a button
+    assert any(f["apply"] is None and f["flags"] == "--max-model-len auto" for f in fixes)
+
+
+def test_launch_default_engine_and_generic_choice() -> None:
+    key = call("load", model=LLAMA)["key"]
+    main = call("compute", key=key, state=state(), step="main")
+    want = _library_verdict(view.options_from_state(state()))
+    assert view.UI_DEFAULTS["engine"] == "vllm" and main["launch"]["engine"] == "vllm"
+    assert main["texts"]["launch-verdict"] == want.summary
+    assert main["texts"]["launch-verdict"].startswith("vLLM will start: ")
+    assert main["texts"]["launch-engine"].startswith("Assumes vLLM V1")
+    generic = call("compute", key=key, state=state(engine="generic"), step="main")
+    assert generic["launch"]["starts"] is None and generic["texts"]["launch-command"] == ""
+    assert generic["texts"]["launch-verdict"].startswith("Assumes no engine (generic)")
+    assert ("generic", "generic (no engine: whole prompt in one pass)") in \
+        view.select_choices("engine")
+    # a local config has no Hub id: its command names a placeholder
+    phi = call("local", text=json.dumps(load_config("microsoft__phi-1")), source="pasted")
+    local = call("compute", key=phi["key"], state=state(), step="main")
+    assert local["texts"]["launch-command"].startswith("vllm serve MODEL ")

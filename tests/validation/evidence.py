@@ -7,11 +7,13 @@
 - ``estimator/data/confidence.json``: the measured error per component, engine and
   architecture family (read by ``estimator.confidence``: the CLI, ``--json`` and the page);
 - ``site/accuracy-data.json``: every measurement with its people-facing names, source,
-  engine version and reason when not compared (the Accuracy page, drawn by
-  ``site/accuracy.js``; build.py embeds it, so building needs no code from tests/).
+  engine version and reason when not compared, and the launch verdicts (starts / refuses)
+  against the published start-ups (the Accuracy page, drawn by ``site/accuracy.js``;
+  build.py embeds it, so building needs no code from tests/).
 
 Both come from ``validate.run()`` (the same rows as ``validate.py --json``) joined with
-``records.json``; ``test_evidence.py`` fails when they are stale.
+``records.json``, the verdicts from ``validate_launch.run()``; ``test_evidence.py`` fails
+when they are stale.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from estimator import EstimateOptions, estimate  # noqa: E402
 from estimator.confidence import COMPONENT_LABELS, FAMILY_LABELS, architecture_family  # noqa: E402
 from estimator.engines import ENGINE_PROFILES  # noqa: E402
 from tests.validation.validate import CONFIGS, RECORDS, UNITS, Row, run  # noqa: E402
+from tests.validation.validate_launch import run as run_launch  # noqa: E402
 
 CONFIDENCE = ROOT / "estimator" / "data" / "confidence.json"
 PAGE_DATA = ROOT / "site" / "accuracy-data.json"
@@ -275,6 +278,35 @@ def confidence_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def launch_agreement() -> dict[str, Any]:
+    """Each published start-up (launch_records.json) with what the estimator says: whether
+    the engine starts, and the first problem's code when it refuses."""
+    verdicts, _ = run_launch()
+    compared = [v for v in verdicts if v.status == "compared"]
+    return {
+        "records": len(verdicts),
+        "compared": len(compared),
+        "right": sum(v.predicted == v.expected for v in compared),
+        "refusals": sum(v.expected == "refuses" for v in compared),
+        "rows": [
+            {
+                "record": v.record,
+                "model": v.model,
+                "engine": v.engine,
+                "logged": v.expected,
+                "logged_problem": v.expected_problem,
+                "predicted": v.predicted,
+                "problem": v.problem,
+                "status": v.status,
+                "note": v.note,
+                "source": v.source,
+                "source_label": _source_label(v.source),
+            }
+            for v in verdicts
+        ],
+    }
+
+
 def page_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "about": "Written by tests/validation/evidence.py; drawn by site/accuracy.js.",
@@ -291,6 +323,7 @@ def page_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "families": FAMILY_LABELS,
         "engines": {key: p.label for key, p in ENGINE_PROFILES.items()},
         "rows": rows,
+        "launch": launch_agreement(),
     }
 
 
