@@ -183,7 +183,8 @@ def test_chart_points_by_keyboard(accuracy: Page) -> None:
     tooltip following; Enter opens the point's source."""
     page = accuracy.page
     weights = points("weights")
-    page.locator("#summary").locator("xpath=..").focus()  # the summary's scroll region
+    # the launch verdicts' scroll region, the last stop before the charts
+    page.locator("[aria-label='Table: launch verdicts against published start-ups']").focus()
     page.keyboard.press("Tab")
     now = accuracy.focused()
     assert now["chart"] == "weights" and now["tag"] == "a" and now["tabindex"] == "0"

@@ -111,7 +111,8 @@ def test_starting_launch_copy_and_stale(browser: Any, base_url: str) -> None:
         # Copy command: to the clipboard, with a visible "Copied"
         page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         page.click("#copy-command")
-        page.wait_for_function("document.getElementById('copy-command').textContent === 'Copied'")
+        page.wait_for_function(
+            "() => document.getElementById('copy-command').textContent === 'Copied'")
         assert page.evaluate("navigator.clipboard.readText()") == want.command
         # without clipboard access the command is selected, to copy by hand
         page.evaluate("() => { navigator.clipboard.writeText = () => Promise.reject("
@@ -119,7 +120,7 @@ def test_starting_launch_copy_and_stale(browser: Any, base_url: str) -> None:
         page.wait_for_function(
             "document.getElementById('copy-command').textContent === 'Copy command'")
         page.click("#copy-command")
-        page.wait_for_function("getSelection().toString().length > 0")
+        page.wait_for_function("() => getSelection().toString().length > 0")
         assert page.evaluate("getSelection().toString()") == want.command
         assert "Ctrl+C" in session.text("#copy-command-status")
         # an invalid input: the verdict is stale with the figures, its buttons wait
@@ -164,7 +165,8 @@ def test_embed_shows_the_verdict_and_the_copy_button(browser: Any, base_url: str
             assert page.locator("#launch-fixes button.fix").first.is_visible()
         page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         page.click("#copy-command")
-        page.wait_for_function("document.getElementById('copy-command').textContent === 'Copied'")
+        page.wait_for_function(
+            "() => document.getElementById('copy-command').textContent === 'Copied'")
         assert page.evaluate("navigator.clipboard.readText()") == want.command
         session.check_clean()
     finally:
