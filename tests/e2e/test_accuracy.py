@@ -183,8 +183,8 @@ def test_chart_points_by_keyboard(accuracy: Page) -> None:
     tooltip following; Enter opens the point's source."""
     page = accuracy.page
     weights = points("weights")
-    # the launch verdicts' scroll region, the last stop before the charts
-    page.locator("[aria-label='Table: launch verdicts against published start-ups']").focus()
+    # the launch verdicts' last source link, the last stop before the charts
+    page.locator("#launch-verdicts a").last.focus()
     page.keyboard.press("Tab")
     now = accuracy.focused()
     assert now["chart"] == "weights" and now["tag"] == "a" and now["tabindex"] == "0"

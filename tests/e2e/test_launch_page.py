@@ -118,7 +118,7 @@ def test_starting_launch_copy_and_stale(browser: Any, base_url: str) -> None:
         page.evaluate("() => { navigator.clipboard.writeText = () => Promise.reject("
                       "new DOMException('denied', 'NotAllowedError')); }")
         page.wait_for_function(
-            "document.getElementById('copy-command').textContent === 'Copy command'")
+            "() => document.getElementById('copy-command').textContent === 'Copy command'")
         page.click("#copy-command")
         page.wait_for_function("() => getSelection().toString().length > 0")
         assert page.evaluate("getSelection().toString()") == want.command
