@@ -400,10 +400,12 @@ def test_llamacpp_load_logs_are_quoted_and_sourced() -> None:
         assert record["source_url"].startswith("https://github.com/"), record["id"]
         text = record["quote"] + record.get("kv_quote", "")
         logged = record["logged"]
-        for value in list((logged["weights_mib"] or {}).values()) + [
-            v for k, v in (logged["kv_mib"] or {}).items()
-        ]:
-            assert f"{value:.2f}" in text, (record["id"], value)
+        figures = list((logged["weights_mib"] or {}).values()) + list(
+            (logged["kv_mib"] or {}).values()
+        )
+        for figure in figures:
+            for value in figure if isinstance(figure, list) else [figure]:
+                assert f"{value:.2f}" in text, (record["id"], value)
         if logged["offloaded"]:
             n, m = logged["offloaded"]
             assert f"offloaded {n}/{m} layers to GPU" in record["quote"], record["id"]
@@ -412,19 +414,22 @@ def test_llamacpp_load_logs_are_quoted_and_sourced() -> None:
 @pytest.mark.parametrize("record", LLAMACPP, ids=[r["id"] for r in LLAMACPP])
 def test_llamacpp_load_logs_match_the_placement(record: dict[str, Any]) -> None:
     """Per-device model buffers within 1 % and KV buffers within 0.5 % of the logged MiB
-    (measured: Qwen3-30B-A3B Q4_K_M +0.46 % GPU / -0.72 % CPU, since the layout shares the
-    repeating bytes by parameters and not by each block's GGUF types; the others within
-    0.01 %; KV exact - tests/validation/README.md)."""
+    (measured: Qwen3-30B-A3B Q4_K_M +0.46 % GPU / -0.72 % CPU and Qwen2.5-14B Q4_K_M +0.79 %
+    GPU, since the layout shares the repeating bytes by parameters and not by each block's
+    GGUF types; the others within 0.01 %; KV exact - tests/validation/README.md)."""
     est = _logged_placement(record)
     logged = record["logged"]
     if logged["offloaded"]:
         assert [est["offloaded"], est["total_layers"]] == logged["offloaded"]
-        blocks = int(record["quote"].split("offloading ")[1].split(" repeating")[0])
-        assert sum(g.layers for g in est["gpus"]) == blocks, record["id"]
+        if "repeating layers to GPU" in record["quote"]:
+            blocks = int(record["quote"].split("offloading ")[1].split(" repeating")[0])
+            assert sum(g.layers for g in est["gpus"]) == blocks, record["id"]
     weights = logged["weights_mib"] or {}
     if "CUDA0" in weights:
         got = est["gpus"][0].weights_bytes / MIB
-        assert abs(got / weights["CUDA0"] - 1) <= WEIGHT_BOUND, (got, weights["CUDA0"])
+        cuda0 = weights["CUDA0"]
+        want = sum(cuda0) if isinstance(cuda0, list) else cuda0  # one line per buffer
+        assert abs(got / want - 1) <= WEIGHT_BOUND, (got, want)
     if "CPU" in weights:
         got = est["cpu"].weights_bytes / MIB
         if record.get("cpu_is_whole_file"):
