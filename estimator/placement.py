@@ -194,12 +194,17 @@ def _default_split(
     slots: list[_Slot],
     proportions: tuple[float, ...],
     n_gpu_layers: int | None = None,
+    output_first: bool = True,
 ) -> list[int]:
     """llama.cpp's layer split for ``-ngl`` layers (all by default): the first
     ``n_layer + 1 - ngl`` layers stay on the CPU, and GPU layer ``il`` (the output layer is
     ``n_layer``) goes to the first device whose cumulative share exceeds
     ``(il - i_gpu_start) / ngl`` (src/llama-model.cpp load_tensors, get_layer_buft_list).
-    Returns the layers left on the CPU."""
+    ``output_first=False`` is the rule of builds before llama.cpp PR #18148 ("offload output
+    layer to GPU first", merged 2025-12-17): ``i_gpu_start = max(n_layer - ngl, 0)``, so
+    ``-ngl N <= n_layer`` puts N repeating blocks on the GPUs and the output layer on the
+    CPU (the published logs of those builds print "offloading N repeating layers to GPU"
+    and no output line). Returns the layers left on the CPU."""
     total = sum(proportions)
     cumulative = []
     running = 0.0
@@ -208,10 +213,10 @@ def _default_split(
         cumulative.append(running / total)
     n = layout.layers + 1
     ngl = n if n_gpu_layers is None else min(n_gpu_layers, n)
-    start = n - ngl
+    start = n - ngl if output_first else max(layout.layers - ngl, 0)
     cpu: list[int] = []
     for il in range(n):
-        if il < start:
+        if il < start or il - start >= ngl:
             if il < layout.layers:
                 cpu.append(il)
             continue

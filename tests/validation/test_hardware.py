@@ -361,6 +361,104 @@ def test_ollama_graph_and_kv_formulas_match_its_log() -> None:
     assert round(partial / GIB, 1) == logged["graph_partial_gib"]
 
 
+# -- llama.cpp load logs -------------------------------------------------------------------
+
+LLAMACPP = OFFLOAD["llamacpp"]
+WEIGHT_BOUND = 0.01  # per-device model buffer: 1 % (the GGUF type rules are exact; see README)
+KV_BOUND = 0.005  # per-device KV buffer: 0.5 %
+
+
+def _logged_placement(record: dict[str, Any]) -> dict[str, Any]:
+    """The placement's per-device weights and KV for the record's -ngl, split the way the
+    logging build split it (``output_first``: llama.cpp PR #18148), from the same layout the
+    estimator places (estimator/hardware.py _place)."""
+    from estimator.breakdown import breakdown, prepare
+    from estimator.layout import model_layout
+    from estimator.placement import _cpu_side, _default_split, _device_placement, _Slot
+
+    options = EstimateOptions(engine="llama.cpp", precision=record["precision"],
+                              context=record["context"])
+    spec, counts = prepare(_config(record["config"]), options)
+    layout = model_layout(spec, counts, breakdown(spec, counts, options, None))
+    slots = [_Slot(DEVICES.get(key, DEVICES["rtx4090"]), 0) for key in record["devices"]]
+    cpu_layers = _default_split(layout, slots, (1.0,) * len(slots), record["n_gpu_layers"],
+                                output_first=record["output_first"])
+    gpus = [_device_placement(layout, s, bool(cpu_layers), 0, 0) for s in slots]
+    cpu = _cpu_side(layout, cpu_layers, [], not any(s.output for s in slots), None)
+    return {
+        "gpus": gpus,
+        "cpu": cpu,
+        "offloaded": sum(len(s.layers) + s.output for s in slots),
+        "total_layers": layout.layers + 1,
+    }
+
+
+def test_llamacpp_load_logs_are_quoted_and_sourced() -> None:
+    assert len(LLAMACPP) >= 3
+    for record in LLAMACPP:
+        assert (CONFIGS / record["config"]).is_file(), record["id"]
+        assert record["source_url"].startswith("https://github.com/"), record["id"]
+        text = record["quote"] + record.get("kv_quote", "")
+        logged = record["logged"]
+        figures = list((logged["weights_mib"] or {}).values()) + list(
+            (logged["kv_mib"] or {}).values()
+        )
+        for figure in figures:
+            for value in figure if isinstance(figure, list) else [figure]:
+                assert f"{value:.2f}" in text, (record["id"], value)
+        if logged["offloaded"]:
+            n, m = logged["offloaded"]
+            assert f"offloaded {n}/{m} layers to GPU" in record["quote"], record["id"]
+
+
+@pytest.mark.parametrize("record", LLAMACPP, ids=[r["id"] for r in LLAMACPP])
+def test_llamacpp_load_logs_match_the_placement(record: dict[str, Any]) -> None:
+    """Per-device model buffers within 1 % and KV buffers within 0.5 % of the logged MiB
+    (measured: Qwen3-30B-A3B Q4_K_M +0.46 % GPU / -0.72 % CPU and Qwen2.5-14B Q4_K_M +0.79 %
+    GPU, since the layout shares the repeating bytes by parameters and not by each block's
+    GGUF types; the others within 0.01 %; KV exact - tests/validation/README.md)."""
+    est = _logged_placement(record)
+    logged = record["logged"]
+    if logged["offloaded"]:
+        assert [est["offloaded"], est["total_layers"]] == logged["offloaded"]
+        if "repeating layers to GPU" in record["quote"]:
+            blocks = int(record["quote"].split("offloading ")[1].split(" repeating")[0])
+            assert sum(g.layers for g in est["gpus"]) == blocks, record["id"]
+    weights = logged["weights_mib"] or {}
+    if "CUDA0" in weights:
+        got = est["gpus"][0].weights_bytes / MIB
+        cuda0 = weights["CUDA0"]
+        want = sum(cuda0) if isinstance(cuda0, list) else cuda0  # one line per buffer
+        assert abs(got / want - 1) <= WEIGHT_BOUND, (got, want)
+    if "CPU" in weights:
+        got = est["cpu"].weights_bytes / MIB
+        if record.get("cpu_is_whole_file"):
+            got += sum(g.weights_bytes for g in est["gpus"]) / MIB  # mmap range: whole file
+        assert abs(got / weights["CPU"] - 1) <= WEIGHT_BOUND, (got, weights["CPU"])
+    kv = logged["kv_mib"] or {}
+    gpu_kv = est["gpus"][0].kv_bytes / MIB
+    if "CUDA0" in kv:
+        assert abs(gpu_kv / kv["CUDA0"] - 1) <= KV_BOUND, (gpu_kv, kv["CUDA0"])
+    if "CPU" in kv:
+        assert abs(est["cpu"].kv_bytes / MIB / kv["CPU"] - 1) <= KV_BOUND
+    if "total" in kv:
+        total = (est["cpu"].kv_bytes + sum(g.kv_bytes for g in est["gpus"])) / MIB
+        assert abs(total / kv["total"] - 1) <= KV_BOUND, (total, kv["total"])
+
+
+def test_current_llamacpp_offloads_the_output_layer_first() -> None:
+    """Since PR #18148 (2025-12-17) the same -ngl puts the output layer on the GPU and one
+    repeating block fewer: the estimator's default follows the current rule."""
+    record = LLAMACPP[0]
+    p = _placement(record["config"], engine="llama.cpp", precision=record["precision"],
+                   gpu="rtx4080-super", n_gpu_layers=record["n_gpu_layers"],
+                   context=record["context"], ram_bytes=64 * GIB)["placement"]
+    gpu = p["devices"][0]
+    assert gpu["output_layer"] and gpu["layers"] == record["n_gpu_layers"] - 1
+    old = _logged_placement(record)
+    assert old["gpus"][0].layers == record["n_gpu_layers"] and not old["gpus"][0].output
+
+
 # -- interfaces -----------------------------------------------------------------------------
 
 
