@@ -89,13 +89,20 @@ def fit_text(est: Estimate) -> tuple[str, str]:
     fit = est.fit
     if fit is None:
         return "Choose a GPU to check the fit.", ""
-    plan = est.parallel
     caveat = fit_caveat(est)
     verdict = "Fits" if fit.fits else "Does not fit"
-    text = (f"{verdict} on {plan.gpus}× {fit.gpu_name}: {fit.utilization * 100:.0f}% of each "
+    text = f"{verdict} on {fit_where(est)}"
+    return (text + f", but {caveat}" if caveat else text), caveat
+
+
+def fit_where(est: Estimate) -> str:
+    """Which GPUs and how full: '2× NVIDIA H100 80GB: 91% of each GPU's 79.1 GiB (usable
+    with headroom: 72.5 GiB)'. Needs a GPU (``est.fit``)."""
+    fit = est.fit
+    assert fit is not None
+    return (f"{est.parallel.gpus}× {fit.gpu_name}: {fit.utilization * 100:.0f}% of each "
             f"GPU's {fit.capacity_bytes / GIB:.1f} GiB (usable with headroom: "
             f"{fit.usable_bytes / GIB:.1f} GiB)")
-    return (text + f", but {caveat}" if caveat else text), caveat
 
 
 def breakdown_html(items: list[dict[str, Any]]) -> str:

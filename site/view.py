@@ -530,10 +530,7 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
         word = launch_view.fit_words(plain, fit.fits, said, options.batch)
         if word != plain:
             caveat = ""  # the launch verdict, not the margin, is the news
-            where = (f"{plan.gpus}× {fit.gpu_name}: {fit.utilization * 100:.0f}% of each "
-                     f"GPU's {fit.capacity_bytes / GIB:.1f} GiB "
-                     f"(usable with headroom: {fit.usable_bytes / GIB:.1f} GiB)")
-            texts["fit-text"] = f"{word[:1].upper()}{word[1:]}. {where}"
+            texts["fit-text"] = f"{word[:1].upper()}{word[1:]}. {evidence.fit_where(est)}"
         refuses = said is not None and said["memory_checked"] and not said["starts"]
         fit_state = "yes" if fit.fits and not refuses else "no"
     attrs["fit"] = {"data-fit": fit_state, "data-caveat": "error" if caveat else ""}
