@@ -1,30 +1,48 @@
 """The command that launches the estimated setup, per engine, from the same options.
 
-Flags are the engines' own: vLLM ``vllm serve`` (vllm/engine/arg_utils.py), SGLang
-``python -m sglang.launch_server`` (sglang/srt/server_args.py), llama.cpp ``llama-server``
-(common/arg.cpp), TGI's launcher (launcher/src/main.rs) in its Docker image, and
-transformers' ``from_pretrained``. Only settings that differ from the engine's default are
-written, so the command reads like one a person would type.
+Each engine's profile says which form its command takes (``LaunchFlags.command``) and how
+it spells each setting (estimator.engines, with the source of every flag): vLLM ``vllm
+serve`` (vllm/engine/arg_utils.py), SGLang ``python -m sglang.launch_server``
+(sglang/srt/server_args.py), llama.cpp ``llama-server`` (common/arg.cpp), TGI's launcher
+(launcher/src/main.rs) in its Docker image, and transformers' ``from_pretrained``. Only
+settings that differ from the engine's default are written, so the command reads like one a
+person would type. A Hub revision other than main is passed the way the engine takes it.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from .engines import ENGINE_PROFILES, CommandForm, LaunchFlags
 from .options import EstimateOptions
 
 __all__ = ["launch_command"]
 
-# vLLM --kv-cache-dtype / SGLang --kv-cache-dtype / llama.cpp -ctk names for our KV types.
-_VLLM_KV = {"fp8": "fp8", "fp16": "auto", "bf16": "auto", "fp32": "auto"}
-_SGLANG_KV = {"fp8": "fp8_e4m3"}
-_LLAMA_KV = {"q8_0": "q8_0", "q4_0": "q4_0", "fp16": "f16", "bf16": "bf16", "fp32": "f32"}
 # vLLM --dtype when the weights are served at a float width other than the checkpoint's.
 _DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
 def _q(text: str) -> str:
     return shlex.quote(text)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What one command is written from."""
+
+    flags: LaunchFlags
+    model_id: str
+    options: EstimateOptions
+    context: int
+    precision: str
+    kv_dtype: str
+    checkpoint_dtype: str | None
+    enforce_eager: bool
+    allow_long_context: bool
+    gguf_file: str | None
+    revision: str | None  # None when it is main
 
 
 def launch_command(
@@ -39,28 +57,29 @@ def launch_command(
     enforce_eager: bool = False,
     allow_long_context: bool = False,
     gguf_file: str | None = None,
+    revision: str | None = None,
 ) -> str | None:
-    """The launch command for ``engine`` (None for the generic engine)."""
-    if engine == "vllm":
-        return _vllm(
-            model_id,
-            options,
-            context,
-            precision,
-            kv_dtype,
-            checkpoint_dtype,
-            enforce_eager,
-            allow_long_context,
-        )
-    if engine == "sglang":
-        return _sglang(model_id, options, context, kv_dtype, allow_long_context)
-    if engine == "llama.cpp":
-        return _llama_cpp(model_id, options, context, kv_dtype, gguf_file)
-    if engine == "tgi":
-        return _tgi(model_id, options, context)
-    if engine == "transformers":
-        return _transformers(model_id, precision)
-    return None
+    """The launch command for ``engine`` (None for an engine without one, such as generic).
+
+    ``revision`` is the Hub branch, tag or commit the model was read at (main is left out)."""
+    profile = ENGINE_PROFILES.get(engine)
+    build = _FORMS.get(profile.launch.command) if profile is not None else None
+    if profile is None or build is None:
+        return None
+    request = _Request(
+        profile.launch,
+        model_id,
+        options,
+        context,
+        precision,
+        kv_dtype,
+        checkpoint_dtype,
+        enforce_eager,
+        allow_long_context,
+        gguf_file,
+        revision if revision not in (None, "", "main") else None,
+    )
+    return build(request)
 
 
 def _float_dtype(precision: str, checkpoint_dtype: str | None) -> str | None:
@@ -73,112 +92,96 @@ def _float_dtype(precision: str, checkpoint_dtype: str | None) -> str | None:
     return wanted
 
 
-def _vllm(
-    model_id: str,
-    o: EstimateOptions,
-    context: int,
-    precision: str,
-    kv_dtype: str,
-    checkpoint_dtype: str | None,
-    enforce_eager: bool,
-    allow_long: bool,
-) -> str:
-    parts = ["vllm", "serve", _q(model_id), "--max-model-len", str(context)]
-    if o.tp > 1:
-        parts += ["--tensor-parallel-size", str(o.tp)]
-    if o.pipeline_parallel > 1:
-        parts += ["--pipeline-parallel-size", str(o.pipeline_parallel)]
-    if abs(o.gpu_memory_utilization - 0.9) > 1e-9:
-        parts += ["--gpu-memory-utilization", f"{o.gpu_memory_utilization:g}"]
-    dtype = _float_dtype(precision, checkpoint_dtype)
-    if dtype:
-        parts += ["--dtype", dtype]
-    if precision == "fp8" and (checkpoint_dtype or "").lower() in (
-        "bfloat16",
-        "float16",
-        "fp16",
-        "bf16",
-        "",
-    ):
-        parts += ["--quantization", "fp8"]  # FP8 weights made at load from a 16-bit checkpoint
-    if _VLLM_KV.get(kv_dtype, "auto") != "auto":
-        parts += ["--kv-cache-dtype", _VLLM_KV[kv_dtype]]
-    if o.max_num_seqs:
-        parts += ["--max-num-seqs", str(o.max_num_seqs)]
-    if o.max_num_batched_tokens:
-        parts += ["--max-num-batched-tokens", str(o.max_num_batched_tokens)]
-    if enforce_eager:
+def _model(r: _Request) -> list[str]:
+    """The model, as a flag or positional, and its revision when it is not main."""
+    f = r.flags
+    parts = [f.model_flag, _q(r.model_id)] if f.model_flag else [_q(r.model_id)]
+    if r.revision and f.revision:
+        parts += [f.revision, _q(r.revision)]
+    return parts
+
+
+def _server(r: _Request) -> str:
+    """An OpenAI-style server with long flags (vLLM, SGLang)."""
+    f, o = r.flags, r.options
+    parts = [*f.program, *_model(r), f.context, str(r.context)]
+    if o.tp > 1 and f.tensor_parallel:
+        parts += [f.tensor_parallel, str(o.tp)]
+    if o.pipeline_parallel > 1 and f.pipeline_parallel:
+        parts += [f.pipeline_parallel, str(o.pipeline_parallel)]
+    default = f.memory_fraction_default
+    if f.memory_fraction and (default is None or abs(o.gpu_memory_utilization - default) > 1e-9):
+        parts += [f.memory_fraction, f"{o.gpu_memory_utilization:g}"]
+    if f.serve_dtype:
+        dtype = _float_dtype(r.precision, r.checkpoint_dtype)
+        if dtype:
+            parts += ["--dtype", dtype]
+        if r.precision == "fp8" and (r.checkpoint_dtype or "").lower() in (
+            "bfloat16",
+            "float16",
+            "fp16",
+            "bf16",
+            "",
+        ):
+            parts += ["--quantization", "fp8"]  # FP8 weights made at load from a 16-bit checkpoint
+    if r.kv_dtype == "fp8" and f.kv_fp8:
+        parts += [f.kv_cache_dtype, f.kv_fp8]
+    if o.max_num_seqs and f.max_seqs:
+        parts += [f.max_seqs, str(o.max_num_seqs)]
+    if o.max_num_batched_tokens and f.batched_tokens:
+        parts += [f.batched_tokens, str(o.max_num_batched_tokens)]
+    if r.enforce_eager and f.enforce_eager:
         parts.append("--enforce-eager")
     command = " ".join(parts)
-    return ("VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 " + command) if allow_long else command
+    if r.allow_long_context and f.long_context_env:
+        return f"{f.long_context_env}=1 {command}"
+    return command
 
 
-def _sglang(
-    model_id: str, o: EstimateOptions, context: int, kv_dtype: str, allow_long: bool
-) -> str:
-    parts = ["python", "-m", "sglang.launch_server", "--model-path", _q(model_id)]
-    parts += ["--context-length", str(context)]
-    if o.tp > 1:
-        parts += ["--tp", str(o.tp)]
-    if o.pipeline_parallel > 1:
-        parts += ["--pp-size", str(o.pipeline_parallel)]
-    parts += ["--mem-fraction-static", f"{o.gpu_memory_utilization:g}"]
-    if kv_dtype in _SGLANG_KV:
-        parts += ["--kv-cache-dtype", _SGLANG_KV[kv_dtype]]
-    if o.max_num_seqs:
-        parts += ["--max-running-requests", str(o.max_num_seqs)]
-    command = " ".join(parts)
-    return ("SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1 " + command) if allow_long else command
+def _docker_launcher(r: _Request) -> str:
+    """TGI's launcher in its Docker image: the prompt limit is one token under the total."""
+    f, o = r.flags, r.options
+    parts = [*f.program, *_model(r)]
+    if o.tp > 1 and f.tensor_parallel:
+        parts += [f.tensor_parallel, str(o.tp)]
+    parts += ["--max-input-tokens", str(max(1, r.context - 1)), f.context, str(r.context)]
+    if o.max_num_batched_tokens and f.batched_tokens:
+        parts += [f.batched_tokens, str(o.max_num_batched_tokens)]
+    return " ".join(parts)
 
 
-def _llama_cpp(
-    model_id: str, o: EstimateOptions, context: int, kv_dtype: str, gguf_file: str | None
-) -> str:
+def _llama_server(r: _Request) -> str:
+    """``llama-server`` on a GGUF file; a revision other than main is where it is downloaded
+    from (``hf download``, huggingface_hub's CLI), since llama-server takes a file."""
+    o = r.options
     # -c is the whole context, shared by the --parallel slots (llama-server: n_ctx / n_seq).
-    model = gguf_file or f"{model_id.rsplit('/', 1)[-1]}.gguf"
+    model = r.gguf_file or f"{r.model_id.rsplit('/', 1)[-1]}.gguf"
     ngl = "99" if o.n_gpu_layers is None else str(o.n_gpu_layers)
-    parts = ["llama-server", "-m", _q(model), "-c", str(context * o.batch), "-ngl", ngl]
+    parts = ["llama-server", "-m", _q(model), r.flags.context, str(r.context * o.batch)]
+    parts += ["-ngl", ngl]
     if o.tensor_split:  # the layer split over several GPUs (estimator.placement)
         parts += ["-ts", o.tensor_split]
     if o.n_cpu_moe:
         parts += ["--n-cpu-moe", str(o.n_cpu_moe)]
     parts += ["-fa", "on" if o.flash_attention else "off"]
-    if kv_dtype in ("q8_0", "q4_0"):
-        parts += ["-ctk", kv_dtype, "-ctv", kv_dtype]
+    if r.kv_dtype in ("q8_0", "q4_0"):
+        parts += ["-ctk", r.kv_dtype, "-ctv", r.kv_dtype]
     if o.batch > 1:
         parts += ["--parallel", str(o.batch)]
     if o.tp > 1 or o.gpus > 1:
         parts += ["--split-mode", "layer"]
     if o.swa_full:
         parts.append("--swa-full")
-    return " ".join(parts)
+    command = " ".join(parts)
+    if r.revision and "/" in r.model_id:
+        fetch = ["hf", "download", _q(r.model_id), _q(model), "--revision", _q(r.revision)]
+        return " ".join([*fetch, "--local-dir", "."]) + "\n" + command
+    return command
 
 
-def _tgi(model_id: str, o: EstimateOptions, context: int) -> str:
-    parts = [
-        "docker",
-        "run",
-        "--gpus",
-        "all",
-        "--shm-size",
-        "1g",
-        "-p",
-        "8080:80",
-        "-v",
-        "$PWD/data:/data",
-        "ghcr.io/huggingface/text-generation-inference:latest",
-        "--model-id",
-        _q(model_id),
-    ]
-    if o.tp > 1:
-        parts += ["--num-shard", str(o.tp)]
-    parts += ["--max-input-tokens", str(max(1, context - 1)), "--max-total-tokens", str(context)]
-    if o.max_num_batched_tokens:
-        parts += ["--max-batch-prefill-tokens", str(o.max_num_batched_tokens)]
-    return " ".join(parts)
-
-
-def _transformers(model_id: str, precision: str) -> str:
+def _python(r: _Request) -> str:
+    """A transformers snippet: ``from_pretrained`` with the dtype or bitsandbytes config."""
+    precision = r.precision
     lines = ["from transformers import AutoModelForCausalLM, AutoTokenizer"]
     kwargs = 'torch_dtype="auto", device_map="auto"'
     if precision in ("bnb-nf4", "bnb-nf4-dq", "int4"):
@@ -190,6 +193,17 @@ def _transformers(model_id: str, precision: str) -> str:
     elif precision in _DTYPES and precision != "bf16":
         kwargs = kwargs.replace('"auto", device_map', f"torch.{_DTYPES[precision]}, device_map")
         lines.insert(0, "import torch")
-    lines.append(f"tokenizer = AutoTokenizer.from_pretrained({model_id!r})")
-    lines.append(f"model = AutoModelForCausalLM.from_pretrained({model_id!r}, {kwargs})")
+    # from_pretrained(..., revision=...): a branch name, tag name or commit id
+    # (transformers PreTrainedModel.from_pretrained / AutoTokenizer.from_pretrained).
+    at = f", revision={r.revision!r}" if r.revision else ""
+    lines.append(f"tokenizer = AutoTokenizer.from_pretrained({r.model_id!r}{at})")
+    lines.append(f"model = AutoModelForCausalLM.from_pretrained({r.model_id!r}{at}, {kwargs})")
     return "\n".join(lines)
+
+
+_FORMS: dict[CommandForm, Callable[[_Request], str]] = {
+    "server": _server,
+    "docker-launcher": _docker_launcher,
+    "llama-server": _llama_server,
+    "python": _python,
+}

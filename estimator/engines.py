@@ -13,13 +13,20 @@ __all__ = [
     "ENGINE_PROFILES",
     "MIB",
     "BatchDefaults",
+    "CommandForm",
+    "ContextWarning",
     "ConvWidth",
     "EngineProfile",
     "LaunchFlags",
     "LayerPlacement",
     "LogitsRows",
+    "MaxLenCheck",
     "MemoryProfiler",
+    "OomReport",
     "Runtime",
+    "StartupCheck",
+    "StartupRules",
+    "TpHeadsCheck",
     "WindowKeep",
 ]
 
@@ -42,13 +49,60 @@ MemoryProfiler: TypeAlias = Literal["none", "vllm-v1"]
 #: placed by llama.cpp's fit (common/fit.cpp) or Ollama's estimate (llm/memory.go).
 LayerPlacement: TypeAlias = Literal["shards", "llama-fit", "ollama-estimate"]
 
+#: The form of the command that launches it (estimator.commands): none, an OpenAI-style
+#: server with long flags (`vllm serve`, `python -m sglang.launch_server`), a launcher in a
+#: Docker image (TGI), `llama-server`, or a Python snippet (transformers).
+CommandForm: TypeAlias = Literal["none", "server", "docker-launcher", "llama-server", "python"]
+#: What decides the start (estimator.launch_checks): everything allocated at start, it fits or
+#: it fails (llama.cpp, transformers); vLLM's profile run, then the KV pool from what is left
+#: (vllm_v1); a pool sized before any forward (SGLang mem_fraction_static); a warm-up forward at
+#: the prefill budget (TGI).
+StartupCheck: TypeAlias = Literal["allocate-all", "profiled-pool", "static-pool", "prefill-warmup"]
+#: How the engine refuses a context beyond the model's derived limit: it does not check, vLLM's
+#: `_get_and_verify_max_len` (max_model_len), SGLang's `_derive_context_length` (context_length).
+MaxLenCheck: TypeAlias = Literal["none", "max_model_len", "context_length"]
+#: Which check refuses attention heads that TP does not divide, in its own words: vLLM's
+#: ModelConfig.verify_with_parallel_config, the `divide` assert of QKVParallelLinear (SGLang),
+#: TGI's custom modeling ("`num_heads` must be divisible by `num_shards`").
+TpHeadsCheck: TypeAlias = Literal["verify-parallel-config", "divide-assert", "num-shards"]
+#: What a context past the model's positions draws: a plain warning, or llama.cpp's
+#: "n_ctx_per_seq > n_ctx_train" (llama-context.cpp).
+ContextWarning: TypeAlias = Literal["positions", "n_ctx_train"]
+#: How an allocation that does not fit is reported: torch's CUDA out of memory, or ggml-cuda's
+#: failed buffer allocation (ggml_backend_cuda_buffer_type_alloc_buffer).
+OomReport: TypeAlias = Literal["torch", "ggml-cuda"]
+
 MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class StartupRules:
+    """The checks the engine runs at start-up (estimator.launch_checks), as data."""
+
+    check: StartupCheck = "allocate-all"
+    max_len: MaxLenCheck = "none"
+    tp_heads: TpHeadsCheck = "verify-parallel-config"
+    # Vocabulary (padded to 64), KV heads and MLP widths asserted divisible by TP as the
+    # linear layers are built (vllm/distributed/utils.py ensure_divisibility).
+    tp_layers: bool = True
+    context_warning: ContextWarning = "positions"
+    oom: OomReport = "torch"
+    context_step: int = 1  # the longest context that starts, searched in steps of this
+    # What an allocate-all verdict assumes about the launch.
+    assumption: str = 'transformers generate() on the GPU(s), device_map="auto"'
 
 
 @dataclass(frozen=True)
 class LaunchFlags:
     """How the engine's launch command spells the settings a start-up fix changes
-    (estimator.launch); None (or False) where the engine has no such setting."""
+    (estimator.launch) and the command writes (estimator.commands); None (or False) where
+    the engine has no such setting."""
+
+    command: CommandForm = "none"
+    program: tuple[str, ...] = ()  # what runs before the model
+    model_flag: str | None = None  # None: the model is the first positional argument
+    revision: str | None = None  # the flag of the Hub revision (branch, tag or commit)
+    long_context_env: str | None = None  # the env var that allows a context past the limit
 
     context: str = "-c"  # the maximum length (llama.cpp -c, vLLM --max-model-len, ...)
     context_per_slot: bool = False  # llama.cpp: -c covers every --parallel slot (x batch)
@@ -58,6 +112,12 @@ class LaunchFlags:
     memory_fraction: str | None = None  # the flag of the reserved fraction of GPU memory
     enforce_eager: bool = False  # vLLM --enforce-eager skips CUDA graphs
     tensor_parallel: str | None = None  # the flag of the tensor-parallel size
+    pipeline_parallel: str | None = None  # the flag of the pipeline-parallel size
+    kv_cache_dtype: str = "--kv-cache-dtype"  # the flag that takes kv_fp8
+    memory_fraction_default: float | None = None  # written only when it differs (None: always)
+    serve_dtype: bool = False  # vLLM --dtype / --quantization fp8 when the width changes
+    max_seqs: str | None = None  # the flag of the most requests at once
+    batched_tokens: str | None = None  # the flag of the tokens per forward (prefill budget)
     four_bit: str | None = None  # the precision of a 4-bit checkpoint it serves
     four_bit_flags: tuple[str, ...] = ()  # and how the command asks for it
 
@@ -103,6 +163,7 @@ class EngineProfile:
     memory_profiler: MemoryProfiler = "none"
     layer_placement: LayerPlacement = "shards"
     launch: LaunchFlags = LaunchFlags()
+    startup: StartupRules = StartupRules()
     # A real engine, with logs to check against and a command to launch; the generic
     # profile is no engine's (it has no launch verdict, command or measured error).
     serving_engine: bool = True
@@ -151,6 +212,7 @@ _TRANSFORMERS = replace(
     window_keep="window-1",
     # generate(..., max_length=N): prompt + new tokens; BitsAndBytesConfig for 4 bits.
     launch=LaunchFlags(
+        command="python",
         context="max_length",
         four_bit="bnb-nf4",
         four_bit_flags=("BitsAndBytesConfig(load_in_4bit=True)",),
@@ -192,16 +254,29 @@ _VLLM = EngineProfile(
     profiles_full_budget=True,
     batch_defaults="vllm-serve",
     memory_profiler="vllm-v1",
+    # `vllm serve` flags: vllm/engine/arg_utils.py EngineArgs.add_cli_args (--revision
+    # "The specific model version to use. It can be a branch name, a tag name, or a commit
+    # id"); VLLM_ALLOW_LONG_MAX_MODEL_LEN: vllm/envs.py, read by _get_and_verify_max_len.
     launch=LaunchFlags(
+        command="server",
+        program=("vllm", "serve"),
+        revision="--revision",
+        long_context_env="VLLM_ALLOW_LONG_MAX_MODEL_LEN",
         context="--max-model-len",
         auto_context=True,
         kv_fp8="fp8",
         memory_fraction="--gpu-memory-utilization",
+        memory_fraction_default=0.9,
+        serve_dtype=True,
         enforce_eager=True,
         tensor_parallel="--tensor-parallel-size",
+        pipeline_parallel="--pipeline-parallel-size",
+        max_seqs="--max-num-seqs",
+        batched_tokens="--max-num-batched-tokens",
         four_bit="awq-int4",
         four_bit_flags=("--quantization", "awq"),
     ),
+    startup=StartupRules(check="profiled-pool", max_len="max_model_len"),
 )
 
 # SGLang: token-granular pool (page_size 1), MLA latent (FlashInfer/FlashMLA backends),
@@ -216,14 +291,25 @@ _SGLANG = replace(
     block_size=1,
     batch_defaults="profile",
     memory_profiler="none",
+    # `python -m sglang.launch_server` flags: srt/server_args.py ServerArgs.add_cli_args
+    # (--revision: the model version, a branch name, tag or commit id);
+    # SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN: configs/model_config.py _derive_context_length.
     launch=LaunchFlags(
+        command="server",
+        program=("python", "-m", "sglang.launch_server"),
+        model_flag="--model-path",
+        revision="--revision",
+        long_context_env="SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN",
         context="--context-length",
         kv_fp8="fp8_e4m3",
         memory_fraction="--mem-fraction-static",
         tensor_parallel="--tp",
+        pipeline_parallel="--pp-size",
+        max_seqs="--max-running-requests",
         four_bit="awq-int4",
         four_bit_flags=("--quantization", "awq"),
     ),
+    startup=StartupRules(check="static-pool", max_len="context_length", tp_heads="divide-assert"),
     rope_cache=True,
     rope_cache_fp32=True,
     pads_mxfp4_experts=False,
@@ -242,12 +328,33 @@ _TGI = replace(
     label="TGI",
     batch_defaults="profile",
     memory_profiler="none",
+    # The launcher's flags (launcher/src/main.rs Args: --model-id, --revision "The actual
+    # revision of the model if you're referring to a model on the hub", --num-shard,
+    # --max-total-tokens, --max-batch-prefill-tokens), run in the Docker image.
     launch=LaunchFlags(
+        command="docker-launcher",
+        program=(
+            "docker",
+            "run",
+            "--gpus",
+            "all",
+            "--shm-size",
+            "1g",
+            "-p",
+            "8080:80",
+            "-v",
+            "$PWD/data:/data",
+            "ghcr.io/huggingface/text-generation-inference:latest",
+        ),
+        model_flag="--model-id",
+        revision="--revision",
         context="--max-total-tokens",
         tensor_parallel="--num-shard",
+        batched_tokens="--max-batch-prefill-tokens",
         four_bit="awq-int4",
         four_bit_flags=("--quantization", "awq"),
     ),
+    startup=StartupRules(check="prefill-warmup", tp_heads="num-shards", tp_layers=False),
     mla_latent=False,
     window_keep="window",
     ssm_conv_width="d_conv",
@@ -286,11 +393,20 @@ _LLAMA_CPP = EngineProfile(
     f32_graph=True,
     runtime="ggml",
     layer_placement="llama-fit",
+    # llama-server (common/arg.cpp) loads the GGUF file given by -m; it has no revision
+    # option (-hf takes <user>/<model>[:quant] only), so the file is downloaded at the revision.
     launch=LaunchFlags(
+        command="llama-server",
         context_per_slot=True,
         kv_q8_0=True,
         four_bit="Q4_K_M",
         four_bit_flags=("-m", "MODEL-Q4_K_M.gguf"),
+    ),
+    startup=StartupRules(
+        context_warning="n_ctx_train",
+        oom="ggml-cuda",
+        context_step=256,  # n_ctx is padded to 256 cells (llama-context.cpp)
+        assumption="llama.cpp: every layer on the GPU (-ngl 99), one KV stream per --parallel slot",
     ),
 )
 
@@ -302,7 +418,9 @@ _OLLAMA = replace(
     key="ollama",
     label="Ollama",
     layer_placement="ollama-estimate",
-    launch=LaunchFlags(),  # num_ctx in a Modelfile: no start-up fixes suggested
+    launch=LaunchFlags(),  # num_ctx in a Modelfile: no start-up fixes suggested, no command
+    # Its start is judged by the plain out-of-memory check, not llama.cpp's wording.
+    startup=StartupRules(),
 )
 
 ENGINE_PROFILES: dict[str, EngineProfile] = {
