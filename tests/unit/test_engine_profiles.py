@@ -1,4 +1,5 @@
-"""Engines are profiles: the list exists once, and the core reads fields, never names."""
+"""Engines are profiles: the list exists once, and the core, the launch verdict and the
+command read fields, never names."""
 
 from __future__ import annotations
 
@@ -14,16 +15,22 @@ from estimator.engines import ENGINE_PROFILES
 from estimator.launch import launch_verdict
 from tests.conftest import ROOT, load_config
 
-#: Modules that size memory: an engine's behaviour reaches them only through its profile.
+#: Modules that size memory, judge the launch or write its command: an engine's behaviour
+#: reaches them only through its profile.
 CORE = (
     "activations",
     "breakdown",
+    "commands",
     "components",
     "estimate",
     "explain",
     "fit",
     "hardware",
     "kv_cache",
+    "launch",
+    "launch_checks",
+    "launch_fixes",
+    "launch_judges",
     "layout",
     "parallel",
     "planning",
@@ -60,13 +67,19 @@ def test_adding_an_engine_is_one_profile(monkeypatch: pytest.MonkeyPatch) -> Non
         key="mine",
         label="Mine",
         window_keep="window",
-        launch=dataclasses.replace(vllm.launch, context="--ctx"),
+        launch=dataclasses.replace(
+            vllm.launch, program=("mine", "serve"), context="--ctx", revision="--rev"
+        ),
     )
     monkeypatch.setitem(ENGINE_PROFILES, "mine", mine)
     options = EstimateOptions(engine="mine", context=8192, gpu="rtx4090")
     ours, theirs = estimate(config, options), estimate(config, options.with_(engine="vllm"))
     assert ours.kv_cache_bytes < theirs.kv_cache_bytes  # window, not window + chunk
     spec, counts = prepare(config, options)
-    verdict = launch_verdict(spec, counts, options.with_(context=200_000))
+    verdict = launch_verdict(spec, counts, options.with_(context=200_000), revision="v2")
     assert verdict is not None and verdict.label == "Mine"
     assert any("--ctx" in fix.flags for fix in verdict.fixes)
+    # vLLM's checks, in vLLM's words, and the command in the profile's spelling.
+    assert verdict.problems[0].code == "max_model_len"
+    assert verdict.command is not None
+    assert verdict.command.startswith("mine serve MODEL --rev v2 --ctx 200000")
