@@ -610,7 +610,11 @@ def _launch(args: argparse.Namespace, loaded: Loaded, options: EstimateOptions) 
         # Engines load a model folder: the one holding a config.json given by path.
         folder = os.path.dirname(loaded.path) if loaded.path.endswith("config.json") else ""
         name = folder or loaded.path
-    verdict = launch_verdict(spec, counts, options, loaded.metadata, model_id=name)
+    # A Hub model read at a revision other than main: the command passes it on.
+    revision = loaded.revision if loaded.model_id is not None else None
+    verdict = launch_verdict(
+        spec, counts, options, loaded.metadata, model_id=name, revision=revision
+    )
     return None if verdict is None else verdict.to_dict()
 
 

@@ -58,14 +58,14 @@ function markControls() {
 }
 
 /** The compact card: launch verdict and command, total, fit and recommendation; the rest
- *  (fixes included) behind a "Breakdown" toggle. */
+ *  (the launch fixes, the breakdown, warnings) behind a "Details and fixes" toggle. */
 function foldDetails() {
   const results = document.getElementById("results");
   if (!results || results.querySelector("details.embed-more")) return;
   const more = document.createElement("details");
   more.className = "embed-more";
   const summary = document.createElement("summary");
-  summary.textContent = "Breakdown";
+  summary.textContent = "Details and fixes";
   more.appendChild(summary);
   const moved = ["#launch-fixes", "#launch-engine", "#launch-facts", ".bar-figure", "#warnings-box",
                  ".breakdown-title", ".table-wrap:has(> table.breakdown)", ".answers-more",

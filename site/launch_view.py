@@ -42,18 +42,20 @@ def fix_state(options: dict[str, Any]) -> dict[str, str] | None:
 
 
 def verdict(config: dict[str, Any], options: EstimateOptions, metadata: Any,
-            model_id: str) -> LaunchVerdict | None:
+            model_id: str, revision: str = "") -> LaunchVerdict | None:
     spec, counts = prepare(config, options)
-    return launch_verdict(spec, counts, options, metadata, model_id=model_id)
+    return launch_verdict(spec, counts, options, metadata, model_id=model_id,
+                          revision=revision or None)
 
 
 def launch_vm(config: dict[str, Any], options: EstimateOptions, metadata: Any,
-              model_id: str) -> dict[str, Any]:
+              model_id: str, *, revision: str = "") -> dict[str, Any]:
     """texts/attrs for the launch block, and ``launch`` (the payload app.js draws the fix
-    buttons and the command from)."""
+    buttons and the command from); the command names the model at ``revision`` (the Hub
+    revision it was read at; "" for main)."""
     label = ENGINE_PROFILES[options.engine].label
     try:
-        v = verdict(config, options, metadata, model_id or "MODEL")
+        v = verdict(config, options, metadata, model_id or "MODEL", revision)
     except EstimatorError as exc:
         v, problem = None, f"No launch verdict for {label}: {exc}"
     else:

@@ -62,6 +62,7 @@ class Model:
     label: str
     notes: list[str] = field(default_factory=list)
     repo_id: str = ""  # the Hub id the launch command names ("" for a local config)
+    revision: str = ""  # the Hub revision it was read at, for the command ("" for main)
 
 
 MODELS: dict[str, Model] = {}
@@ -162,8 +163,8 @@ async def load(args: dict[str, Any]) -> dict[str, Any]:
     except EstimatorError as exc:
         return {"model": repo_id, "revision": shown_rev, "error": hub_error(exc, repo_id)}
     label = f"{info.config_repo_id} at {info.revision} (from the Hub)"
-    return _loaded(key, Model(info.config, info.weights, label, list(info.notes), repo_id),
-                   repo_id, shown_rev)
+    return _loaded(key, Model(info.config, info.weights, label, list(info.notes), repo_id,
+                              shown_rev), repo_id, shown_rev)
 
 
 def local(args: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +188,8 @@ def _main(model: Model, state: dict[str, str]) -> dict[str, Any]:
         _memo["key"] = memo_key
         _memo["main"] = view.compute_main(model.config, state, model.metadata,
                                           model_label=model.label,
-                                          model_id=model.repo_id or "MODEL")
+                                          model_id=model.repo_id or "MODEL",
+                                          revision=model.revision)
     main: dict[str, Any] = _memo["main"]
     return main
 

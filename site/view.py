@@ -499,13 +499,16 @@ def model_texts(est: Any) -> dict[str, str]:
 
 
 def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
-                 *, model_label: str = "", model_id: str | None = None) -> dict[str, Any]:
+                 *, model_label: str = "", model_id: str | None = None,
+                 revision: str = "") -> dict[str, Any]:
     """The fast part: one estimate -> headline figures, model facts, breakdown bar, and
-    the launch verdict for the same options (site/launch_view.py)."""
+    the launch verdict for the same options (site/launch_view.py); ``revision`` is the Hub
+    revision the model was read at, which the launch command passes on."""
     options = options_from_state(state)
     est = estimate(config, options, metadata)
     launch = launch_view.launch_vm(config, options, metadata,
-                                   state.get("model", "") if model_id is None else model_id)
+                                   state.get("model", "") if model_id is None else model_id,
+                                   revision=revision)
     said = launch.pop("launch_dict")
     texts: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}

@@ -317,3 +317,24 @@ def test_estimate_error_from_hub_config_exit_4(
         monkeypatch.setenv("HF_ENDPOINT", endpoint)
         code, _, err = run(["org/bert"], capsys)
     assert code == 4 and "encoder" in err
+
+
+def test_command_carries_the_revision(
+    llama_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model read at a revision other than main is launched at it: --command and the JSON."""
+    h = FakeHub()
+    h.add_model(REPO, config=json.loads(llama_config.read_text()), revision="v2.0")
+    with serve(h) as endpoint:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        at = [REPO, "--revision", "v2.0", "--context", "8192", "--engine"]
+        code, out, err = run([*at, "vllm", "--command"], capsys)
+        assert code == 0, err
+        assert out == f"vllm serve {REPO} --revision v2.0 --max-model-len 8192\n"
+        code, out, err = run([*at, "sglang", "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["revision"] == "v2.0"
+    assert doc["launch"]["command"].startswith(
+        f"python -m sglang.launch_server --model-path {REPO} --revision v2.0 --context-length"
+    )

@@ -31,7 +31,8 @@ def library(query: str) -> LaunchVerdict:
     state = view.state_from_query(query, LLAMA)
     options = view.options_from_state(state)
     config = CONFIGS[state["model"]]
-    verdict = launch_verdict(*prepare(config, options), options, model_id=state["model"])
+    verdict = launch_verdict(*prepare(config, options), options, model_id=state["model"],
+                             revision=state.get("revision") or None)
     assert verdict is not None
     return verdict
 
@@ -98,6 +99,19 @@ def test_refusing_launch_and_a_fix_button(browser: Any, base_url: str) -> None:
         page.context.close()
 
 
+def test_command_names_the_hub_revision(browser: Any, base_url: str) -> None:
+    """A model read at a revision other than main is launched at that revision."""
+    query = f"?model={QWEN}&revision=v1.0"
+    session = open_page(browser, base_url, query)
+    try:
+        want = library(query)
+        assert session.text("#launch-command") == want.command == (
+            f"vllm serve {QWEN} --revision v1.0 --max-model-len 4096")
+        session.check_clean()
+    finally:
+        session.page.context.close()
+
+
 def test_starting_launch_copy_and_stale(browser: Any, base_url: str) -> None:
     session = open_page(browser, base_url, "")
     page = session.page
@@ -159,6 +173,8 @@ def test_embed_shows_the_verdict_and_the_copy_button(browser: Any, base_url: str
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         box = page.locator("#copy-command").bounding_box()
         assert box is not None and box["x"] + box["width"] <= EMBED_WIDTH
+        # the toggle says what it holds: the breakdown and the launch fixes
+        assert session.text("details.embed-more > summary") == "Details and fixes"
         if not want.starts:  # the fixes fold under the toggle with the breakdown
             assert page.locator("#launch-fixes").is_hidden()
             page.click("details.embed-more summary")

@@ -15,11 +15,13 @@ CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
 GIB = 1024**3
 
 
-def verdict(name: str, **kw: object) -> LaunchVerdict:
+def verdict(name: str, revision: str | None = None, **kw: object) -> LaunchVerdict:
     cfg = json.loads((CONFIGS / f"{name}.json").read_text())
     options = EstimateOptions(**kw)  # type: ignore[arg-type]
     spec, counts = prepare(cfg, options)
-    result = launch_verdict(spec, counts, options, model_id=name.replace("__", "/"))
+    result = launch_verdict(
+        spec, counts, options, model_id=name.replace("__", "/"), revision=revision
+    )
     assert result is not None
     return result
 
@@ -217,6 +219,42 @@ def test_commands_carry_the_settings() -> None:
     assert "--max-input-tokens 8191 --max-total-tokens 8192" in tgi.command
     hf = verdict("Qwen__Qwen3-8B", engine="transformers", precision="bnb-nf4")
     assert hf.command is not None and "BitsAndBytesConfig(load_in_4bit=True)" in hf.command
+
+
+def test_commands_pass_the_hub_revision_as_each_engine_takes_it() -> None:
+    """vLLM/SGLang/TGI take --revision (vllm/engine/arg_utils.py, sglang/srt/server_args.py,
+    TGI launcher/src/main.rs), transformers from_pretrained(revision=...); llama-server has no
+    revision (common/arg.cpp), so the GGUF file is downloaded at it first. main is left out."""
+    rev = "refs/pr/7"  # quoted for the shell where it needs to be: it does not
+    kw: dict[str, object] = {"gpu": "h100-80gb", "context": 8192}
+    vllm = verdict("Qwen__Qwen3-8B", rev, engine="vllm", **kw).command
+    assert vllm == "vllm serve Qwen/Qwen3-8B --revision refs/pr/7 --max-model-len 8192"
+    sg = verdict("Qwen__Qwen3-8B", rev, engine="sglang", **kw).command
+    assert sg == (
+        "python -m sglang.launch_server --model-path Qwen/Qwen3-8B --revision refs/pr/7 "
+        "--context-length 8192 --mem-fraction-static 0.9"
+    )
+    tgi = verdict("Qwen__Qwen3-8B", rev, engine="tgi", **kw).command
+    assert tgi is not None and tgi.endswith(
+        "--model-id Qwen/Qwen3-8B --revision refs/pr/7 --max-input-tokens 8191 "
+        "--max-total-tokens 8192"
+    )
+    hf = verdict("Qwen__Qwen3-8B", "v1.0", engine="transformers", **kw).command
+    assert hf is not None and hf.splitlines()[-2:] == [
+        "tokenizer = AutoTokenizer.from_pretrained('Qwen/Qwen3-8B', revision='v1.0')",
+        "model = AutoModelForCausalLM.from_pretrained('Qwen/Qwen3-8B', revision='v1.0', "
+        'torch_dtype="auto", device_map="auto")',
+    ]
+    cpp = verdict("Qwen__Qwen3-8B", "a b", engine="llama.cpp", precision="Q4_K_M", **kw)
+    assert cpp.command == (
+        "hf download Qwen/Qwen3-8B Qwen3-8B.gguf --revision 'a b' --local-dir .\n"
+        "llama-server -m Qwen3-8B.gguf -c 8192 -ngl 99 -fa on"
+    )
+    # main (or no revision) is the engines' default: nothing is added
+    for engine in ("vllm", "sglang", "tgi", "transformers", "llama.cpp"):
+        plain = verdict("Qwen__Qwen3-8B", None, engine=engine, **kw).command
+        assert plain is not None and "revision" not in plain
+        assert verdict("Qwen__Qwen3-8B", "main", engine=engine, **kw).command == plain
 
 
 def test_generic_engine_has_no_verdict() -> None:

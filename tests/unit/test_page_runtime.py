@@ -178,6 +178,24 @@ def test_launch_verdict_fixes_and_command_are_the_library_answer() -> None:
     assert any(f["apply"] is None and f["flags"] == "--max-model-len auto" for f in fixes)
 
 
+def test_launch_command_names_the_hub_revision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model read at a revision other than main: the page's command passes it on."""
+    from estimator.estimate import prepare
+    from estimator.launch import launch_verdict
+
+    config = load_config("meta-llama__Llama-3.1-8B")
+    model = runtime.Model(config, None, f"{LLAMA} at v2 (from the Hub)", [], LLAMA, "v2")
+    monkeypatch.setitem(runtime.MODELS, f"hub:{LLAMA}@v2", model)
+    sglang = state(engine="sglang")
+    main = call("compute", key=f"hub:{LLAMA}@v2", state=sglang, step="main")
+    options = view.options_from_state(sglang)
+    want = launch_verdict(*prepare(config, options), options, model_id=LLAMA, revision="v2")
+    assert want is not None
+    assert main["texts"]["launch-command"] == main["launch"]["command"] == want.command
+    assert want.command is not None and want.command.startswith(
+        f"python -m sglang.launch_server --model-path {LLAMA} --revision v2 --context-length ")
+
+
 def test_launch_default_engine_and_generic_choice() -> None:
     key = call("load", model=LLAMA)["key"]
     main = call("compute", key=key, state=state(), step="main")
