@@ -44,7 +44,7 @@ class _Case:
 
 def _profiled_pool(c: _Case) -> Judgement:
     """vLLM V1: the profile run, then the KV pool from what the reservation leaves."""
-    spec, setup, est, problems = c.spec, c.setup, c.est, c.problems
+    spec, setup, est, problems = c.spec, c.setup, c.est, list(c.problems)
     o = setup.options
     warnings: list[str] = []
     chunk = int(est.components[2].inputs["tokens"])
@@ -120,7 +120,7 @@ def _profiled_pool(c: _Case) -> Judgement:
 
 def _static_pool(c: _Case) -> Judgement:
     """SGLang: the pool is sized from the reserved fraction before any forward."""
-    spec, setup, est, problems = c.spec, c.setup, c.est, c.problems
+    spec, setup, est, problems = c.spec, c.setup, c.est, list(c.problems)
     o, profile = setup.options, setup.profile
     warnings: list[str] = []
     assumptions = [
@@ -151,7 +151,7 @@ def _static_pool(c: _Case) -> Judgement:
 
 def _prefill_warmup(c: _Case) -> Judgement:
     """TGI: a warm-up forward at the prefill budget, then the router's token checks."""
-    spec, setup, est, problems = c.spec, c.setup, c.est, c.problems
+    spec, setup, est, problems = c.spec, c.setup, c.est, list(c.problems)
     o, profile = setup.options, setup.profile
     warnings: list[str] = []
     prefill = o.max_num_batched_tokens or profile.chunk_tokens or 4096
@@ -202,9 +202,9 @@ def _placed(c: _Case, warnings: list[str]) -> Judgement:
     common/fit.cpp and llama-model.cpp load_tensors place them)."""
     o = c.setup.options
     placed = estimate_spec(c.spec, c.counts, o, c.meta).placement
+    problems = list(c.problems)
     if placed is None:
-        return Judgement(c.problems, warnings, None, None, False, [])
-    problems = c.problems
+        return Judgement(problems, warnings, None, None, False, [])
     if placed.fits is False:
         problems.append(Problem("buffer_alloc", f"placement: {placed.verdict}"))
     assumptions = [f"{c.setup.profile.label}: layers as placed ({' '.join(placed.flags)})"]
@@ -254,7 +254,7 @@ def _largest(fits: Callable[[int], bool], low: int, high: int, step: int) -> int
 
 def _allocate_all(c: _Case) -> Judgement:
     """Everything is allocated at start (llama.cpp, transformers): it fits or it fails."""
-    spec, setup, est, problems = c.spec, c.setup, c.est, c.problems
+    spec, setup, est, problems = c.spec, c.setup, c.est, list(c.problems)
     o, profile = setup.options, setup.profile
     rules = profile.startup
     warnings: list[str] = []
