@@ -151,8 +151,9 @@ def _docker_launcher(r: _Request) -> str:
 
 
 def _llama_server(r: _Request) -> str:
-    """``llama-server`` on a GGUF file; a revision other than main is where it is downloaded
-    from (``hf download``, huggingface_hub's CLI), since llama-server takes a file."""
+    """``llama-server`` on a GGUF file; a revision other than main is where the file is
+    downloaded from first, since llama-server takes a file (huggingface_hub's CLI,
+    commands/download.py: ``hf download REPO FILE --revision REV --local-dir DIR``)."""
     o = r.options
     # -c is the whole context, shared by the --parallel slots (llama-server: n_ctx / n_seq).
     model = r.gguf_file or f"{r.model_id.rsplit('/', 1)[-1]}.gguf"
