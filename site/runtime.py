@@ -7,7 +7,7 @@ Requests (``handle(op, args_json)``):
   local    {text, source}            -> the same, for an uploaded or pasted config.json
   compute  {key, state, step}        -> a view model (site/view.py), step main|compare|
                                         ctx|batch|limits, or {error: {message, fields}}
-  copy     {key, state, kind, link, model} -> {text}  (Markdown or JSON)
+  copy     {key, state, kind, link, model} -> {text}  (Markdown or JSON, estimator/report.py)
   suggest  {query}                   -> {ids}  (Hub search)
 
 A model fetched with a token is kept under a key of its own, so that a request without
@@ -47,7 +47,7 @@ _use_compiled_dataclass_methods(Path(__file__).with_name("dataclasses.marshal"))
 
 import view  # noqa: E402  (after the line above: its imports make dataclasses)
 
-from estimator import EstimateOptions, EstimatorError, OptionError, estimate  # noqa: E402
+from estimator import EstimateOptions, EstimatorError, OptionError, estimate, report  # noqa: E402
 
 HUB = "https://huggingface.co"
 _MODELS_JSON = Path(__file__).with_name("models.json")  # written there by site/worker.js
@@ -227,8 +227,8 @@ def copy(args: dict[str, Any]) -> dict[str, Any]:
     est = _main(model, state)["estimate"]
     name = str(args.get("model") or "")
     if args.get("kind") == "json":
-        return {"text": view.as_json(est, name)}
-    return {"text": view.as_markdown(est, name, str(args.get("link") or ""))}
+        return {"text": report.estimate_json(est, name)}
+    return {"text": report.estimate_markdown(est, name, str(args.get("link") or ""))}
 
 
 async def suggest(args: dict[str, Any]) -> dict[str, Any]:

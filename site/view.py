@@ -10,7 +10,6 @@ with escaped text at build time. Neither ever builds markup from data.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 from typing import Any
@@ -36,7 +35,17 @@ from estimator import (
     sweep,
 )
 from estimator.engines import ENGINE_PROFILES
-from estimator.units import format_count, format_gb, format_gib
+from estimator.report import (
+    COMPONENT_ORDER,
+    ENGINE_MENU_LABELS,
+    PARAM_SOURCES,
+    fmt_both,
+    fmt_count,
+    fmt_gb,
+    fmt_gib,
+    fmt_tokens,
+    precision_label,
+)
 
 # ---------------------------------------------------------------------------
 # state <-> options
@@ -197,56 +206,6 @@ def error_fields(message: str) -> list[str]:
         if word in message:
             return [name]
     return []
-
-
-# ---------------------------------------------------------------------------
-# formatting
-
-
-def fmt_gib(n: int | float) -> str:
-    return f"{format_gib(n)} GiB"
-
-
-def fmt_gb(n: int | float) -> str:
-    return f"{format_gb(n)} GB"
-
-
-def fmt_both(n: int | float) -> str:
-    return f"{fmt_gib(n)} ({fmt_gb(n)})"
-
-
-fmt_count = format_count
-
-
-def fmt_tokens(n: int) -> str:
-    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
-        return f"{n // (1024 * 1024)}M"
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024}K"
-    if n >= 10_000:
-        return f"{n / 1000:.0f}k"
-    return f"{n:,}"
-
-
-_PARAM_SOURCES = {
-    "safetensors-metadata": "exact, from the Hub's safetensors metadata",
-    "index-total-size": "exact size, from model.safetensors.index.json",
-    "gguf-file": "from the GGUF file size",
-    "config-arithmetic": "computed from config.json's architecture",
-}
-
-COMPONENT_LABELS = {
-    "weights": "Weights",
-    "kv_cache": "KV cache",
-    "activations": "Activations",
-    "overhead": "Overhead",
-}
-COMPONENT_ORDER = ("weights", "kv_cache", "activations", "overhead")
-
-
-def precision_label(key: str) -> str:
-    p = PRECISIONS.get(key)
-    return p.label if p is not None else key
 
 
 # ---------------------------------------------------------------------------
@@ -468,7 +427,7 @@ def model_texts(est: Any) -> dict[str, str]:
     if m.active_params and m.active_params != m.params:
         params += f" ({fmt_count(m.active_params)} active per token)"
     t["m-params"] = params
-    t["m-params-source"] = _PARAM_SOURCES.get(m.param_source, m.param_source)
+    t["m-params-source"] = PARAM_SOURCES.get(m.param_source, m.param_source)
     if generic and m.param_source == "config-arithmetic":
         t["m-params-source"] = "estimated from config.json with generic decoder rules"
     layers = f"{m.layers}"
@@ -719,43 +678,6 @@ def compute(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
 
 
 # ---------------------------------------------------------------------------
-# copy as Markdown / JSON
-
-
-def as_json(est: Any, model: str) -> str:
-    data = {"model": model, **est.to_dict()}
-    return json.dumps(data, indent=2, sort_keys=False, default=str)
-
-
-def as_markdown(est: Any, model: str, link: str = "") -> str:
-    m = est.model
-    lines = [f"### Memory estimate: {model}", ""]
-    if link:
-        lines += [f"[open in the estimator]({link})", ""]
-    lines += [
-        "| | GiB | GB |",
-        "|---|---:|---:|",
-    ]
-    for c in est.components:
-        lines.append(f"| {COMPONENT_LABELS.get(c.name, c.name)} | {c.bytes / GIB:,.2f} | "
-                     f"{c.bytes / GB:,.2f} |")
-    total = est.total_bytes
-    lines.append(f"| **Total** | **{total / GIB:,.2f}** | **{total / GB:,.2f}** |")
-    lines.append(f"| Per GPU | {est.per_gpu_bytes / GIB:,.2f} | {est.per_gpu_bytes / GB:,.2f} |")
-    lines.append("")
-    o = est.options
-    lines.append(f"Precision {precision_label(est.precision)}, KV cache {est.kv_dtype}, "
-                 f"context {est.context:,}, batch {o.batch}, engine {o.engine}, "
-                 f"{m.params:,} parameters ({m.param_source}).")
-    if est.fit is not None:
-        lines.append(f"{'Fits' if est.fit.fits else 'Does not fit'} on {o.gpus}× "
-                     f"{est.fit.gpu_name} ({est.fit.utilization * 100:.0f}% per GPU).")
-    for w in est.warnings:
-        lines.append(f"- Warning: {w}")
-    return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------
 # build-time rendering into the HTML template
 
 _SLOT_RE = re.compile(r"\{\{(text|attr|rows|list|options|checked|evidence):([^}]+)\}\}")
@@ -771,21 +693,13 @@ def _option_html(values: list[tuple[str, str]], selected: str) -> str:
     return "".join(out)
 
 
-#: The engine menu: which engines' allocation the estimate models (vLLM's is validated
-#: against published V1 start-up logs, tests/validation/launch_records.json).
-ENGINE_LABELS = {
-    "vllm": "vLLM (validated)",
-    "generic": "generic (no engine: whole prompt in one pass)",
-}
-
-
 def select_choices(name: str) -> list[tuple[str, str]]:
     if name == "precision":
         return [("auto", "As published (auto)")] + [(k, p.label) for k, p in PRECISIONS.items()]
     if name == "kv_dtype":
         return [(k, "auto (as model)" if k == "auto" else k) for k in KV_DTYPES]
     if name == "engine":
-        return [(k, ENGINE_LABELS.get(k, ENGINE_PROFILES[k].label)) for k in ENGINES]
+        return [(k, ENGINE_MENU_LABELS.get(k, ENGINE_PROFILES[k].label)) for k in ENGINES]
     if name == "gpu":
         return [("", "none")] + [(k, g.name) for k, g in GPUS.items()]
     if name == "paged_attention":
