@@ -14,6 +14,8 @@ import html
 import json
 from typing import Any
 
+from viewmodel import ViewModel  # site/viewmodel.py
+
 from estimator import EstimatorError, OptionError
 from estimator.devices import CUSTOM_KEY, DEVICES, device_list, resolve_devices
 from estimator.report import fmt_gib
@@ -197,7 +199,7 @@ def flags_text(placement: Any, engine: str) -> tuple[str, str]:
     return FLAG_ENGINES[engine], " ".join(placement.flags)
 
 
-def compute(est: Any, options: Any) -> dict[str, Any]:
+def compute(est: Any, options: Any) -> ViewModel:
     """The view-model part for the own-hardware results (merged into view.compute_main)."""
     texts: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}
@@ -226,12 +228,12 @@ def compute(est: Any, options: Any) -> dict[str, Any]:
     attrs["hw-flags-box"] = {"data-has": "yes" if flags else "no"}
     table = [[r["name"], r["holds"], *(fmt_gib(part["bytes"]) for part in r["parts"][:3]),
               r["room"]] for r in rows]
-    return {"texts": texts, "attrs": attrs, "rows": {"placement": table}}
+    return ViewModel(texts=texts, attrs=attrs, rows={"placement": table})
 
 
-def safe_compute(est: Any, options: Any) -> dict[str, Any]:
+def safe_compute(est: Any, options: Any) -> ViewModel:
     """``compute``, never failing the main estimate (a placement problem shows as text)."""
     try:
         return compute(est, options)
     except EstimatorError as exc:  # pragma: no cover - the core raises before this
-        return {"texts": {"hw-verdict": str(exc)}, "attrs": {}, "rows": {"placement": []}}
+        return ViewModel(texts={"hw-verdict": str(exc)}, attrs={}, rows={"placement": []})

@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import evidence  # site/evidence.py
 import hardware_view  # site/hardware_view.py
 import launch_view
+from viewmodel import ViewModel  # site/viewmodel.py
 
 from estimator import (
     ENGINES,
@@ -46,6 +48,7 @@ from estimator.report import (
     fmt_tokens,
     precision_label,
 )
+from estimator.result import Estimate
 
 # ---------------------------------------------------------------------------
 # state <-> options
@@ -245,7 +248,7 @@ X_TICKS = 6
 def _nice_ceiling(value: float) -> float:
     if value <= 0:
         return 1.0
-    exp = 10 ** math.floor(math.log10(value))
+    exp = 10.0 ** math.floor(math.log10(value))
     for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if m * exp >= value:
             return m * exp
@@ -457,15 +460,25 @@ def model_texts(est: Any) -> dict[str, str]:
     return t
 
 
+@dataclass(frozen=True)
+class MainView:
+    """The main step's view model and the estimate and options it answers (the other
+    steps, and Copy as Markdown/JSON, reuse them for the same inputs)."""
+
+    view: ViewModel
+    estimate: Estimate
+    options: EstimateOptions
+
+
 def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
-                 *, model_label: str = "", model_id: str | None = None) -> dict[str, Any]:
+                 *, model_label: str = "", model_id: str | None = None) -> MainView:
     """The fast part: one estimate -> headline figures, model facts, breakdown bar, and
     the launch verdict for the same options (site/launch_view.py)."""
     options = options_from_state(state)
     est = estimate(config, options, metadata)
     launch = launch_view.launch_vm(config, options, metadata,
                                    state.get("model", "") if model_id is None else model_id)
-    said = launch.pop("launch_dict")
+    said = launch.verdict
     texts: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}
     texts.update(model_texts(est))
@@ -504,8 +517,8 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
                         if fit_state == "no" and fit.fits else
                         ("fits" if fit.fits else "does not fit")
                         + (" (inside the estimate's error)" if caveat else ""))
-    texts.update(launch["texts"])
-    attrs.update(launch["attrs"])
+    texts.update(launch.view.texts or {})
+    attrs.update(launch.view.attrs or {})
     attrs["summary"] = {"data-fit": fit_state}
     if est.engine_reserved_bytes:
         label = ENGINE_PROFILES[options.engine].label
@@ -530,14 +543,13 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     attrs["context"] = {"placeholder": f"auto {est.context}"}
     warnings = list(est.warnings) + [w for w in (said or {}).get("warnings", [])
                                      if w not in est.warnings]
-    main = {"texts": texts, "attrs": attrs, "breakdown": evidence.breakdown(est), "rows": {},
-            "warnings": warnings, "launch": launch["launch"], "estimate": est,
-            "options": options}
     hardware = hardware_view.safe_compute(est, options)
-    main["texts"].update(hardware["texts"])
-    main["attrs"].update(hardware["attrs"])
-    main["rows"].update(hardware["rows"])
-    return main
+    texts.update(hardware.texts or {})
+    attrs.update(hardware.attrs or {})
+    view = ViewModel(texts=texts, attrs=attrs, breakdown=evidence.breakdown(est),
+                     rows=dict(hardware.rows or {}), warnings=warnings,
+                     launch=launch.view.launch)
+    return MainView(view, est, options)
 
 
 #: GPUs per server node (DGX/HGX H100/H200/B200, MI300X platforms: 8 per node).
@@ -585,7 +597,8 @@ def node_aligned(config: dict[str, Any], options: EstimateOptions, metadata: Any
 
 
 def compute_compare(config: dict[str, Any], options: EstimateOptions,
-                    metadata: Any = None) -> dict[str, Any]:
+                    metadata: Any = None) -> ViewModel:
+    """The precision table: one row per precision for the same options."""
     rows = []
     marks = []
     for e in compare_precisions(config, options, metadata):
@@ -594,11 +607,12 @@ def compute_compare(config: dict[str, Any], options: EstimateOptions,
                      fmt_gib(e.per_gpu_bytes), fits, fmt_gib(e.weights_bytes),
                      fmt_gib(e.kv_cache_bytes)])
         marks.append(e.precision)
-    return {"rows": {"compare": rows}, "row_keys": {"compare": marks}}
+    return ViewModel(rows={"compare": rows}, row_keys={"compare": marks})
 
 
-def compute_sweep(config: dict[str, Any], options: EstimateOptions, est: Any, axis: str,
-                  metadata: Any = None) -> dict[str, Any]:
+def compute_sweep(config: dict[str, Any], options: EstimateOptions, est: Estimate, axis: str,
+                  metadata: Any = None) -> ViewModel:
+    """One chart: memory per GPU along ``axis`` (context or batch), stopped where it fits."""
     points = sweep(config, options, metadata, axis=axis, points=SWEEP_POINTS)
     capacity = None if est.fit is None else est.fit.usable_bytes
     current = est.context if axis == "context" else options.batch
@@ -612,16 +626,17 @@ def compute_sweep(config: dict[str, Any], options: EstimateOptions, est: Any, ax
             largest = None
     texts, attrs = line_chart(prefix, points, capacity, axis, current, largest,
                               limited=bool(options.gpu))
-    return {"texts": texts, "attrs": attrs}
+    return ViewModel(texts=texts, attrs=attrs)
 
 
 def compute_limits(config: dict[str, Any], options: EstimateOptions, metadata: Any = None
-                   ) -> dict[str, Any]:
+                   ) -> ViewModel:
+    """The largest batch and the longest context that fit the chosen GPU."""
     texts: dict[str, str] = {}
     if not options.gpu:
         texts["max-batch"] = "choose a GPU"
         texts["max-context"] = "choose a GPU"
-        return {"texts": texts}
+        return ViewModel(texts=texts)
     try:
         mb = max_batch(config, options, metadata)
     except EstimatorError as exc:
@@ -639,7 +654,7 @@ def compute_limits(config: dict[str, Any], options: EstimateOptions, metadata: A
         texts["max-context"] = "does not fit even at 1 token" if mc is None else (
             f"{mc:,} tokens per request at batch {options.batch}"
             + (f" (past the model's own limit of {limit:,})" if limit and mc > limit else ""))
-    return {"texts": texts}
+    return ViewModel(texts=texts)
 
 
 def _model_limit(config: dict[str, Any]) -> int | None:
@@ -651,30 +666,19 @@ def _model_limit(config: dict[str, Any]) -> int | None:
         return None
 
 
-def merge(*parts: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"texts": {}, "attrs": {}, "rows": {}, "row_keys": {}, "warnings": []}
-    for part in parts:
-        out["texts"].update(part.get("texts", {}))
-        for key, value in part.get("attrs", {}).items():
-            out["attrs"].setdefault(key, {}).update(value)
-        out["rows"].update(part.get("rows", {}))
-        out["row_keys"].update(part.get("row_keys", {}))
-        out["warnings"] += part.get("warnings", [])
-        for key in ("estimate", "options", "breakdown", "launch"):
-            if key in part:
-                out[key] = part[key]
-    return out
-
-
 def compute(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
-            *, model_label: str = "", model_id: str | None = None) -> dict[str, Any]:
+            *, model_label: str = "", model_id: str | None = None) -> ViewModel:
     """Everything at once (the build's pre-render; the browser does it in steps)."""
     main = compute_main(config, state, metadata, model_label=model_label, model_id=model_id)
-    est, options = main["estimate"], main["options"]
-    return merge(main, compute_compare(config, options, metadata),
-                 compute_sweep(config, options, est, "context", metadata),
-                 compute_sweep(config, options, est, "batch", metadata),
-                 compute_limits(config, options, metadata))
+    est, options = main.estimate, main.options
+    parts = (main.view, compute_compare(config, options, metadata),
+             compute_sweep(config, options, est, "context", metadata),
+             compute_sweep(config, options, est, "batch", metadata),
+             compute_limits(config, options, metadata))
+    view = ViewModel()
+    for part in parts:
+        view = view.add(part)
+    return view
 
 
 # ---------------------------------------------------------------------------
@@ -707,7 +711,7 @@ def select_choices(name: str) -> list[tuple[str, str]]:
     raise KeyError(name)
 
 
-def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
+def render_static(template: str, vm: ViewModel, state: dict[str, str],
                   model_ids: list[str]) -> str:
     """Replace {{text:id}}, {{attr:id:name}}, {{rows:id}}, {{list:warnings}},
     {{options:name}} placeholders with escaped content."""
@@ -718,30 +722,30 @@ def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
         if kind == "text":
             if key.startswith("state."):
                 return html.escape(state.get(key[6:], ""))
-            return html.escape(vm["texts"].get(key, ""))
+            return html.escape(vm.text(key))
         if kind == "attr":
             element, _, name = key.partition(":")
-            return html.escape(vm["attrs"].get(element, {}).get(name, ""), quote=True)
+            return html.escape(vm.attr(element, name), quote=True)
         if kind == "rows":
-            keys = vm["row_keys"].get(key, [])
+            keys = (vm.row_keys or {}).get(key, [])
             current = state.get("precision", "")
             out = []
-            for i, row in enumerate(vm["rows"].get(key, [])):
+            for i, row in enumerate((vm.rows or {}).get(key, [])):
                 mark = ' class="current"' if i < len(keys) and keys[i] == current else ""
                 cells = "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
                 out.append(f"<tr{mark}>{cells}</tr>")
             return "".join(out)
         if kind == "list":
             if key == "warnings":
-                return "".join(f"<li>{html.escape(w)}</li>" for w in vm["warnings"])
+                return "".join(f"<li>{html.escape(w)}</li>" for w in vm.warnings or [])
             if key == "launch-fixes":
-                return launch_view.fixes_html(vm.get("launch"))
+                return launch_view.fixes_html(vm.launch)
             if key == "models":
                 return "".join(f'<option value="{html.escape(m)}"></option>' for m in model_ids)
             if key == "devices":
                 return hardware_view.datalist_html()
-        if kind == "evidence":
-            return evidence.breakdown_html(vm.get(key, []))
+        if kind == "evidence" and key == "breakdown":
+            return evidence.breakdown_html(vm.breakdown or [])
         if kind == "options":
             return _option_html(select_choices(key), state.get(key, ""))
         if kind == "checked":
