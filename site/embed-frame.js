@@ -10,6 +10,8 @@
 //   to the parent   {type: "llm-memory:resize", height, frame}   whenever the height changes
 //                   {type: "llm-memory:ready", frame}             once Python has computed
 //   from the parent {type: "llm-memory:theme", theme: "light"|"dark"|"auto"}
+import { pageReady } from "./ready.js";
+
 const root = document.documentElement;
 const params = new URLSearchParams(location.search);
 const EMBED_KEYS = ["embed", "controls", "theme", "frame"];
@@ -109,13 +111,10 @@ function startResizeMessages() {
   };
   new ResizeObserver(send).observe(document.body);
   window.addEventListener("load", send);
-  const ready = () => window.parent.postMessage({ type: "llm-memory:ready", frame }, "*");
-  if (root.hasAttribute("data-ready")) ready();
-  else {
-    new MutationObserver((_, observer) => {
-      if (root.hasAttribute("data-ready")) { observer.disconnect(); send(); ready(); }
-    }).observe(root, { attributes: true, attributeFilter: ["data-ready"] });
-  }
+  pageReady.then(() => {
+    send();
+    window.parent.postMessage({ type: "llm-memory:ready", frame }, "*");
+  });
 }
 
 if (embedded) {
