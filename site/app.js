@@ -432,6 +432,7 @@ function pushUrl() {
   // a widget must not add entries to the host page's back-button history
   if (embedded) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
+  document.dispatchEvent(new CustomEvent("llm-mem:url")); // embed-frame.js follows it
 }
 
 // ---------------------------------------------------------------------------

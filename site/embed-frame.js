@@ -89,11 +89,11 @@ function addFooter() {
   link.target = "_blank";
   link.rel = "noopener";
   link.textContent = "Open the full estimator ↗";
-  link.href = fullToolUrl();
-  // the page rewrites the query as settings change: refresh the link when it is used
-  for (const ev of ["pointerdown", "focus", "mouseenter"]) {
-    link.addEventListener(ev, () => { link.href = fullToolUrl(); });
-  }
+  const follow = () => { link.href = fullToolUrl(); };
+  follow();
+  // app.js says when it rewrites the query (settings changed); back/forward rewrites it too
+  document.addEventListener("llm-mem:url", follow);
+  window.addEventListener("popstate", follow);
   foot.append(link, document.createTextNode(" · LLM inference memory estimator"));
   document.body.appendChild(foot);
 }
@@ -127,7 +127,8 @@ if (embedded) {
     }
   });
   // (app.js updates a widget's URL with replaceState, keeping controls/theme/frame: no
-  // entries in the host page's back-button history.)
+  // entries in the host page's back-button history; it signals each update with an
+  // "llm-mem:url" event on document, which the footer link follows.)
   const setup = () => { markControls(); foldDetails(); addFooter(); startResizeMessages(); };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", setup, { once: true });
