@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .precision import PRECISIONS
-from .result import GB, GIB, Estimate
+from .result import Estimate
 from .units import format_count, format_gb, format_gib
 
 __all__ = [
@@ -406,11 +406,11 @@ def estimate_markdown(est: Estimate, model: str, link: str = "") -> str:
         "|---|---:|---:|",
     ]
     for c in est.components:
-        lines.append(f"| {COMPONENT_LABELS.get(c.name, c.name)} | {c.bytes / GIB:,.2f} | "
-                     f"{c.bytes / GB:,.2f} |")
+        lines.append(f"| {COMPONENT_LABELS.get(c.name, c.name)} | {_gib(c.bytes)} | "
+                     f"{_gb(c.bytes)} |")
     total = est.total_bytes
-    lines.append(f"| **Total** | **{total / GIB:,.2f}** | **{total / GB:,.2f}** |")
-    lines.append(f"| Per GPU | {est.per_gpu_bytes / GIB:,.2f} | {est.per_gpu_bytes / GB:,.2f} |")
+    lines.append(f"| **Total** | **{_gib(total)}** | **{_gb(total)}** |")
+    lines.append(f"| Per GPU | {_gib(est.per_gpu_bytes)} | {_gb(est.per_gpu_bytes)} |")
     lines.append("")
     o = est.options
     lines.append(f"Precision {precision_label(est.precision)}, KV cache {est.kv_dtype}, "
