@@ -17,8 +17,7 @@ import json
 import os.path
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import IO, NoReturn, TypeVar
 
 from . import (
     ENGINES,
@@ -30,14 +29,12 @@ from . import (
     OptionError,
     WeightMetadata,
 )
+from .document import Loaded, build_document
 from .engines import ENGINE_PROFILES
 from .jsonsafe import MAX_JSON_BYTES, load_config_text
 from .options import LLAMA_BACKENDS, OFFLOAD_MODES
 from .report import catalog_lines, render
 from .units import parse_bandwidth, parse_size
-
-if TYPE_CHECKING:
-    from .hub import HubModelInfo
 
 __all__ = ["EXIT_ESTIMATE", "EXIT_HUB", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -413,20 +410,6 @@ def options_from_args(args: argparse.Namespace) -> EstimateOptions:
 # -- loading the model -------------------------------------------------------------------
 
 
-@dataclass
-class Loaded:
-    """A config to estimate and what is known about where it came from."""
-
-    config: dict[str, Any]
-    metadata: WeightMetadata | None
-    model_id: str | None
-    revision: str | None
-    source: str  # "hub" | "file"
-    path: str | None = None
-    hub: HubModelInfo | None = None
-    notes: list[str] = field(default_factory=list)
-
-
 def load_local(path_text: str, gguf_file: str | None = None) -> Loaded:
     """Read ``config.json`` (file or folder); a folder's index file gives weight bytes."""
     path = os.path.expanduser(path_text)
@@ -525,94 +508,6 @@ def load_model(args: argparse.Namespace) -> Loaded:
     if os.path.exists(os.path.expanduser(model)):  # `llm-mem ./my-model` works like --config
         return load_local(model, args.gguf_file)
     return load_hub(model, args)
-
-
-# -- computing ---------------------------------------------------------------------------
-
-
-def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
-    """Compute what the flags ask for; returns the JSON document (also used for tables)."""
-    from . import compare_precisions, estimate, max_batch, max_context, sweep
-
-    options = options_from_args(args)
-    doc: dict[str, Any] = {
-        "model_id": loaded.model_id,
-        "revision": loaded.revision,
-        "source": loaded.source,
-        "config_path": loaded.path,
-        "hub": None if loaded.hub is None else loaded.hub.to_dict(),
-        "notes": list(loaded.notes),
-        # True when --engine was not given: the answer assumes the default engine.
-        "engine_default": getattr(args, "engine", None) is None,
-    }
-    cfg, meta = loaded.config, loaded.metadata
-    if args.compare_precisions:
-        doc["mode"] = "compare-precisions"
-        doc["estimates"] = [e.to_dict() for e in compare_precisions(cfg, options, meta)]
-        return doc
-    if args.sweep:
-        doc["mode"] = f"sweep-{args.sweep}"
-        points = sweep(cfg, options, meta, axis=args.sweep, points=args.points)
-        doc["points"] = [
-            {
-                "x": pt.x,
-                "total_bytes": pt.total_bytes,
-                "per_gpu_bytes": pt.per_gpu_bytes,
-                "fits": pt.fits,
-            }
-            for pt in points
-        ]
-        doc["estimate"] = estimate(cfg, options, meta).to_dict()
-        return doc
-    if args.max_batch or args.max_context:
-        if not options.gpu:
-            raise UsageError(f"--{'max-batch' if args.max_batch else 'max-context'} needs --gpu")
-        solve = max_batch if args.max_batch else max_context
-        key = "max_batch" if args.max_batch else "max_context"
-        doc["mode"] = key.replace("_", "-")
-        doc[key] = solve(cfg, options, meta)
-        doc["estimate"] = estimate(cfg, options, meta).to_dict()
-        return doc
-    doc["mode"] = "estimate"
-    doc.update(estimate(cfg, options, meta).to_dict())
-    doc["launch"] = _launch(args, loaded, _placed(options, doc.get("placement")))
-    if doc.get("fit") and doc.get("fit_verdict"):
-        from .launch import fit_with_launch
-
-        # the fit answer never contradicts the launch verdict printed under it
-        doc["fit_verdict"] = fit_with_launch(
-            doc["fit_verdict"], doc["fit"]["fits"], doc["launch"], options.batch
-        )
-    return doc
-
-
-def _placed(options: EstimateOptions, placement: dict[str, Any] | None) -> EstimateOptions:
-    """The options with the layer placement llama.cpp's --fit would choose (-ngl, -ts,
-    --n-cpu-moe), so the launch command matches the placement shown."""
-    rule = ENGINE_PROFILES[options.engine].layer_placement
-    if not placement or rule != "llama-fit" or placement["strategy"] != "fit":
-        return options
-    split = next((f[4:] for f in placement["flags"] if f.startswith("-ts ")), None)
-    return options.with_(
-        n_gpu_layers=placement["gpu_layers"],
-        tensor_split=split or options.tensor_split,
-        n_cpu_moe=placement["cpu_moe_layers"] or None,
-    )
-
-
-def _launch(args: argparse.Namespace, loaded: Loaded, options: EstimateOptions) -> Any:
-    """The engine's start-up verdict, fixes and command (None for the generic engine)."""
-    from .estimate import prepare
-    from .launch import launch_verdict
-
-    spec, counts = prepare(loaded.config, options)
-    name = loaded.model_id or "MODEL"
-    if loaded.model_id is None and loaded.path:
-        # Engines load a model folder: the one holding a config.json given by path.
-        folder = os.path.dirname(loaded.path) if loaded.path.endswith("config.json") else ""
-        name = folder or loaded.path
-    verdict = launch_verdict(spec, counts, options, loaded.metadata, model_id=name)
-    return None if verdict is None else verdict.to_dict()
 
 
 # -- interactive -------------------------------------------------------------------------
@@ -725,6 +620,17 @@ def _list_gpus(fmt: str, out: IO[str]) -> None:
     out.write("\n".join(catalog_lines()) + "\n")
 
 
+def _mode(args: argparse.Namespace) -> str:
+    """What the flags ask to compute (a document.MODES entry)."""
+    if args.compare_precisions:
+        return "compare-precisions"
+    if args.sweep:
+        return f"sweep-{args.sweep}"
+    if args.max_batch or args.max_context:
+        return "max-batch" if args.max_batch else "max-context"
+    return "estimate"
+
+
 def _exit_code(err: BaseException) -> int:
     if isinstance(err, (UsageError, OptionError)):
         return EXIT_USAGE
@@ -776,7 +682,11 @@ def _main(argv: list[str]) -> int:
         if args.compare_precisions or args.sweep or args.max_batch or args.max_context:
             raise UsageError("--command prints the command of one estimate; drop the mode flag")
     loaded = load_model(args)
-    doc = run(args, loaded)
+    mode = _mode(args)
+    if mode in ("max-batch", "max-context") and not options.gpu:
+        raise UsageError(f"--{mode} needs --gpu")
+    doc = build_document(loaded, options, mode, points=args.points,
+                         engine_default=args.engine is None)
     if args.command:
         sys.stdout.write(doc["launch"]["command"] + "\n")
         return EXIT_OK
