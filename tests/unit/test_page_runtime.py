@@ -17,6 +17,7 @@ from tests.conftest import ROOT, load_config
 
 sys.path.insert(0, str(ROOT / "site"))
 
+import charts
 import runtime
 import view
 
@@ -138,7 +139,7 @@ def test_clipped_chart_values_are_labelled() -> None:
     assert label.endswith(f"{peak / 2**30:,.0f} GiB at batch 256"), label
     assert part.attr("chart-batch-clipped", "d").startswith("M")
     # every clipped point sits on the top edge, none of them in the plain line
-    assert all(xy.split(",")[1] == f"{view.PAD_T:.1f}"
+    assert all(xy.split(",")[1] == f"{charts.PAD_T:.1f}"
                for xy in part.attr("chart-batch-clipped", "d").replace("M", "").replace(
                    "L", "").split())
 
