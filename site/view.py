@@ -1,10 +1,11 @@
 """What the page shows, as plain data: the same code runs at build time (CPython,
 to pre-render the first estimate into index.html) and in the browser (Pyodide).
 
-Everything here is pure: state (strings, as in the URL and the form) in,
-a view model out. ``main.py`` copies the view model into the DOM with
-``textContent``/``setAttribute`` only; ``render_static`` fills the HTML template
-with escaped text at build time. Neither ever builds markup from data.
+Everything here is pure: state (strings, as in the URL and the form) in, a view model
+(site/viewmodel.py) out. site/app.js copies it into the DOM with ``textContent``/
+``setAttribute`` only; ``render_static`` fills the HTML template with escaped text at
+build time. Neither ever builds markup from data. Wording and number formats shared with
+the CLI come from estimator/report.py.
 """
 
 from __future__ import annotations
