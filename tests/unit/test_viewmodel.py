@@ -1,14 +1,19 @@
 """The page's typed view model (site/viewmodel.py): what the worker sends is the fields a
-step sets, in a fixed order, and the build's merge of all steps keeps every part."""
+step sets, in a fixed order; the build's merge of all steps keeps every part; every element
+id it addresses is on the page."""
 
 from __future__ import annotations
 
+import re
 import sys
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.conftest import ROOT, load_config
 
 sys.path.insert(0, str(ROOT / "site"))
 
+import view
 from viewmodel import ViewModel
 
 
@@ -36,3 +41,24 @@ def test_add_merges_parts_and_later_parts_win() -> None:
     assert main.attrs == {"fit": {"data-fit": "yes"}}  # the parts are left as they were
     assert merged.text("b") == "3" and merged.text("missing") == ""
     assert merged.attr("fit", "data-fit") == "yes" and merged.attr("nope", "x") == ""
+
+
+@pytest.mark.parametrize("state", [
+    {},
+    {"engine": "llama.cpp", "gpu": "rtx4090,rtx3060", "precision": "Q4_K_M"},
+    {"engine": "generic", "gpu": ""},
+    {"engine": "sglang", "gpus": "4", "tensor_parallel": "2", "pipeline_parallel": "2"},
+])
+def test_every_id_the_view_model_addresses_is_on_the_page(state: dict[str, str]) -> None:
+    """app.js writes by element id and skips ids the page lacks: a misspelt id would be a
+    figure silently never shown. Every text slot of the template is filled, too."""
+    page = (ROOT / "site" / "index.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
+    full = view.default_state("m/x") | state
+    vm = view.compute(load_config("Qwen__Qwen3-8B"), full, model_id="m/x")
+    assert vm.texts and vm.attrs and vm.rows
+    assert sorted(set(vm.texts) - ids) == []
+    assert sorted(set(vm.attrs) - ids) == []
+    assert sorted(f"rows-{key}" for key in vm.rows if f"rows-{key}" not in ids) == []
+    slots = {s for s in re.findall(r"\{\{text:([^}]+)\}\}", page) if not s.startswith("state.")}
+    assert sorted(slots - set(vm.texts)) == []
