@@ -14,7 +14,9 @@ OPTIONS = EstimateOptions(engine="vllm", gpu="l4", context=8192, batch=2)
 
 
 def test_markdown_copy_rows_are_the_estimate() -> None:
-    est = estimate(load_config("meta-llama__Llama-3.1-8B-Instruct"), OPTIONS)
+    # past the model's limit and too big for the L4: two warnings and no fit
+    est = estimate(load_config("meta-llama__Llama-3.1-8B-Instruct"), OPTIONS.with_(context=262144))
+    assert len(est.warnings) == 2
     text = estimate_markdown(est, "meta-llama/Llama-3.1-8B-Instruct", "https://x/?batch=2")
     lines = text.splitlines()
     assert lines[0] == "### Memory estimate: meta-llama/Llama-3.1-8B-Instruct"
