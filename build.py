@@ -545,11 +545,29 @@ def add_own_assets(out: Output) -> dict[str, str]:
     offline notice + SW registration, embed mode and their styles too (placeholders in
     site/index.html)."""
     own: dict[str, str] = {}
-    for name in ("app.css", "app.js", "extras.css", "offline.js", "embed-frame.js",
+    # ready.js first: the modules that import it name its hashed file
+    for name in ("ready.js", "app.css", "app.js", "extras.css", "offline.js", "embed-frame.js",
                  "evidence.js", "hardware.js", "hardware.css"):
         data = (SITE / name).read_bytes()
+        if name.endswith(".js"):
+            data = link_imports(name, data, own)
         own[name] = out.add(name, "assets/" + hashed_name(name, data), data)
     return own
+
+
+_IMPORT_RE = re.compile(rb'(\bfrom\s+|\bimport\s*\(?\s*)"\./([\w.-]+\.js)"')
+
+
+def link_imports(name: str, data: bytes, hashed: dict[str, str]) -> bytes:
+    """A module's ``from "./x.js"`` imports pointed at x's hashed file (all live in assets/);
+    a module imported before it is hashed stops the build."""
+    def link(match: re.Match[bytes]) -> bytes:
+        target = match.group(2).decode()
+        if target not in hashed:
+            sys.exit(f"build: site/{name} imports ./{target}, which is not hashed before it")
+        return match.group(1) + b'"./' + hashed[target].removeprefix("assets/").encode() + b'"'
+
+    return _IMPORT_RE.sub(link, data)
 
 
 def add_worker(out: Output, pyo_dir: str, models_path: str, bundle_path: str) -> str:
@@ -586,6 +604,7 @@ def add_pages(out: Output, own: dict[str, str], worker_path: str, pyo_dir: str,
         "{{extras_css}}": own["extras.css"],
         "{{offline_js}}": own["offline.js"],
         "{{embed_frame_js}}": own["embed-frame.js"],
+        "{{ready_js}}": own["ready.js"],
     }
     replacements["{{evidence_js}}"] = own["evidence.js"]
     for key, value in replacements.items():

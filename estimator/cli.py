@@ -17,8 +17,7 @@ import json
 import os.path
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import IO, NoReturn, TypeVar
 
 from . import (
     ENGINES,
@@ -30,13 +29,12 @@ from . import (
     OptionError,
     WeightMetadata,
 )
+from .document import Loaded, build_document
 from .engines import ENGINE_PROFILES
 from .jsonsafe import MAX_JSON_BYTES, load_config_text
 from .options import LLAMA_BACKENDS, OFFLOAD_MODES
-from .units import format_count, format_gb, format_gib, parse_bandwidth, parse_size
-
-if TYPE_CHECKING:
-    from .hub import HubModelInfo
+from .report import catalog_lines, render
+from .units import parse_bandwidth, parse_size
 
 __all__ = ["EXIT_ESTIMATE", "EXIT_HUB", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -412,20 +410,6 @@ def options_from_args(args: argparse.Namespace) -> EstimateOptions:
 # -- loading the model -------------------------------------------------------------------
 
 
-@dataclass
-class Loaded:
-    """A config to estimate and what is known about where it came from."""
-
-    config: dict[str, Any]
-    metadata: WeightMetadata | None
-    model_id: str | None
-    revision: str | None
-    source: str  # "hub" | "file"
-    path: str | None = None
-    hub: HubModelInfo | None = None
-    notes: list[str] = field(default_factory=list)
-
-
 def load_local(path_text: str, gguf_file: str | None = None) -> Loaded:
     """Read ``config.json`` (file or folder); a folder's index file gives weight bytes."""
     path = os.path.expanduser(path_text)
@@ -524,378 +508,6 @@ def load_model(args: argparse.Namespace) -> Loaded:
     if os.path.exists(os.path.expanduser(model)):  # `llm-mem ./my-model` works like --config
         return load_local(model, args.gguf_file)
     return load_hub(model, args)
-
-
-# -- computing ---------------------------------------------------------------------------
-
-
-def run(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
-    """Compute what the flags ask for; returns the JSON document (also used for tables)."""
-    from . import compare_precisions, estimate, max_batch, max_context, sweep
-
-    options = options_from_args(args)
-    doc: dict[str, Any] = {
-        "model_id": loaded.model_id,
-        "revision": loaded.revision,
-        "source": loaded.source,
-        "config_path": loaded.path,
-        "hub": None if loaded.hub is None else loaded.hub.to_dict(),
-        "notes": list(loaded.notes),
-        # True when --engine was not given: the answer assumes the default engine.
-        "engine_default": getattr(args, "engine", None) is None,
-    }
-    cfg, meta = loaded.config, loaded.metadata
-    if args.compare_precisions:
-        doc["mode"] = "compare-precisions"
-        doc["estimates"] = [e.to_dict() for e in compare_precisions(cfg, options, meta)]
-        return doc
-    if args.sweep:
-        doc["mode"] = f"sweep-{args.sweep}"
-        points = sweep(cfg, options, meta, axis=args.sweep, points=args.points)
-        doc["points"] = [
-            {
-                "x": pt.x,
-                "total_bytes": pt.total_bytes,
-                "per_gpu_bytes": pt.per_gpu_bytes,
-                "fits": pt.fits,
-            }
-            for pt in points
-        ]
-        doc["estimate"] = estimate(cfg, options, meta).to_dict()
-        return doc
-    if args.max_batch or args.max_context:
-        if not options.gpu:
-            raise UsageError(f"--{'max-batch' if args.max_batch else 'max-context'} needs --gpu")
-        solve = max_batch if args.max_batch else max_context
-        key = "max_batch" if args.max_batch else "max_context"
-        doc["mode"] = key.replace("_", "-")
-        doc[key] = solve(cfg, options, meta)
-        doc["estimate"] = estimate(cfg, options, meta).to_dict()
-        return doc
-    doc["mode"] = "estimate"
-    doc.update(estimate(cfg, options, meta).to_dict())
-    doc["launch"] = _launch(args, loaded, _placed(options, doc.get("placement")))
-    if doc.get("fit") and doc.get("fit_verdict"):
-        from .launch import fit_with_launch
-
-        # the fit answer never contradicts the launch verdict printed under it
-        doc["fit_verdict"] = fit_with_launch(
-            doc["fit_verdict"], doc["fit"]["fits"], doc["launch"], options.batch
-        )
-    return doc
-
-
-def _placed(options: EstimateOptions, placement: dict[str, Any] | None) -> EstimateOptions:
-    """The options with the layer placement llama.cpp's --fit would choose (-ngl, -ts,
-    --n-cpu-moe), so the launch command matches the placement shown."""
-    rule = ENGINE_PROFILES[options.engine].layer_placement
-    if not placement or rule != "llama-fit" or placement["strategy"] != "fit":
-        return options
-    split = next((f[4:] for f in placement["flags"] if f.startswith("-ts ")), None)
-    return options.with_(
-        n_gpu_layers=placement["gpu_layers"],
-        tensor_split=split or options.tensor_split,
-        n_cpu_moe=placement["cpu_moe_layers"] or None,
-    )
-
-
-def _launch(args: argparse.Namespace, loaded: Loaded, options: EstimateOptions) -> Any:
-    """The engine's start-up verdict, fixes and command (None for the generic engine)."""
-    from .estimate import prepare
-    from .launch import launch_verdict
-
-    spec, counts = prepare(loaded.config, options)
-    name = loaded.model_id or "MODEL"
-    if loaded.model_id is None and loaded.path:
-        # Engines load a model folder: the one holding a config.json given by path.
-        folder = os.path.dirname(loaded.path) if loaded.path.endswith("config.json") else ""
-        name = folder or loaded.path
-    # A Hub model read at a revision other than main: the command passes it on.
-    revision = loaded.revision if loaded.model_id is not None else None
-    verdict = launch_verdict(
-        spec, counts, options, loaded.metadata, model_id=name, revision=revision
-    )
-    return None if verdict is None else verdict.to_dict()
-
-
-# -- output ------------------------------------------------------------------------------
-
-
-_gib = format_gib
-_gb = format_gb
-_params = format_count
-
-
-def _table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool, right: Sequence[bool]
-) -> list[str]:
-    """Aligned plain-text or Markdown table lines."""
-    if markdown:
-        sep = ["---:" if r else "---" for r in right]
-        lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return lines
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
-
-    def fmt(row: Sequence[str]) -> str:
-        cells = [
-            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)
-        ]
-        return "  ".join(cells).rstrip()
-
-    return [fmt(headers), fmt(["-" * w for w in widths]), *[fmt(r) for r in rows]]
-
-
-_LABELS = {
-    "weights": "Weights",
-    "kv_cache": "KV cache",
-    "activations": "Activations",
-    "overhead": "Overhead",
-}
-
-
-def _header(doc: dict[str, Any], est: dict[str, Any], md: bool) -> list[str]:
-    model = est["model"]
-    name = doc["model_id"] or doc["config_path"] or "config"
-    rev = f" @ {doc['revision']}" if doc.get("revision") not in (None, "main") else ""
-    bold = "**" if md else ""
-    inputs = est["inputs"]
-    active = (
-        f", {_params(est['active_params'])} active" if est["active_params"] != est["params"] else ""
-    )
-    lines = [
-        f"{bold}{name}{rev}{bold}: {model['architecture']} ({model['model_type']}), "
-        f"{model['layers']} layers, {model['attention']}",
-        f"Parameters: {_params(est['params'])}{active} (source: {est['param_source']})",
-        f"Precision {est['precision']}, KV cache {est['kv_dtype']}, context {est['context']:,}, "
-        f"batch {inputs['batch']}, engine {inputs['engine']}"
-        + (" (the default; --engine to change)" if doc.get("engine_default") else ""),
-    ]
-    return [line + ("  " if md else "") for line in lines]
-
-
-def _footer(doc: dict[str, Any], est: dict[str, Any]) -> list[str]:
-    lines = []
-    fit = est.get("fit")
-    if fit and not _layer_placement(est):
-        verdict = est.get("fit_verdict") or ("fits" if fit["fits"] else "does NOT fit")
-        lines.append(
-            f"Per GPU {_gib(fit['per_gpu_bytes'])} GiB on {fit['gpu_name']}: {verdict} "
-            f"({fit['utilization'] * 100:.0f}% of {_gib(fit['capacity_bytes'])} GiB; "
-            f"usable {_gib(fit['usable_bytes'])} GiB)"
-        )
-    if est.get("engine_reserved_bytes"):
-        lines.append(
-            f"The engine reserves {_gib(est['engine_reserved_bytes'])} GiB per GPU up front"
-        )
-    if est.get("engine_kv_capacity_tokens") is not None:
-        pool = (est.get("confidence") or {}).get("engine_kv_pool") or {}
-        trust = f" (measured error {pool['short']})" if pool.get("short") else ""
-        lines.append(
-            f"Its KV pool holds {est['engine_kv_capacity_tokens']:,} tokens: up to "
-            f"{est['engine_max_concurrency']:.2f} requests of {est['context']:,} tokens at once"
-            + trust
-        )
-    lines += _placement_lines(est.get("placement"), est.get("speed"))
-    rec = est.get("recommendation")
-    if rec and rec.get("text"):
-        lines.append(f"Recommendation: {rec['text']}")
-    launch = doc.get("launch")
-    if launch:
-        lines.append(f"Launch: {launch['summary']}")
-        for fix in launch["fixes"][:3]:
-            lines.append(f"  Fix: {fix['change']} ({' '.join(fix['flags'])}) -> {fix['result']}")
-        if launch["command"] and "\n" not in launch["command"]:
-            lines.append(f"Command: {launch['command']}")
-    for warning in est.get("warnings") or ():
-        lines.append(f"Warning: {warning}")
-    for note in doc.get("notes") or ():
-        lines.append(f"Note: {note}")
-    return lines
-
-
-def _placement_lines(placement: dict[str, Any] | None, speed: dict[str, Any] | None) -> list[str]:
-    """Where the parts go, the flags to use, and the speed estimate."""
-    if not placement:
-        return []
-    lines: list[str] = []
-    if placement["strategy"] == "equal-shards" and not placement.get("notes"):
-        return _speed_line(speed)  # one GPU (or several alike): the fit line says it all
-    lines.append(
-        f"Placement ({placement['engine']}, {placement['strategy']}): {placement['verdict']}"
-    )
-    rows = list(placement["devices"])
-    if placement.get("cpu") and (placement["cpu"]["layers"] or placement["cpu"]["expert_layers"]
-                                 or placement["cpu"]["output_layer"]):
-        rows.append(placement["cpu"])
-    for row in rows:
-        what = f"{row['layers']} layers" + (" + output" if row["output_layer"] else "")
-        if row["key"] == "cpu" and row["expert_layers"]:
-            what += f", experts of {row['expert_layers']} more"
-        room = f" of {_gib(row['memory_bytes'])} GiB" if row["memory_bytes"] else " GiB"
-        lines.append(
-            f"  {row['name']}: {what}; weights {_gib(row['weights_bytes'])}, "
-            f"KV {_gib(row['kv_bytes'])}, buffers {_gib(row['buffers_bytes'])} GiB "
-            f"= {_gib(row['used_bytes'])}{room}"
-        )
-    if placement["flags"]:
-        lines.append(f"Flags: {' '.join(placement['flags'])}")
-    if placement.get("max_context"):
-        lines.append(f"Longest context that fits: {placement['max_context']:,} tokens")
-    for note in placement.get("notes") or ():
-        lines.append(f"Note: {note}")
-    return lines + _speed_line(speed)
-
-
-def _speed_line(speed: dict[str, Any] | None) -> list[str]:
-    """Tokens per second, stated as the estimate it is."""
-    if not speed or not speed.get("decode_tokens_per_s"):
-        return []
-    text = "Speed estimate"
-    if speed.get("decode_context_tokens", 0) > 1:
-        text += f" with {speed['decode_context_tokens']:,} tokens in context"
-    text += f": decode {speed['decode_tokens_per_s']:,.1f} tok/s"
-    if speed["batch"] > 1 and speed.get("decode_tokens_per_s_batch"):
-        batch = speed["decode_tokens_per_s_batch"]
-        text += f" per sequence, {batch:,.1f} for the batch of {speed['batch']}"
-    if speed.get("prefill_tokens_per_s"):
-        text += f"; prefill {speed['prefill_tokens_per_s']:,.0f} tok/s"
-    bound = {
-        "memory": "GPU memory bandwidth",
-        "cpu-memory": "system RAM bandwidth",
-        "compute": "compute",
-    }
-    text += f"; decode bound by {bound.get(speed['bound'], speed['bound'])}"
-    return [text, f"  ({speed['error']})"]
-
-
-def _layer_placement(est: dict[str, Any]) -> bool:
-    """llama.cpp/Ollama split layers (and RAM); their placement replaces the per-GPU view."""
-    placement = est.get("placement")
-    return placement is not None and placement["strategy"] != "equal-shards"
-
-
-def _trust(est: dict[str, Any], name: str) -> str:
-    """The measured-error cell of one row ("" for output written before confidence existed)."""
-    conf = (est.get("confidence") or {}).get(name)
-    if conf is None:
-        return ""
-    if name == "total" and not conf["records"] and est.get("estimate_error_pct") is not None:
-        return f"±{est['estimate_error_pct']:.1f} % from the parts"
-    return str(conf["short"])
-
-
-def render_estimate(
-    doc: dict[str, Any], est: dict[str, Any], md: bool, explain: bool = False
-) -> list[str]:
-    """The breakdown table with GiB and GB columns and each figure's measured error, fit,
-    recommendation, warnings; with ``explain``, each figure's formula filled in."""
-    rows = [
-        [
-            _LABELS.get(c["name"], c["name"]),
-            _gib(c["bytes"]),
-            _gb(c["bytes"]),
-            _trust(est, c["name"]),
-        ]
-        for c in est["components"]
-    ]
-    rows.append(["Total", _gib(est["total_bytes"]), _gb(est["total_bytes"]), _trust(est, "total")])
-    par = est["parallel"]
-    split = par["gpus"] > 1 or par["per_gpu_bytes"] != est["total_bytes"]
-    if split and not _layer_placement(est):
-        label = (
-            f"Per GPU (x{par['gpus']}, TP {par['tensor_parallel']}, PP {par['pipeline_parallel']})"
-        )
-        rows.append([label, _gib(par["per_gpu_bytes"]), _gb(par["per_gpu_bytes"]), ""])
-    if md:
-        rows[-1 if len(rows) == len(est["components"]) + 1 else -2][0] = "**Total**"
-    lines = [*_header(doc, est, md), ""]
-    lines += _table(
-        ["Component", "GiB", "GB", "Measured error"], rows, md, [False, True, True, False]
-    )
-    footer = _footer(doc, est)
-    if footer:
-        lines.append("")
-        lines += [f"- {x}" for x in footer] if md else footer
-    if explain and est.get("formulas"):
-        lines += ["", ("**How each figure is computed**" if md else "How each figure is computed:")]
-        for f in est["formulas"]:
-            if md:
-                lines.append(f"- {f['label']}:")
-                lines += [f"  - {line}" for line in f["lines"]]
-            else:
-                lines.append(f"{f['label']}:")
-                lines += [f"  {line}" for line in f["lines"]]
-    return lines
-
-
-def render(doc: dict[str, Any], fmt: str, explain: bool = False) -> str:
-    """Text for ``table`` or ``markdown`` output of any mode."""
-    md = fmt == "markdown"
-    mode = doc["mode"]
-    if mode == "estimate":
-        return "\n".join(render_estimate(doc, doc, md, explain))
-    if mode == "compare-precisions":
-        ests = doc["estimates"]
-        lines = [*_header(doc, ests[0], md)[:1], ""] if ests else []
-        rows = []
-        for e in ests:
-            fits = "" if e["fits"] is None else ("yes" if e["fits"] else "no")
-            rows.append(
-                [
-                    e["precision"],
-                    _gib(e["weights_bytes"]),
-                    _gib(e["kv_cache_bytes"]),
-                    _gib(e["total_bytes"]),
-                    _gib(e["per_gpu_bytes"]),
-                    fits,
-                ]
-            )
-        lines += _table(
-            ["Precision", "Weights GiB", "KV GiB", "Total GiB", "Per GPU GiB", "Fits"],
-            rows,
-            md,
-            [False, True, True, True, True, False],
-        )
-        return "\n".join(lines)
-    est = doc["estimate"]
-    if mode.startswith("sweep-"):
-        axis = mode.removeprefix("sweep-")
-        rows = []
-        for pt in doc["points"]:
-            fits = "" if pt["fits"] is None else ("yes" if pt["fits"] else "no")
-            rows.append(
-                [
-                    f"{pt['x']:,}",
-                    _gib(pt["total_bytes"]),
-                    _gb(pt["total_bytes"]),
-                    _gib(pt["per_gpu_bytes"]),
-                    fits,
-                ]
-            )
-        lines = [*_header(doc, est, md), ""]
-        lines += _table(
-            [axis.capitalize(), "Total GiB", "Total GB", "Per GPU GiB", "Fits"],
-            rows,
-            md,
-            [True, True, True, True, False],
-        )
-        return "\n".join(lines)
-    key = mode.replace("-", "_")
-    value = doc[key]
-    what = "batch" if key == "max_batch" else "context"
-    fit = est.get("fit") or {}
-    gpus = est["parallel"]["gpus"]
-    where = f"{gpus} x {fit.get('gpu_name', est['inputs']['gpu'])}"
-    if value is None:
-        answer = f"Nothing fits on {where}, even at {what} 1."
-    elif key == "max_batch":
-        answer = f"Max batch on {where} at context {est['context']:,}: {value:,}"
-    else:
-        answer = f"Max context on {where} at batch {est['inputs']['batch']}: {value:,} tokens"
-    return "\n".join(
-        [*_header(doc, est, md), "", ("**" if md else "") + answer + ("**" if md else "")]
-    )
 
 
 # -- interactive -------------------------------------------------------------------------
@@ -1000,17 +612,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _list_gpus(fmt: str, out: IO[str]) -> None:
     """The device catalog: what ``--gpu`` accepts."""
-    from .devices import DEVICES, catalog_document
-
     if fmt == "json":
+        from .devices import catalog_document
+
         out.write(json.dumps(catalog_document(), indent=2) + "\n")
         return
-    out.write(f"{'key':<22} {'usable GiB':>10} {'GB/s':>6} {'FP16 TFLOPS':>11}  name\n")
-    for device in DEVICES.values():
-        bw = f"{device.bandwidth_gbs:g}" if device.bandwidth_gbs else "-"
-        fp16 = f"{device.fp16_tflops:g}" if device.fp16_tflops else "-"
-        usable = device.usable_bytes / 2**30
-        out.write(f"{device.key:<22} {usable:>10.2f} {bw:>6} {fp16:>11}  {device.name}\n")
+    out.write("\n".join(catalog_lines()) + "\n")
+
+
+def _mode(args: argparse.Namespace) -> str:
+    """What the flags ask to compute (a document.MODES entry)."""
+    if args.compare_precisions:
+        return "compare-precisions"
+    if args.sweep:
+        return f"sweep-{args.sweep}"
+    if args.max_batch or args.max_context:
+        return "max-batch" if args.max_batch else "max-context"
+    return "estimate"
 
 
 def _exit_code(err: BaseException) -> int:
@@ -1064,7 +682,11 @@ def _main(argv: list[str]) -> int:
         if args.compare_precisions or args.sweep or args.max_batch or args.max_context:
             raise UsageError("--command prints the command of one estimate; drop the mode flag")
     loaded = load_model(args)
-    doc = run(args, loaded)
+    mode = _mode(args)
+    if mode in ("max-batch", "max-context") and not options.gpu:
+        raise UsageError(f"--{mode} needs --gpu")
+    doc = build_document(loaded, options, mode, points=args.points,
+                         engine_default=args.engine is None)
     if args.command:
         sys.stdout.write(doc["launch"]["command"] + "\n")
         return EXIT_OK

@@ -23,6 +23,7 @@ from typing import Any
 
 from .engines import ENGINE_PROFILES
 from .precision import PRECISIONS
+from .report import COMPONENT_LABELS
 from .result import Estimate, ModelSummary
 
 __all__ = [
@@ -44,14 +45,6 @@ DATA = Path(__file__).with_name("data") / "confidence.json"
 #: The figures a confidence is given for: the breakdown's rows, the engine's KV pool
 #: (vLLM/SGLang: what its reservation leaves for the cache) and the total.
 COMPONENTS = ("weights", "kv_cache", "activations", "overhead", "engine_kv_pool", "total")
-COMPONENT_LABELS = {
-    "weights": "Weights",
-    "kv_cache": "KV cache",
-    "activations": "Activations",
-    "overhead": "Overhead",
-    "engine_kv_pool": "Engine KV pool",
-    "total": "Total",
-}
 #: Architecture families, by what changes the memory: recurrent layers, a latent KV cache,
 #: sliding-window layers, routed experts; anything else is dense.
 FAMILY_LABELS = {

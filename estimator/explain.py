@@ -20,18 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engines import ENGINE_PROFILES
+from .report import COMPONENT_LABELS
 from .result import GIB, Estimate
 
 __all__ = ["Formula", "explain"]
 
 MIB = 1024**2
 
-_LABELS = {
-    "weights": "Weights",
-    "kv_cache": "KV cache",
-    "activations": "Activations",
-    "overhead": "Overhead",
-}
 _SOURCES = {
     "index-total-size": "the checkpoint's metadata.total_size (model.safetensors.index.json)",
     "safetensors-metadata": "the Hub's per-dtype tensor counts x their widths",
@@ -73,7 +68,8 @@ def explain(est: Estimate) -> tuple[Formula, ...]:
     for c in est.components:
         build = builders.get(c.name)
         lines = build(est, c.inputs, c.bytes) if build else [f"{_n(c.bytes)} B"]
-        formulas.append(Formula(c.name, _LABELS.get(c.name, c.name), tuple(lines), c.bytes))
+        label = COMPONENT_LABELS.get(c.name, c.name)
+        formulas.append(Formula(c.name, label, tuple(lines), c.bytes))
     return tuple(formulas)
 
 

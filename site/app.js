@@ -7,7 +7,10 @@
 // the answer for what the inputs say now (booting, updating, loading a model, a failed
 // load, an invalid option), with the reason inside it (#stale-reason); the fit banner is
 // never green then. <html data-ready> once the first answer (or error) for the initial
-// inputs is shown; data-generation / data-settled count the re-estimates (tests wait on them).
+// inputs is shown (site/ready.js); data-generation / data-settled count the re-estimates
+// (tests wait on them).
+import { isReady, markReady as markPageReady } from "./ready.js";
+
 const root = document.documentElement;
 const $ = (id) => document.getElementById(id);
 const CFG = JSON.parse($("app").dataset.config);
@@ -397,7 +400,6 @@ let wanted = null; // the model being loaded
 let loadError = null; // the last load's error ({message, kind, needs_token})
 let loadTicket = 0;
 let generation = 0;
-let ready = false;
 
 function readControl(name) {
   const node = $(name);
@@ -430,6 +432,7 @@ function pushUrl() {
   // a widget must not add entries to the host page's back-button history
   if (embedded) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
+  document.dispatchEvent(new CustomEvent("llm-mem:url")); // embed-frame.js follows it
 }
 
 // ---------------------------------------------------------------------------
@@ -501,10 +504,9 @@ function settle(gen) {
 }
 
 function markReady() {
-  if (ready) return;
-  ready = true;
+  if (isReady()) return;
   root.removeAttribute("data-loading");
-  root.dataset.ready = "";
+  markPageReady();
 }
 
 // ---------------------------------------------------------------------------
@@ -602,7 +604,7 @@ async function useText(text, source) {
 function onInput(event) {
   const target = event.target;
   const name = target.name || "";
-  if (!ready) {
+  if (!isReady()) {
     target.dataset.touched = "1";
     if (!stale || stale === "boot") {
       setStale("boot", "Your change is applied as soon as the Python runtime has started.");

@@ -10,6 +10,8 @@
 //   to the parent   {type: "llm-memory:resize", height, frame}   whenever the height changes
 //                   {type: "llm-memory:ready", frame}             once Python has computed
 //   from the parent {type: "llm-memory:theme", theme: "light"|"dark"|"auto"}
+import { pageReady } from "./ready.js";
+
 const root = document.documentElement;
 const params = new URLSearchParams(location.search);
 const EMBED_KEYS = ["embed", "controls", "theme", "frame"];
@@ -87,11 +89,11 @@ function addFooter() {
   link.target = "_blank";
   link.rel = "noopener";
   link.textContent = "Open the full estimator ↗";
-  link.href = fullToolUrl();
-  // the page rewrites the query as settings change: refresh the link when it is used
-  for (const ev of ["pointerdown", "focus", "mouseenter"]) {
-    link.addEventListener(ev, () => { link.href = fullToolUrl(); });
-  }
+  const follow = () => { link.href = fullToolUrl(); };
+  follow();
+  // app.js says when it rewrites the query (settings changed); back/forward rewrites it too
+  document.addEventListener("llm-mem:url", follow);
+  window.addEventListener("popstate", follow);
   foot.append(link, document.createTextNode(" · LLM inference memory estimator"));
   document.body.appendChild(foot);
 }
@@ -109,13 +111,10 @@ function startResizeMessages() {
   };
   new ResizeObserver(send).observe(document.body);
   window.addEventListener("load", send);
-  const ready = () => window.parent.postMessage({ type: "llm-memory:ready", frame }, "*");
-  if (root.hasAttribute("data-ready")) ready();
-  else {
-    new MutationObserver((_, observer) => {
-      if (root.hasAttribute("data-ready")) { observer.disconnect(); send(); ready(); }
-    }).observe(root, { attributes: true, attributeFilter: ["data-ready"] });
-  }
+  pageReady.then(() => {
+    send();
+    window.parent.postMessage({ type: "llm-memory:ready", frame }, "*");
+  });
 }
 
 if (embedded) {
@@ -128,7 +127,8 @@ if (embedded) {
     }
   });
   // (app.js updates a widget's URL with replaceState, keeping controls/theme/frame: no
-  // entries in the host page's back-button history.)
+  // entries in the host page's back-button history; it signals each update with an
+  // "llm-mem:url" event on document, which the footer link follows.)
   const setup = () => { markControls(); foldDetails(); addFooter(); startResizeMessages(); };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", setup, { once: true });

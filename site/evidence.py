@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from estimator import GIB
 from estimator.confidence import (
-    COMPONENT_LABELS,
     Confidence,
     architecture_family,
     confidence,
@@ -22,6 +21,7 @@ from estimator.confidence import (
     total_confidence,
 )
 from estimator.explain import explain
+from estimator.report import COMPONENT_LABELS
 from estimator.result import Estimate
 from estimator.units import format_gb, format_gib
 

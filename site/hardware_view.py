@@ -14,8 +14,11 @@ import html
 import json
 from typing import Any
 
-from estimator import GIB, EstimatorError, OptionError
+from viewmodel import ViewModel  # site/viewmodel.py
+
+from estimator import EstimatorError, OptionError
 from estimator.devices import CUSTOM_KEY, DEVICES, device_list, resolve_devices
+from estimator.report import fmt_gib
 from estimator.units import parse_bandwidth, parse_size
 
 #: Page keys (form and URL) that stand for an option in other units, as the CLI names its
@@ -116,10 +119,6 @@ def datalist_html() -> str:
                    "</option>" for key, name in device_choices())
 
 
-def _gib(n: int | float) -> str:
-    return f"{n / GIB:,.2f} GiB"
-
-
 def _row(d: Any, cpu: bool) -> dict[str, Any]:
     """One bar: what a device (or system RAM) holds, with the text that says the same."""
     used = d.weights_bytes + d.kv_bytes + d.buffers_bytes
@@ -136,11 +135,11 @@ def _row(d: Any, cpu: bool) -> dict[str, Any]:
     if cpu and not holds and d.weights_bytes:
         holds.append("the token embeddings (llama.cpp keeps them in RAM)")
     if memory:
-        room = f"{_gib(used)} of {_gib(memory)}"
+        room = f"{fmt_gib(used)} of {fmt_gib(memory)}"
         if d.margin_bytes:
-            room += f" (keeps {_gib(d.margin_bytes)} free)"
+            room += f" (keeps {fmt_gib(d.margin_bytes)} free)"
     else:
-        room = f"{_gib(used)} (no RAM size given)"
+        room = f"{fmt_gib(used)} (no RAM size given)"
     fits = (used + d.margin_bytes <= memory) if memory else None
     return {
         "name": d.name,
@@ -200,7 +199,7 @@ def flags_text(placement: Any, engine: str) -> tuple[str, str]:
     return FLAG_ENGINES[engine], " ".join(placement.flags)
 
 
-def compute(est: Any, options: Any) -> dict[str, Any]:
+def compute(est: Any, options: Any) -> ViewModel:
     """The view-model part for the own-hardware results (merged into view.compute_main)."""
     texts: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}
@@ -227,14 +226,14 @@ def compute(est: Any, options: Any) -> dict[str, Any]:
     texts["hw-flags-label"] = label
     texts["hw-flags"] = flags
     attrs["hw-flags-box"] = {"data-has": "yes" if flags else "no"}
-    table = [[r["name"], r["holds"], _gib(r["parts"][0]["bytes"]), _gib(r["parts"][1]["bytes"]),
-              _gib(r["parts"][2]["bytes"]), r["room"]] for r in rows]
-    return {"texts": texts, "attrs": attrs, "rows": {"placement": table}}
+    table = [[r["name"], r["holds"], *(fmt_gib(part["bytes"]) for part in r["parts"][:3]),
+              r["room"]] for r in rows]
+    return ViewModel(texts=texts, attrs=attrs, rows={"placement": table})
 
 
-def safe_compute(est: Any, options: Any) -> dict[str, Any]:
+def safe_compute(est: Any, options: Any) -> ViewModel:
     """``compute``, never failing the main estimate (a placement problem shows as text)."""
     try:
         return compute(est, options)
     except EstimatorError as exc:  # pragma: no cover - the core raises before this
-        return {"texts": {"hw-verdict": str(exc)}, "attrs": {}, "rows": {"placement": []}}
+        return ViewModel(texts={"hw-verdict": str(exc)}, attrs={}, rows={"placement": []})

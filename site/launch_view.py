@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+from dataclasses import dataclass
 from typing import Any
+
+from viewmodel import ViewModel  # site/viewmodel.py
 
 from estimator import EstimateOptions, EstimatorError
 from estimator.engines import ENGINE_PROFILES
@@ -48,11 +51,20 @@ def verdict(config: dict[str, Any], options: EstimateOptions, metadata: Any,
                           revision=revision or None)
 
 
+@dataclass(frozen=True)
+class LaunchPart:
+    """The launch block's part of the view model (texts, attributes and the ``launch``
+    payload app.js draws the fix buttons and the command from), and the verdict itself
+    (``LaunchVerdict.to_dict()``, None without one) for the fit answer beside it."""
+
+    view: ViewModel
+    verdict: dict[str, Any] | None
+
+
 def launch_vm(config: dict[str, Any], options: EstimateOptions, metadata: Any,
-              model_id: str, *, revision: str = "") -> dict[str, Any]:
-    """texts/attrs for the launch block, and ``launch`` (the payload app.js draws the fix
-    buttons and the command from); the command names the model at ``revision`` (the Hub
-    revision it was read at; "" for main)."""
+              model_id: str, *, revision: str = "") -> LaunchPart:
+    """The launch block for these options (see LaunchPart); the command names the model at
+    ``revision`` (the Hub revision it was read at; "" for main)."""
     label = ENGINE_PROFILES[options.engine].label
     try:
         v = verdict(config, options, metadata, model_id or "MODEL", revision)
@@ -62,12 +74,12 @@ def launch_vm(config: dict[str, Any], options: EstimateOptions, metadata: Any,
         problem = ""
     if v is None:
         text = problem or GENERIC_NOTE
-        payload = {"engine": options.engine, "label": label, "starts": None, "verdict": text,
-                   "fixes": [], "command": ""}
-        return {"texts": {"launch-verdict": text, "launch-facts": "", "launch-command": "",
-                          "launch-engine": ""},
-                "attrs": {"launch": {"data-starts": "none"}}, "launch": payload,
-                "launch_dict": None}
+        payload: dict[str, Any] = {"engine": options.engine, "label": label, "starts": None,
+                                   "verdict": text, "fixes": [], "command": ""}
+        return LaunchPart(ViewModel(
+            texts={"launch-verdict": text, "launch-facts": "", "launch-command": "",
+                   "launch-engine": ""},
+            attrs={"launch": {"data-starts": "none"}}, launch=payload), None)
     summary = v.summary
     if len(v.problems) > 1:
         summary += ("" if summary.endswith(".") else ".") + " Also: " + "; ".join(
@@ -89,9 +101,9 @@ def launch_vm(config: dict[str, Any], options: EstimateOptions, metadata: Any,
         "launch-command": v.command or "",
         "launch-engine": "Assumes " + "; ".join(v.assumptions) + "." if v.assumptions else "",
     }
-    return {"texts": texts,
-            "attrs": {"launch": {"data-starts": "yes" if v.starts else "no"}},
-            "launch": payload, "launch_dict": v.to_dict()}
+    return LaunchPart(ViewModel(texts=texts,
+                                attrs={"launch": {"data-starts": "yes" if v.starts else "no"}},
+                                launch=payload), v.to_dict())
 
 
 def fit_words(word: str, fits: bool, launch: dict[str, Any] | None, batch: int) -> str:

@@ -1,6 +1,8 @@
 // Offline support on the page side: registers the service worker (sw.js), asks it to
 // keep the runtime once Python is up, and tells the visitor when the connection is
 // gone and what still works. No inline scripts or styles (CSP); styles in extras.css.
+import { isReady, pageReady } from "./ready.js";
+
 const root = document.documentElement;
 
 function notice() {
@@ -21,7 +23,7 @@ function notice() {
 /** Whether the Python runtime can start without a network: already running here, or its
  *  files (the wasm is the largest) held by the service worker's cache. */
 async function runtimeAvailable() {
-  if (root.hasAttribute("data-ready")) return true;
+  if (isReady()) return true;
   const wasm = document.querySelector('meta[name="llm-mem-runtime"]');
   if (!wasm || !("caches" in window)) return false;
   try {
@@ -60,16 +62,6 @@ if (document.readyState === "loading") {
   showConnection();
 }
 
-function whenReady(callback) {
-  if (root.hasAttribute("data-ready")) return callback();
-  new MutationObserver((_, observer) => {
-    if (root.hasAttribute("data-ready")) {
-      observer.disconnect();
-      callback();
-    }
-  }).observe(root, { attributes: true, attributeFilter: ["data-ready"] });
-}
-
 if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.addEventListener("message", (event) => {
     const data = event.data || {};
@@ -89,7 +81,7 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.addEventListener("controllerchange", () => {
     if (pythonUp) askFill(navigator.serviceWorker.controller);
   });
-  whenReady(() => {
+  pageReady.then(() => {
     pythonUp = true;
     navigator.serviceWorker.ready.then((registration) => askFill(registration.active));
   });

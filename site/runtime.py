@@ -7,7 +7,7 @@ Requests (``handle(op, args_json)``):
   local    {text, source}            -> the same, for an uploaded or pasted config.json
   compute  {key, state, step}        -> a view model (site/view.py), step main|compare|
                                         ctx|batch|limits, or {error: {message, fields}}
-  copy     {key, state, kind, link, model} -> {text}  (Markdown or JSON)
+  copy     {key, state, kind, link, model} -> {text}  (Markdown or JSON, estimator/report.py)
   suggest  {query}                   -> {ids}  (Hub search)
 
 A model fetched with a token is kept under a key of its own, so that a request without
@@ -47,7 +47,7 @@ _use_compiled_dataclass_methods(Path(__file__).with_name("dataclasses.marshal"))
 
 import view  # noqa: E402  (after the line above: its imports make dataclasses)
 
-from estimator import EstimateOptions, EstimatorError, OptionError, estimate  # noqa: E402
+from estimator import EstimateOptions, EstimatorError, OptionError, estimate, report  # noqa: E402
 
 HUB = "https://huggingface.co"
 _MODELS_JSON = Path(__file__).with_name("models.json")  # written there by site/worker.js
@@ -66,7 +66,8 @@ class Model:
 
 
 MODELS: dict[str, Model] = {}
-_memo: dict[str, Any] = {}  # the last main estimate, reused by the extras of the same inputs
+#: The last main step by its inputs' key, reused by the extras of the same inputs.
+_memo: dict[str, view.MainView] = {}
 _hub_cache: Any = None  # answers fetched without a token only
 
 
@@ -181,17 +182,14 @@ def local(args: dict[str, Any]) -> dict[str, Any]:
                    "", "")
 
 
-def _main(model: Model, state: dict[str, str]) -> dict[str, Any]:
-    memo_key = json.dumps([id(model), state], sort_keys=True)
-    if _memo.get("key") != memo_key:
+def _main(model: Model, state: dict[str, str]) -> view.MainView:
+    key = json.dumps([id(model), state], sort_keys=True)
+    if key not in _memo:
         _memo.clear()
-        _memo["key"] = memo_key
-        _memo["main"] = view.compute_main(model.config, state, model.metadata,
-                                          model_label=model.label,
-                                          model_id=model.repo_id or "MODEL",
-                                          revision=model.revision)
-    main: dict[str, Any] = _memo["main"]
-    return main
+        _memo[key] = view.compute_main(model.config, state, model.metadata,
+                                       model_label=model.label, model_id=model.repo_id or "MODEL",
+                                       revision=model.revision)
+    return _memo[key]
 
 
 def compute(args: dict[str, Any]) -> dict[str, Any]:
@@ -204,15 +202,15 @@ def compute(args: dict[str, Any]) -> dict[str, Any]:
     try:
         main = _main(model, state)
         if step == "main":
-            return {k: v for k, v in main.items() if k not in ("estimate", "options")}
-        options, est = main["options"], main["estimate"]
+            return main.view.to_json()
+        options, est = main.options, main.estimate
         if step == "compare":
-            return view.compute_compare(model.config, options, model.metadata)
+            return view.compute_compare(model.config, options, model.metadata).to_json()
         if step in ("ctx", "batch"):
             axis = "context" if step == "ctx" else "batch"
-            return view.compute_sweep(model.config, options, est, axis, model.metadata)
+            return view.compute_sweep(model.config, options, est, axis, model.metadata).to_json()
         if step == "limits":
-            return view.compute_limits(model.config, options, model.metadata)
+            return view.compute_limits(model.config, options, model.metadata).to_json()
         return {"error": {"message": f"unknown step {step!r}"}}
     except OptionError as exc:
         fields = getattr(exc, "fields", None) or view.error_fields(str(exc))
@@ -226,11 +224,11 @@ def copy(args: dict[str, Any]) -> dict[str, Any]:
     if model is None:
         return {"error": {"message": "no estimate to copy"}}
     state = {str(k): str(v) for k, v in dict(args.get("state") or {}).items()}
-    est = _main(model, state)["estimate"]
+    est = _main(model, state).estimate
     name = str(args.get("model") or "")
     if args.get("kind") == "json":
-        return {"text": view.as_json(est, name)}
-    return {"text": view.as_markdown(est, name, str(args.get("link") or ""))}
+        return {"text": report.estimate_json(est, name)}
+    return {"text": report.estimate_markdown(est, name, str(args.get("link") or ""))}
 
 
 async def suggest(args: dict[str, Any]) -> dict[str, Any]:

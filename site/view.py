@@ -1,23 +1,26 @@
 """What the page shows, as plain data: the same code runs at build time (CPython,
 to pre-render the first estimate into index.html) and in the browser (Pyodide).
 
-Everything here is pure: state (strings, as in the URL and the form) in,
-a view model out. ``main.py`` copies the view model into the DOM with
-``textContent``/``setAttribute`` only; ``render_static`` fills the HTML template
-with escaped text at build time. Neither ever builds markup from data.
+Everything here is pure: state (strings, as in the URL and the form) in, a view model
+(site/viewmodel.py) out. site/app.js copies it into the DOM with ``textContent``/
+``setAttribute`` only; ``render_static`` fills the HTML template with escaped text at
+build time. Neither ever builds markup from data. Wording and number formats shared with
+the CLI come from estimator/report.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
+import charts  # site/charts.py
 import evidence  # site/evidence.py
 import hardware_view  # site/hardware_view.py
 import launch_view
+from viewmodel import ViewModel  # site/viewmodel.py
 
 from estimator import (
     ENGINES,
@@ -36,7 +39,16 @@ from estimator import (
     sweep,
 )
 from estimator.engines import ENGINE_PROFILES
-from estimator.units import format_count, format_gb, format_gib
+from estimator.report import (
+    ENGINE_MENU_LABELS,
+    PARAM_SOURCES,
+    fmt_both,
+    fmt_count,
+    fmt_gb,
+    fmt_gib,
+    precision_label,
+)
+from estimator.result import Estimate
 
 # ---------------------------------------------------------------------------
 # state <-> options
@@ -200,56 +212,6 @@ def error_fields(message: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
-# formatting
-
-
-def fmt_gib(n: int | float) -> str:
-    return f"{format_gib(n)} GiB"
-
-
-def fmt_gb(n: int | float) -> str:
-    return f"{format_gb(n)} GB"
-
-
-def fmt_both(n: int | float) -> str:
-    return f"{fmt_gib(n)} ({fmt_gb(n)})"
-
-
-fmt_count = format_count
-
-
-def fmt_tokens(n: int) -> str:
-    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
-        return f"{n // (1024 * 1024)}M"
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024}K"
-    if n >= 10_000:
-        return f"{n / 1000:.0f}k"
-    return f"{n:,}"
-
-
-_PARAM_SOURCES = {
-    "safetensors-metadata": "exact, from the Hub's safetensors metadata",
-    "index-total-size": "exact size, from model.safetensors.index.json",
-    "gguf-file": "from the GGUF file size",
-    "config-arithmetic": "computed from config.json's architecture",
-}
-
-COMPONENT_LABELS = {
-    "weights": "Weights",
-    "kv_cache": "KV cache",
-    "activations": "Activations",
-    "overhead": "Overhead",
-}
-COMPONENT_ORDER = ("weights", "kv_cache", "activations", "overhead")
-
-
-def precision_label(key: str) -> str:
-    p = PRECISIONS.get(key)
-    return p.label if p is not None else key
-
-
-# ---------------------------------------------------------------------------
 # context slider (log scale)
 
 
@@ -274,185 +236,6 @@ def slider_to_context(position: int) -> int:
 
 
 # ---------------------------------------------------------------------------
-# charts (SVG geometry as attribute strings)
-
-CHART_W, CHART_H = 600, 260
-PAD_L, PAD_R, PAD_T, PAD_B = 64, 16, 14, 36  # keep in step with site/index.html
-BAR_W = 600
-Y_TICKS = 4
-X_TICKS = 6
-
-
-def _nice_ceiling(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    exp = 10 ** math.floor(math.log10(value))
-    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if m * exp >= value:
-            return m * exp
-    return 10 * exp
-
-
-def line_chart(prefix: str, points: list[Any], capacity: int | None, axis: str,
-               current: int, largest: int | None = None, limited: bool = False,
-               ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Texts and attributes for one memory-vs-x chart (log x, linear y in GiB).
-
-    ``largest`` is the exact largest x that fits (max_batch / max_context, the figure the
-    text shows); with ``limited`` the stop line is drawn there, so chart and text agree.
-    Values above the y range are drawn along the top edge in their own dotted path and
-    labelled with the largest value they reach (never a silent flat line).
-    """
-    texts: dict[str, str] = {}
-    attrs: dict[str, dict[str, str]] = {}
-    pts = [p for p in points if p.x > 0]
-    if not pts:
-        attrs[f"{prefix}-line"] = {"d": ""}
-        return texts, attrs
-    xs = [p.x for p in pts]
-    ys = [p.per_gpu_bytes for p in pts]
-    x0, x1 = math.log2(min(xs)), math.log2(max(xs))
-    if x1 <= x0:
-        x1 = x0 + 1
-    # Keep the interesting region readable: past ~2.5x the capacity (or the current
-    # value) the line is clipped at the top instead of squashing everything else.
-    focus = [capacity * 2.5] if capacity else []
-    now_y = [p.per_gpu_bytes for p in pts if p.x >= current]
-    focus.append((now_y[0] if now_y else ys[-1]) * 1.3)
-    top = min(max(ys), max(focus)) * 1.05 / GIB
-    top = max(top, (capacity or 0) * 1.05 / GIB)
-    ymax = _nice_ceiling(top)
-    plot_w = CHART_W - PAD_L - PAD_R
-    plot_h = CHART_H - PAD_T - PAD_B
-
-    def sx(x: float) -> float:
-        return PAD_L + (math.log2(x) - x0) / (x1 - x0) * plot_w
-
-    def sy(b: float) -> float:
-        return max(PAD_T, PAD_T + plot_h - (b / GIB) / ymax * plot_h)
-
-    fit_d: list[str] = []
-    over_d: list[str] = []
-    clip_d: list[str] = []
-    prev_fits: bool | None = None
-    last_xy = ""
-    top_bytes = ymax * GIB
-    prev_clipped = False
-    for p in pts:
-        fits = p.fits is not False
-        clipped = p.per_gpu_bytes > top_bytes
-        seg = fit_d if fits else over_d
-        cmd = "M" if (prev_fits is None or prev_fits != fits or not seg) else "L"
-        if prev_fits is not None and prev_fits != fits:
-            # join the two colours at the previous point
-            seg.append(f"M{last_xy}")
-            cmd = "L"
-        xy = f"{sx(p.x):.1f},{sy(p.per_gpu_bytes):.1f}"
-        if clipped:
-            clip_d.append(f"{'L' if prev_clipped else 'M'}{xy}")
-        else:
-            seg.append(f"{cmd}{xy}")
-        if clipped and not prev_clipped and seg:
-            seg.append(f"L{xy}")  # the line runs into the top edge here
-        last_xy = xy
-        prev_fits = fits
-        prev_clipped = clipped
-    attrs[f"{prefix}-line"] = {"d": " ".join(fit_d)}
-    attrs[f"{prefix}-over"] = {"d": " ".join(over_d)}
-    attrs[f"{prefix}-clipped"] = {"d": " ".join(clip_d)}
-    over_top = [p for p in pts if p.per_gpu_bytes > top_bytes]
-    if over_top:
-        peak = max(over_top, key=lambda p: p.per_gpu_bytes)
-        where = fmt_tokens(peak.x) if axis == "context" else f"batch {peak.x:,}"
-        texts[f"{prefix}-clip-label"] = (f"▲ off the scale above {ymax:g} GiB: "
-                                         f"{peak.per_gpu_bytes / GIB:,.0f} GiB at {where}")
-        attrs[f"{prefix}-clip-label"] = {"visibility": "visible"}
-    else:
-        texts[f"{prefix}-clip-label"] = ""
-        attrs[f"{prefix}-clip-label"] = {"visibility": "hidden"}
-    if capacity:
-        cy = f"{sy(capacity):.1f}"
-        attrs[f"{prefix}-cap"] = {"y1": cy, "y2": cy, "visibility": "visible"}
-        attrs[f"{prefix}-cap-label"] = {"y": f"{sy(capacity) - 5:.1f}", "visibility": "visible"}
-        texts[f"{prefix}-cap-label"] = f"usable per GPU {capacity / GIB:.1f} GiB"
-    else:
-        # hidden, with coordinates all the same (an empty length is an SVG parse error)
-        attrs[f"{prefix}-cap"] = {"y1": "0", "y2": "0", "visibility": "hidden"}
-        attrs[f"{prefix}-cap-label"] = {"y": "0", "visibility": "hidden"}
-        texts[f"{prefix}-cap-label"] = ""
-    stop: int | None = None
-    if limited:
-        # the exact answer of max_batch / max_context, as the text says it
-        if largest is not None and min(xs) <= largest < max(xs):
-            stop = largest
-    else:
-        first_over = next((p for p in pts if p.fits is False), None)
-        if first_over is not None and first_over is not pts[0]:
-            stop = first_over.x
-    if stop is not None:
-        lx = f"{sx(stop):.1f}"
-        attrs[f"{prefix}-stop"] = {"x1": lx, "x2": lx, "visibility": "visible"}
-        label = ("fits up to " + f"{stop:,} tokens" if axis == "context" else
-                 f"fits up to batch {stop:,}")
-        texts[f"{prefix}-stop-label"] = label
-        anchor = "end" if sx(stop) > PAD_L + plot_w * 0.5 else "start"
-        attrs[f"{prefix}-stop-label"] = {"x": f"{sx(stop) + (-4 if anchor == 'end' else 4):.1f}",
-                                         "text-anchor": anchor, "visibility": "visible"}
-    else:
-        attrs[f"{prefix}-stop"] = {"x1": "0", "x2": "0", "visibility": "hidden"}
-        attrs[f"{prefix}-stop-label"] = {"x": "0", "text-anchor": "start",
-                                         "visibility": "hidden"}
-        texts[f"{prefix}-stop-label"] = ""
-    cur = min(max(current, min(xs)), max(xs))
-    cx = f"{sx(cur):.1f}"
-    attrs[f"{prefix}-now"] = {"x1": cx, "x2": cx}
-    for i in range(Y_TICKS + 1):
-        value = ymax * i / Y_TICKS
-        y = f"{sy(value * GIB):.1f}"
-        texts[f"{prefix}-y{i}"] = f"{value:g}" if value < 100 else f"{value:.0f}"
-        attrs[f"{prefix}-y{i}"] = {"y": f"{sy(value * GIB) + 4:.1f}"}
-        attrs[f"{prefix}-g{i}"] = {"y1": y, "y2": y}
-    # x ticks at powers of two, every `step` octaves so that at most X_TICKS show
-    lo, hi = math.ceil(x0 - 1e-9), math.floor(x1 + 1e-9)
-    step = max(1, math.ceil((hi - lo + 1) / X_TICKS))
-    ticks = list(range(lo, hi + 1, step))[:X_TICKS]
-    for i in range(X_TICKS):
-        if i < len(ticks):
-            value = 2 ** ticks[i]
-            texts[f"{prefix}-x{i}"] = fmt_tokens(value) if axis == "context" else f"{value:,}"
-            attrs[f"{prefix}-x{i}"] = {"x": f"{sx(value):.1f}", "visibility": "visible"}
-        else:
-            texts[f"{prefix}-x{i}"] = ""
-            attrs[f"{prefix}-x{i}"] = {"x": "0", "visibility": "hidden"}
-    return texts, attrs
-
-
-def stacked_bar(est: Any, capacity: int | None, gpus: int) -> tuple[dict[str, str],
-                                                                     dict[str, dict[str, str]]]:
-    texts: dict[str, str] = {}
-    attrs: dict[str, dict[str, str]] = {}
-    parts = {c.name: c.bytes for c in est.components}
-    total = sum(parts.get(k, 0) for k in COMPONENT_ORDER) or 1
-    cap_total = (capacity or 0) * gpus
-    scale_max = max(total, cap_total) * 1.04
-    x = 0.0
-    for key in COMPONENT_ORDER:
-        width = parts.get(key, 0) / scale_max * BAR_W
-        attrs[f"bar-{key}"] = {"x": f"{x:.1f}", "width": f"{width:.1f}"}
-        x += width
-        texts[f"legend-{key}"] = fmt_gib(parts.get(key, 0))
-    if capacity:
-        cx = f"{cap_total / scale_max * BAR_W:.1f}"
-        attrs["bar-cap"] = {"x1": cx, "x2": cx, "visibility": "visible"}
-        what = "GPU" if gpus == 1 else f"{gpus} GPUs"
-        texts["bar-cap-text"] = f"capacity of {what}: {fmt_gib(cap_total)}"
-    else:
-        attrs["bar-cap"] = {"x1": "0", "x2": "0", "visibility": "hidden"}
-        texts["bar-cap-text"] = "no GPU chosen"
-    return texts, attrs
-
-
-# ---------------------------------------------------------------------------
 # view model
 
 
@@ -468,7 +251,7 @@ def model_texts(est: Any) -> dict[str, str]:
     if m.active_params and m.active_params != m.params:
         params += f" ({fmt_count(m.active_params)} active per token)"
     t["m-params"] = params
-    t["m-params-source"] = _PARAM_SOURCES.get(m.param_source, m.param_source)
+    t["m-params-source"] = PARAM_SOURCES.get(m.param_source, m.param_source)
     if generic and m.param_source == "config-arithmetic":
         t["m-params-source"] = "estimated from config.json with generic decoder rules"
     layers = f"{m.layers}"
@@ -498,9 +281,19 @@ def model_texts(est: Any) -> dict[str, str]:
     return t
 
 
+@dataclass(frozen=True)
+class MainView:
+    """The main step's view model and the estimate and options it answers (the other
+    steps, and Copy as Markdown/JSON, reuse them for the same inputs)."""
+
+    view: ViewModel
+    estimate: Estimate
+    options: EstimateOptions
+
+
 def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
                  *, model_label: str = "", model_id: str | None = None,
-                 revision: str = "") -> dict[str, Any]:
+                 revision: str = "") -> MainView:
     """The fast part: one estimate -> headline figures, model facts, breakdown bar, and
     the launch verdict for the same options (site/launch_view.py); ``revision`` is the Hub
     revision the model was read at, which the launch command passes on."""
@@ -509,7 +302,7 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     launch = launch_view.launch_vm(config, options, metadata,
                                    state.get("model", "") if model_id is None else model_id,
                                    revision=revision)
-    said = launch.pop("launch_dict")
+    said = launch.verdict
     texts: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}
     texts.update(model_texts(est))
@@ -548,8 +341,8 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
                         if fit_state == "no" and fit.fits else
                         ("fits" if fit.fits else "does not fit")
                         + (" (inside the estimate's error)" if caveat else ""))
-    texts.update(launch["texts"])
-    attrs.update(launch["attrs"])
+    texts.update(launch.view.texts or {})
+    attrs.update(launch.view.attrs or {})
     attrs["summary"] = {"data-fit": fit_state}
     if est.engine_reserved_bytes:
         label = ENGINE_PROFILES[options.engine].label
@@ -565,7 +358,7 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
         texts["reserved"] = reserved + "."
     else:
         texts["reserved"] = ""
-    bt, ba = stacked_bar(est, capacity, plan.gpus)
+    bt, ba = charts.stacked_bar(est, capacity, plan.gpus)
     texts.update(bt)
     attrs.update(ba)
     # context slider follows the resolved context
@@ -574,14 +367,13 @@ def compute_main(config: dict[str, Any], state: dict[str, str], metadata: Any = 
     attrs["context"] = {"placeholder": f"auto {est.context}"}
     warnings = list(est.warnings) + [w for w in (said or {}).get("warnings", [])
                                      if w not in est.warnings]
-    main = {"texts": texts, "attrs": attrs, "breakdown": evidence.breakdown(est), "rows": {},
-            "warnings": warnings, "launch": launch["launch"], "estimate": est,
-            "options": options}
     hardware = hardware_view.safe_compute(est, options)
-    main["texts"].update(hardware["texts"])
-    main["attrs"].update(hardware["attrs"])
-    main["rows"].update(hardware["rows"])
-    return main
+    texts.update(hardware.texts or {})
+    attrs.update(hardware.attrs or {})
+    view = ViewModel(texts=texts, attrs=attrs, breakdown=evidence.breakdown(est),
+                     rows=dict(hardware.rows or {}), warnings=warnings,
+                     launch=launch.view.launch)
+    return MainView(view, est, options)
 
 
 #: GPUs per server node (DGX/HGX H100/H200/B200, MI300X platforms: 8 per node).
@@ -629,7 +421,8 @@ def node_aligned(config: dict[str, Any], options: EstimateOptions, metadata: Any
 
 
 def compute_compare(config: dict[str, Any], options: EstimateOptions,
-                    metadata: Any = None) -> dict[str, Any]:
+                    metadata: Any = None) -> ViewModel:
+    """The precision table: one row per precision for the same options."""
     rows = []
     marks = []
     for e in compare_precisions(config, options, metadata):
@@ -638,11 +431,12 @@ def compute_compare(config: dict[str, Any], options: EstimateOptions,
                      fmt_gib(e.per_gpu_bytes), fits, fmt_gib(e.weights_bytes),
                      fmt_gib(e.kv_cache_bytes)])
         marks.append(e.precision)
-    return {"rows": {"compare": rows}, "row_keys": {"compare": marks}}
+    return ViewModel(rows={"compare": rows}, row_keys={"compare": marks})
 
 
-def compute_sweep(config: dict[str, Any], options: EstimateOptions, est: Any, axis: str,
-                  metadata: Any = None) -> dict[str, Any]:
+def compute_sweep(config: dict[str, Any], options: EstimateOptions, est: Estimate, axis: str,
+                  metadata: Any = None) -> ViewModel:
+    """One chart: memory per GPU along ``axis`` (context or batch), stopped where it fits."""
     points = sweep(config, options, metadata, axis=axis, points=SWEEP_POINTS)
     capacity = None if est.fit is None else est.fit.usable_bytes
     current = est.context if axis == "context" else options.batch
@@ -654,18 +448,19 @@ def compute_sweep(config: dict[str, Any], options: EstimateOptions, est: Any, ax
             largest = ask(config, options, metadata)
         except EstimatorError:
             largest = None
-    texts, attrs = line_chart(prefix, points, capacity, axis, current, largest,
+    texts, attrs = charts.line_chart(prefix, points, capacity, axis, current, largest,
                               limited=bool(options.gpu))
-    return {"texts": texts, "attrs": attrs}
+    return ViewModel(texts=texts, attrs=attrs)
 
 
 def compute_limits(config: dict[str, Any], options: EstimateOptions, metadata: Any = None
-                   ) -> dict[str, Any]:
+                   ) -> ViewModel:
+    """The largest batch and the longest context that fit the chosen GPU."""
     texts: dict[str, str] = {}
     if not options.gpu:
         texts["max-batch"] = "choose a GPU"
         texts["max-context"] = "choose a GPU"
-        return {"texts": texts}
+        return ViewModel(texts=texts)
     try:
         mb = max_batch(config, options, metadata)
     except EstimatorError as exc:
@@ -683,7 +478,7 @@ def compute_limits(config: dict[str, Any], options: EstimateOptions, metadata: A
         texts["max-context"] = "does not fit even at 1 token" if mc is None else (
             f"{mc:,} tokens per request at batch {options.batch}"
             + (f" (past the model's own limit of {limit:,})" if limit and mc > limit else ""))
-    return {"texts": texts}
+    return ViewModel(texts=texts)
 
 
 def _model_limit(config: dict[str, Any]) -> int | None:
@@ -695,67 +490,19 @@ def _model_limit(config: dict[str, Any]) -> int | None:
         return None
 
 
-def merge(*parts: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"texts": {}, "attrs": {}, "rows": {}, "row_keys": {}, "warnings": []}
-    for part in parts:
-        out["texts"].update(part.get("texts", {}))
-        for key, value in part.get("attrs", {}).items():
-            out["attrs"].setdefault(key, {}).update(value)
-        out["rows"].update(part.get("rows", {}))
-        out["row_keys"].update(part.get("row_keys", {}))
-        out["warnings"] += part.get("warnings", [])
-        for key in ("estimate", "options", "breakdown", "launch"):
-            if key in part:
-                out[key] = part[key]
-    return out
-
-
 def compute(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
-            *, model_label: str = "", model_id: str | None = None) -> dict[str, Any]:
+            *, model_label: str = "", model_id: str | None = None) -> ViewModel:
     """Everything at once (the build's pre-render; the browser does it in steps)."""
     main = compute_main(config, state, metadata, model_label=model_label, model_id=model_id)
-    est, options = main["estimate"], main["options"]
-    return merge(main, compute_compare(config, options, metadata),
-                 compute_sweep(config, options, est, "context", metadata),
-                 compute_sweep(config, options, est, "batch", metadata),
-                 compute_limits(config, options, metadata))
-
-
-# ---------------------------------------------------------------------------
-# copy as Markdown / JSON
-
-
-def as_json(est: Any, model: str) -> str:
-    data = {"model": model, **est.to_dict()}
-    return json.dumps(data, indent=2, sort_keys=False, default=str)
-
-
-def as_markdown(est: Any, model: str, link: str = "") -> str:
-    m = est.model
-    lines = [f"### Memory estimate: {model}", ""]
-    if link:
-        lines += [f"[open in the estimator]({link})", ""]
-    lines += [
-        "| | GiB | GB |",
-        "|---|---:|---:|",
-    ]
-    for c in est.components:
-        lines.append(f"| {COMPONENT_LABELS.get(c.name, c.name)} | {c.bytes / GIB:,.2f} | "
-                     f"{c.bytes / GB:,.2f} |")
-    total = est.total_bytes
-    lines.append(f"| **Total** | **{total / GIB:,.2f}** | **{total / GB:,.2f}** |")
-    lines.append(f"| Per GPU | {est.per_gpu_bytes / GIB:,.2f} | {est.per_gpu_bytes / GB:,.2f} |")
-    lines.append("")
-    o = est.options
-    lines.append(f"Precision {precision_label(est.precision)}, KV cache {est.kv_dtype}, "
-                 f"context {est.context:,}, batch {o.batch}, engine {o.engine}, "
-                 f"{m.params:,} parameters ({m.param_source}).")
-    if est.fit is not None:
-        lines.append(f"{'Fits' if est.fit.fits else 'Does not fit'} on {o.gpus}× "
-                     f"{est.fit.gpu_name} ({est.fit.utilization * 100:.0f}% per GPU).")
-    for w in est.warnings:
-        lines.append(f"- Warning: {w}")
-    return "\n".join(lines) + "\n"
+    est, options = main.estimate, main.options
+    parts = (main.view, compute_compare(config, options, metadata),
+             compute_sweep(config, options, est, "context", metadata),
+             compute_sweep(config, options, est, "batch", metadata),
+             compute_limits(config, options, metadata))
+    view = ViewModel()
+    for part in parts:
+        view = view.add(part)
+    return view
 
 
 # ---------------------------------------------------------------------------
@@ -774,21 +521,13 @@ def _option_html(values: list[tuple[str, str]], selected: str) -> str:
     return "".join(out)
 
 
-#: The engine menu: which engines' allocation the estimate models (vLLM's is validated
-#: against published V1 start-up logs, tests/validation/launch_records.json).
-ENGINE_LABELS = {
-    "vllm": "vLLM (validated)",
-    "generic": "generic (no engine: whole prompt in one pass)",
-}
-
-
 def select_choices(name: str) -> list[tuple[str, str]]:
     if name == "precision":
         return [("auto", "As published (auto)")] + [(k, p.label) for k, p in PRECISIONS.items()]
     if name == "kv_dtype":
         return [(k, "auto (as model)" if k == "auto" else k) for k in KV_DTYPES]
     if name == "engine":
-        return [(k, ENGINE_LABELS.get(k, ENGINE_PROFILES[k].label)) for k in ENGINES]
+        return [(k, ENGINE_MENU_LABELS.get(k, ENGINE_PROFILES[k].label)) for k in ENGINES]
     if name == "gpu":
         return [("", "none")] + [(k, g.name) for k, g in GPUS.items()]
     if name == "paged_attention":
@@ -796,7 +535,7 @@ def select_choices(name: str) -> list[tuple[str, str]]:
     raise KeyError(name)
 
 
-def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
+def render_static(template: str, vm: ViewModel, state: dict[str, str],
                   model_ids: list[str]) -> str:
     """Replace {{text:id}}, {{attr:id:name}}, {{rows:id}}, {{list:warnings}},
     {{options:name}} placeholders with escaped content."""
@@ -807,30 +546,30 @@ def render_static(template: str, vm: dict[str, Any], state: dict[str, str],
         if kind == "text":
             if key.startswith("state."):
                 return html.escape(state.get(key[6:], ""))
-            return html.escape(vm["texts"].get(key, ""))
+            return html.escape(vm.text(key))
         if kind == "attr":
             element, _, name = key.partition(":")
-            return html.escape(vm["attrs"].get(element, {}).get(name, ""), quote=True)
+            return html.escape(vm.attr(element, name), quote=True)
         if kind == "rows":
-            keys = vm["row_keys"].get(key, [])
+            keys = (vm.row_keys or {}).get(key, [])
             current = state.get("precision", "")
             out = []
-            for i, row in enumerate(vm["rows"].get(key, [])):
+            for i, row in enumerate((vm.rows or {}).get(key, [])):
                 mark = ' class="current"' if i < len(keys) and keys[i] == current else ""
                 cells = "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
                 out.append(f"<tr{mark}>{cells}</tr>")
             return "".join(out)
         if kind == "list":
             if key == "warnings":
-                return "".join(f"<li>{html.escape(w)}</li>" for w in vm["warnings"])
+                return "".join(f"<li>{html.escape(w)}</li>" for w in vm.warnings or [])
             if key == "launch-fixes":
-                return launch_view.fixes_html(vm.get("launch"))
+                return launch_view.fixes_html(vm.launch)
             if key == "models":
                 return "".join(f'<option value="{html.escape(m)}"></option>' for m in model_ids)
             if key == "devices":
                 return hardware_view.datalist_html()
-        if kind == "evidence":
-            return evidence.breakdown_html(vm.get(key, []))
+        if kind == "evidence" and key == "breakdown":
+            return evidence.breakdown_html(vm.breakdown or [])
         if kind == "options":
             return _option_html(select_choices(key), state.get(key, ""))
         if kind == "checked":

@@ -255,7 +255,9 @@ def measure_widgets(browser: Any, host_base: str, app_base: str, count: int) -> 
     widgets = "\n".join(WIDGET % p for p in ("auto", "int4", "fp8")[:count])
     name = f"host{count}.html"
     (HOST_ROOT / name).write_text(HOST_PAGE % (widgets, app_base.rstrip("/")))
-    context = browser.new_context()
+    # the widgets load lazily (embed.js: iframe.loading = "lazy"): a viewport tall enough
+    # for all of them, as on a docs page where they sit in view together
+    context = browser.new_context(viewport={"width": 1280, "height": 400 * count + 200})
     try:
         page = context.new_page()
         page.goto(host_base + name)

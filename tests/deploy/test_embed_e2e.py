@@ -154,7 +154,10 @@ def test_three_widgets_share_one_runtime_on_another_site(partitioned: Any,
     assert not first.locator("#token").is_visible()
     link = first.locator("#embed-open")
     assert link.get_attribute("target") == "_blank"
-    assert (link.get_attribute("href") or "").startswith(widget + "/?")
+    # the link follows the widget's settings (app.js's "llm-mem:url" signal), not its own
+    href = link.get_attribute("href") or ""
+    assert href.startswith(widget + "/?") and "precision=fp8" in href, href
+    assert "frame=" not in href and "controls=" not in href, href
 
     # the host switches to dark (MkDocs Material's attribute): following widgets follow,
     # the one with theme="dark" stays dark

@@ -17,6 +17,7 @@ from tests.conftest import ROOT, load_config
 
 sys.path.insert(0, str(ROOT / "site"))
 
+import charts
 import runtime
 import view
 
@@ -131,15 +132,15 @@ def test_clipped_chart_values_are_labelled() -> None:
     options = EstimateOptions(gpu=GPU, batch=4)
     est = estimate(config, options)
     part = view.compute_sweep(config, options, est, "batch")
-    label = part["texts"]["chart-batch-clip-label"]
+    label = part.text("chart-batch-clip-label")
     from estimator import sweep
 
     peak = max(p.per_gpu_bytes for p in sweep(config, options, axis="batch", points=64))
     assert label.endswith(f"{peak / 2**30:,.0f} GiB at batch 256"), label
-    assert part["attrs"]["chart-batch-clipped"]["d"].startswith("M")
+    assert part.attr("chart-batch-clipped", "d").startswith("M")
     # every clipped point sits on the top edge, none of them in the plain line
-    assert all(xy.split(",")[1] == f"{view.PAD_T:.1f}"
-               for xy in part["attrs"]["chart-batch-clipped"]["d"].replace("M", "").replace(
+    assert all(xy.split(",")[1] == f"{charts.PAD_T:.1f}"
+               for xy in part.attr("chart-batch-clipped", "d").replace("M", "").replace(
                    "L", "").split())
 
 
