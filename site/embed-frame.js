@@ -82,7 +82,9 @@ function foldDetails() {
 }
 
 function addFooter() {
-  const foot = document.createElement("footer"); // a landmark: axe's "region" rule
+  // a <footer>: a landmark when it ends the body (axe's "region" rule); beside the toggle it
+  // sits inside <main>, which is one already
+  const foot = document.createElement("footer");
   foot.className = "embed-foot";
   const link = document.createElement("a");
   link.id = "embed-open";
@@ -94,8 +96,14 @@ function addFooter() {
   // app.js says when it rewrites the query (settings changed); back/forward rewrites it too
   document.addEventListener("llm-mem:url", follow);
   window.addEventListener("popstate", follow);
-  foot.append(link, document.createTextNode(" · LLM inference memory estimator"));
-  document.body.appendChild(foot);
+  const name = document.createElement("span");
+  name.className = "embed-foot-name"; // dropped on a narrow card (extras.css)
+  name.textContent = " · LLM inference memory estimator";
+  foot.append(link, name);
+  // beside the "Details and fixes" toggle (floated right): one line less in the card
+  const more = document.querySelector("#results details.embed-more");
+  if (more) more.before(foot);
+  else document.body.appendChild(foot);
 }
 
 function startResizeMessages() {

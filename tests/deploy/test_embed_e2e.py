@@ -174,4 +174,20 @@ def test_three_widgets_share_one_runtime_on_another_site(partitioned: Any,
     assert any("frame-ancestors" in line for line in console)
     violations = [v for v in csp_violations(page, console) if "frame-ancestors" not in v]
     assert violations == []
+
+    # a docs theme's content column (MkDocs Material, Furo: ~700-760 px): still compact, the
+    # GPU chip beside its search, the footer link on the toggle's line
+    page.set_viewport_size({"width": 716, "height": 900})  # cards 700 px wide
+    for wid in WIDGETS:
+        page.locator(f"#{wid}").scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(id) => { const f = document.querySelector('#' + id + ' iframe');"
+            " return f.getBoundingClientRect().width < 710 && f.dataset.height"
+            " && Math.abs(parseFloat(f.style.height) - (+f.dataset.height + 2)) < 1; }",
+            arg=wid, timeout=10_000)
+        height = float(page.eval_on_selector(f"#{wid} iframe", "f => parseFloat(f.style.height)"))
+        assert 150 < height <= CARD_MAX_PX, (wid, "700 px column", height)
+        toggle = frames[wid].locator("details.embed-more > summary").bounding_box()
+        foot = frames[wid].locator("#embed-open").bounding_box()
+        assert toggle and foot and abs(toggle["y"] - foot["y"]) < toggle["height"], (toggle, foot)
     context.close()
