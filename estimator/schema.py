@@ -142,7 +142,8 @@ OPTIONS: tuple[Option, ...] = (
         "engine", "str", "generic",
         f"serving engine (default {DEFAULT_ENGINE}: `vllm serve`, its allocation modelled and "
         "validated; generic: the whole prompt in one forward, no engine)",
-        flags=("--engine",), cli_default=None, app_default=DEFAULT_ENGINE, choices=tuple(ENGINE_PROFILES), noun="engine",
+        flags=("--engine",), cli_default=None, app_default=DEFAULT_ENGINE,
+        choices=tuple(ENGINE_PROFILES), noun="engine",
         control="select", label="Engine",
         page_help="Each engine allocates differently (vLLM pre-reserves memory, llama.cpp adds "
         "compute buffers).",
@@ -351,7 +352,8 @@ def markdown_table() -> str:
         if o.kind == "bool":
             flags += f" / `--no-{o.flags[0][2:]}`"
         default = o.default if o.app_default is SAME else o.app_default
-        shown = "—" if default is None else f"`{str(default).lower() if o.kind == 'bool' else default}`"
+        text = str(default).lower() if o.kind == "bool" else str(default)
+        shown = "—" if default is None else f"`{text}`"
         span = " \\| ".join(o.choices) if o.choices else o.range_text()
         if o.unit and span and not o.choices:
             span += f" {o.unit}"
