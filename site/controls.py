@@ -56,7 +56,7 @@ def control_attrs(option: Option) -> str:
     elif option.control == "checkbox":
         attrs.append(("type", "checkbox"))
     if option.control in ("number", "text"):
-        attrs.append(("value", "{{text:state.%s}}" % key))
+        attrs.append(("value", f"{{{{text:state.{key}}}}}"))
         if option.placeholder:
             attrs.append(("placeholder", option.placeholder))
     attrs.append(("aria-describedby", f"help-{key}"))
