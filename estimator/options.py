@@ -27,7 +27,7 @@ __all__ += ["LLAMA_BACKENDS", "MAX_CONTEXT"]
 
 #: Engines whose allocation rules are modelled: the keys of ENGINE_PROFILES, the one list of
 #: engines (an engine is one profile in :mod:`estimator.engines`).
-ENGINES = OPTION["engine"].choices
+ENGINES = tuple(OPTION["engine"].choices)
 
 
 def _default(name: str) -> Any:
@@ -82,6 +82,7 @@ class EstimateOptions:
     n_gpu_layers: int | None = _default("n_gpu_layers")  # None: the engine decides
     n_cpu_moe: int | None = _default("n_cpu_moe")
     backend: str | None = _default("backend")  # None: the device vendor's own
+    enforce_eager: bool = _default("enforce_eager")  # no CUDA graphs (vLLM --enforce-eager)
 
     def __post_init__(self) -> None:
         for option in OPTIONS:

@@ -13,6 +13,7 @@ from :data:`OPTIONS`. Adding an option is one entry here, one field in ``Estimat
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
@@ -27,7 +28,8 @@ CliType: TypeAlias = Literal[
     "text", "count", "tokens", "layers", "size", "bandwidth", "fraction", "precision"
 ]
 #: The page control: a form field drawn from this entry, or none (URL key only).
-Control: TypeAlias = Literal["none", "number", "select", "checkbox", "text"]
+#: ``custom``: a control of its own laid out by hand (the GPU picker).
+Control: TypeAlias = Literal["none", "number", "select", "checkbox", "text", "custom"]
 Group: TypeAlias = Literal["model and workload", "hardware"]
 Value: TypeAlias = "int | float | str | bool | None"
 
@@ -81,13 +83,14 @@ class Option:
     open_low: bool = False
     open_high: bool = False
     unit: str = ""
-    choices: tuple[str, ...] = ()
+    choices: Collection[str] = ()  # a live view for engines (ENGINE_PROFILES' keys)
     noun: str = ""  # "unknown {noun} 'x'; choose one of ..."
     # the page
     control: Control = "none"
     label: str = ""
     page_help: str = ""  # beside the control; `code` in backticks
     page_key: str = ""  # form/URL key in people's units, when not ``name``
+    advanced: bool = False  # drawn in the page's "Advanced" list (in EstimateOptions order)
     placeholder: str = ""
     step: str = "1"
 
@@ -143,7 +146,7 @@ OPTIONS: tuple[Option, ...] = (
         f"serving engine (default {DEFAULT_ENGINE}: `vllm serve`, its allocation modelled and "
         "validated; generic: the whole prompt in one forward, no engine)",
         flags=("--engine",), cli_default=None, app_default=DEFAULT_ENGINE,
-        choices=tuple(ENGINE_PROFILES), noun="engine",
+        choices=ENGINE_PROFILES.keys(), noun="engine",
         control="select", label="Engine",
         page_help="Each engine allocates differently (vLLM pre-reserves memory, llama.cpp adds "
         "compute buffers).",
@@ -165,7 +168,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "generated_tokens", "int", None, "of the context, tokens generated",
         flags=("--generated-tokens",), cli_type="tokens", minimum=0, maximum=MAX_CONTEXT,
-        unit="tokens", control="number", label="Generated tokens", placeholder="auto",
+        unit="tokens",
+        advanced=True, control="number", label="Generated tokens", placeholder="auto",
         page_help="Of the context, how many tokens are decoded; the rest is one prefill.",
     ),
     Option(
@@ -183,30 +187,32 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "paged_attention", "bool", None, "paged KV cache (default: the engine's own)",
-        flags=("--paged-attention",), control="select", label="Paged attention",
+        flags=("--paged-attention",), advanced=True, control="select", label="Paged attention",
         page_help="KV cache in fixed blocks (vLLM, SGLang): rounds each request up to a whole "
         "block.",
     ),
     Option(
         "block_size", "int", None, "paged KV block size in tokens", flags=("--block-size",),
-        cli_type="count", minimum=1, maximum=4096, unit="tokens", control="number",
+        cli_type="count", minimum=1, maximum=4096, unit="tokens", advanced=True, control="number",
         label="KV block size", placeholder="engine default",
         page_help="Tokens per KV block with paged attention (vLLM: 16).",
     ),
     Option(
         "layers", "int", None, "run only the first N layers", flags=("--layers", "--num-layers"),
-        cli_type="count", minimum=1, maximum=10_000, control="number", label="Layers to run",
+        cli_type="count", minimum=1, maximum=10_000,
+        advanced=True, control="number", label="Layers to run",
         placeholder="all", page_help="Fewer layers on the GPU (partial offload); empty = all.",
     ),
     Option(
         "kv_heads", "int", None, "override the KV head count (GQA)", flags=("--kv-heads",),
-        cli_type="count", minimum=1, maximum=10_000, control="number",
+        cli_type="count", minimum=1, maximum=10_000, advanced=True, control="number",
         label="KV heads override", placeholder="from config",
         page_help="Override the detected KV head count (what-if for GQA).",
     ),
     Option(
         "group_size", "int", 128, "GPTQ/AWQ quantization group size", minimum=1,
-        maximum=1 << 20, unit="weights", control="number", label="Quantization group size",
+        maximum=1 << 20, unit="weights",
+        advanced=True, control="number", label="Quantization group size",
         page_help="Weights per scale for GPTQ/AWQ/int4 (smaller = more scales).",
     ),
     Option(
@@ -214,7 +220,7 @@ OPTIONS: tuple[Option, ...] = (
         "GPU(s) to fit, as people write them: rtx4090, \"RTX 4090\", \"A100 80GB PCIe\", "
         "\"M2 Ultra 192GB\"; a comma list for mixed GPUs (rtx3090,rtx4060; 2x rtx3090); "
         "'custom' for the --gpu-memory one (see --list-gpus)",
-        group=_HW, flags=("--gpu",),
+        group=_HW, flags=("--gpu",), control="custom",
     ),
     Option(
         "gpu_memory_bytes", "int", None,
@@ -292,26 +298,27 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "tensor_parallel", "int", None, "tensor-parallel degree (default gpus / pp)", group=_HW,
         flags=("--tp",), cli_type="count", minimum=1, maximum=4096, unit="GPUs",
-        control="number", label="Tensor parallel", placeholder="GPUs ÷ PP",
+        advanced=True, control="number", label="Tensor parallel", placeholder="GPUs ÷ PP",
         page_help="GPUs each layer is split across; weights and KV divide by it.",
     ),
     Option(
         "pipeline_parallel", "int", 1, "pipeline-parallel degree (default 1)", group=_HW,
         flags=("--pp",), cli_type="count", minimum=1, maximum=4096, unit="stages",
-        control="number", label="Pipeline parallel",
+        advanced=True, control="number", label="Pipeline parallel",
         page_help="Stages the layers are split into, one GPU group each.",
     ),
     Option(
         "headroom", "float", 0.10,
         "share of GPU memory kept free when judging a fit (default 0.10)", group=_HW,
         flags=("--headroom",), cli_type="fraction", minimum=0, maximum=1, open_high=True,
-        unit="fraction", control="number", label="Headroom (fraction free)", step="0.01",
+        unit="fraction",
+        advanced=True, control="number", label="Headroom (fraction free)", step="0.01",
         page_help="Share of each GPU kept free for fragmentation and spikes (0.10 = 10%).",
     ),
     Option(
         "gpu_memory_utilization", "float", 0.90, "vLLM/SGLang memory fraction (default 0.90)",
         group=_HW, flags=("--gpu-memory-utilization",), cli_type="fraction", minimum=0,
-        maximum=1, open_low=True, unit="fraction", control="number",
+        maximum=1, open_low=True, unit="fraction", advanced=True, control="number",
         label="GPU memory utilization", step="0.01",
         page_help="vLLM/SGLang reserve this share of each GPU at start-up.",
     ),
@@ -319,17 +326,32 @@ OPTIONS: tuple[Option, ...] = (
         "max_num_batched_tokens", "int", None,
         "vLLM: tokens per forward step, the profiled prefill (default: the engine's)",
         group=_HW, flags=("--max-num-batched-tokens",), cli_type="tokens", minimum=1,
-        maximum=MAX_CONTEXT, unit="tokens", control="number", label="Max batched tokens",
+        maximum=MAX_CONTEXT, unit="tokens",
+        advanced=True, control="number", label="Max batched tokens",
         placeholder="engine default",
         page_help="vLLM's chunked-prefill budget: tokens processed per step.",
     ),
     Option(
         "max_num_seqs", "int", None, "vLLM/SGLang: sequences scheduled at once (default 256)",
         group=_HW, flags=("--max-num-seqs", "--max-running-requests"), cli_type="count",
-        minimum=1, maximum=MAX_BATCH, unit="sequences", control="number",
+        minimum=1, maximum=MAX_BATCH, unit="sequences", advanced=True, control="number",
         label="Max sequences", placeholder="engine default",
         page_help="Sequences the engine schedules at once (vLLM: 256); its profile run samples "
         "that many rows of logits.",
+    ),
+    # vLLM --enforce-eager turns off torch.compile and CUDA graphs (vLLM
+    # docs/design/debug_vllm_compile.md); GPUModelRunner.capture_model then returns 0 bytes
+    # ("Skipping CUDA graph capture", vllm/v1/worker/gpu_model_runner.py). SGLang
+    # --disable-cuda-graph and TGI --cuda-graphs 0 skip them the same way: the profile's
+    # cuda_graph_bytes drops out of the overhead and of the share outside the reservation.
+    Option(
+        "enforce_eager", "bool", False,
+        "no CUDA graphs (vLLM --enforce-eager; SGLang --disable-cuda-graph): their memory "
+        "is not taken (default off)",
+        group=_HW, flags=("--enforce-eager",), control="checkbox", advanced=True,
+        label="Eager mode (no CUDA graphs)",
+        page_help="vLLM `--enforce-eager` (SGLang `--disable-cuda-graph`): no CUDA graphs are "
+        "captured, which saves their memory (vLLM: about 0.85 GiB) and costs decode speed.",
     ),
 )
 
@@ -355,7 +377,9 @@ def markdown_table() -> str:
         text = str(default).lower() if o.kind == "bool" else str(default)
         shown = "—" if default is None else f"`{text}`"
         span = " \\| ".join(o.choices) if o.choices else o.range_text()
-        if o.unit and span and not o.choices:
+        if o.unit == "bytes" and o.maximum:
+            span = f"up to {o.maximum / 2**50:g} PiB"
+        elif o.unit and span and not o.choices:
             span += f" {o.unit}"
         key = f"`{o.key}`" + ("" if o.control != "none" else " (URL only)")
         rows.append(f"| {flags} | {shown} | {span} | {_md(o.help)} | {key} |")

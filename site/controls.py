@@ -6,7 +6,9 @@ markup before ``view.render_static`` fills in the state:
 - ``{{field:NAME}}``  a whole field: label, input or select, and its help text;
 - ``{{check:NAME}}``  a checkbox in its label, and its help text;
 - ``{{control:NAME}}`` only the attributes of an input laid out by hand (the context row);
-- ``{{help:NAME}}``, ``{{label:NAME}}``  only the help text, only the label.
+- ``{{help:NAME}}``, ``{{label:NAME}}``  only the help text, only the label;
+- ``{{fields:advanced}}``  every option marked ``advanced``, in EstimateOptions' order (a
+  new option appears there without touching the template).
 
 The id and name of each control are its URL key; its help is ``help-KEY``. The help text
 and the tooltip (``title``) are the schema's ``page_help``, so they cannot disagree.
@@ -14,15 +16,18 @@ and the tooltip (``title``) are the schema's ``page_help``, so they cannot disag
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 
+from estimator import EstimateOptions
 from estimator.schema import OPTIONS, Option
 
 #: Controls by their page key (the id in the form and the key in the URL).
-BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS if o.control != "none"}
+BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS if o.control not in ("none", "custom")}
 
 _SLOT_RE = re.compile(r"\{\{(field|check|control|help|label):([a-z_]+)\}\}")
+_ADVANCED = "{{fields:advanced}}"
 
 
 def _plain(text: str) -> str:
@@ -85,8 +90,17 @@ def check_html(option: Option) -> str:
             f"{{{{checked:{option.key}}}}}> {html.escape(option.label)}</label>{_small(option)}")
 
 
+def advanced_html() -> str:
+    """The "Advanced" fields: a checkbox in a field of its own, the others as fields."""
+    order = [f.name for f in dataclasses.fields(EstimateOptions)]
+    chosen = sorted((o for o in BY_KEY.values() if o.advanced), key=lambda o: order.index(o.name))
+    return "".join(f'<div class="field">{check_html(o)}</div>' if o.control == "checkbox"
+                   else field_html(o) for o in chosen)
+
+
 def expand(template: str) -> str:
     """``template`` with every control slot replaced (unknown names raise KeyError)."""
+    template = template.replace(_ADVANCED, advanced_html())
     def fill(match: re.Match[str]) -> str:
         kind, option = match.group(1), BY_KEY[match.group(2)]
         if kind == "field":
