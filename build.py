@@ -433,15 +433,21 @@ def bundled_configs() -> dict[str, Any]:
 # pre-rendering
 
 
-def _site_view() -> Any:
+def _site_module(name: str) -> Any:
+    """A module of site/ (view, controls), imported with site/ on the path."""
+    import importlib
+
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(SITE))
     try:
-        import view  # site/view.py
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
         sys.path.pop(0)
-    return view
+
+
+def _site_view() -> Any:
+    return _site_module("view")  # site/view.py
 
 
 def page_fields() -> dict[str, Any]:
@@ -477,6 +483,7 @@ def prerender(template: str, configs: dict[str, Any]) -> str:
     state = view.default_state(DEFAULT_MODEL)
     vm = view.compute(configs[DEFAULT_MODEL], state, None,
                       model_label=f"{DEFAULT_MODEL} (bundled copy of its config.json)")
+    template = _site_module("controls").expand(template)  # the option controls (schema)
     return view.render_static(template, vm, state, model_ids=sorted(configs))
 
 

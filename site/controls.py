@@ -1,7 +1,7 @@
 """The page's option controls, drawn from estimator.schema at build time.
 
-``site/index.html`` places each control with a slot; ``expand`` turns the slots into
-markup before ``view.render_static`` fills in the state:
+``site/index.html`` places each control with a slot; ``expand`` (build.py ``prerender``)
+turns the slots into markup before ``view.render_static`` fills in the state:
 
 - ``{{field:NAME}}``  a whole field: label, input or select, and its help text;
 - ``{{check:NAME}}``  a checkbox in its label, and its help text;

@@ -543,10 +543,6 @@ def render_static(template: str, vm: ViewModel, state: dict[str, str],
     {{options:name}} placeholders with escaped content."""
     import html  # build time only
 
-    import controls  # site/controls.py: the option controls, from estimator.schema
-
-    template = controls.expand(template)
-
     def fill(match: re.Match[str]) -> str:
         kind, key = match.group(1), match.group(2)
         if kind == "text":
