@@ -1,4 +1,5 @@
-"""What a user can ask of an estimate, with defaults and range checks.
+"""What a user can ask of an estimate: the typed options, checked against their ranges and
+choices as estimator/schema.py declares them (the messages name the field at fault).
 
 One frozen dataclass is shared by the library, the CLI and the page so that an
 estimate is fully described by (config, metadata, options) and can be echoed
@@ -22,8 +23,10 @@ from .schema import (
     Option,
 )
 
-__all__ = ["ENGINES", "KV_DTYPES", "MAX_BATCH", "OFFLOAD_MODES", "EstimateOptions"]
-__all__ += ["LLAMA_BACKENDS", "MAX_CONTEXT"]
+__all__ = [
+    "ENGINES", "KV_DTYPES", "LLAMA_BACKENDS", "MAX_BATCH", "MAX_CONTEXT", "OFFLOAD_MODES",
+    "EstimateOptions",
+]
 
 #: Engines whose allocation rules are modelled: the keys of ENGINE_PROFILES, the one list of
 #: engines (an engine is one profile in :mod:`estimator.engines`).
