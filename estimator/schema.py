@@ -341,17 +341,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     # vLLM --enforce-eager turns off torch.compile and CUDA graphs (vLLM
     # docs/design/debug_vllm_compile.md); GPUModelRunner.capture_model then returns 0 bytes
-    # ("Skipping CUDA graph capture", vllm/v1/worker/gpu_model_runner.py). SGLang
-    # --disable-cuda-graph and TGI --cuda-graphs 0 skip them the same way: the profile's
-    # cuda_graph_bytes drops out of the overhead and of the share outside the reservation.
+    # ("Skipping CUDA graph capture", vllm/v1/worker/gpu_model_runner.py): the profile's
+    # cuda_graph_bytes drop out of the overhead and of the share outside the reservation.
+    # Applied to the engines whose launch has the flag (LaunchFlags.enforce_eager: vLLM).
     Option(
         "enforce_eager", "bool", False,
-        "no CUDA graphs (vLLM --enforce-eager; SGLang --disable-cuda-graph): their memory "
-        "is not taken (default off)",
+        "vLLM --enforce-eager: no CUDA graphs, so no memory for them (default off)",
         group=_HW, flags=("--enforce-eager",), control="checkbox", advanced=True,
         label="Eager mode (no CUDA graphs)",
-        page_help="vLLM `--enforce-eager` (SGLang `--disable-cuda-graph`): no CUDA graphs are "
-        "captured, which saves their memory (vLLM: about 0.85 GiB) and costs decode speed.",
+        page_help="vLLM `--enforce-eager`: no CUDA graphs are captured, which saves their "
+        "memory (about 0.85 GiB) and costs decode speed.",
     ),
 )
 
