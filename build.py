@@ -433,15 +433,21 @@ def bundled_configs() -> dict[str, Any]:
 # pre-rendering
 
 
-def _site_view() -> Any:
+def _site_module(name: str) -> Any:
+    """A module of site/ (view, controls), imported with site/ on the path."""
+    import importlib
+
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(SITE))
     try:
-        import view  # site/view.py
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
         sys.path.pop(0)
-    return view
+
+
+def _site_view() -> Any:
+    return _site_module("view")  # site/view.py
 
 
 def page_fields() -> dict[str, Any]:
@@ -449,6 +455,22 @@ def page_fields() -> dict[str, Any]:
     view = _site_view()
     return {"fields": list(view.PAGE_FIELDS),
             "defaults": {name: view.option_default(name) for name in view.PAGE_FIELDS}}
+
+
+def embed_keys() -> list[str]:
+    """The attributes the embed loader passes to the widget: the model, the page's option
+    keys (estimator.schema) and the widget's visible controls."""
+    return ["model", "revision", *page_fields()["fields"], "controls"]
+
+
+def render_embed_js(template: str) -> bytes:
+    """site/embed.js with its ``/*KEYS*/ ... /*END KEYS*/`` list replaced by embed_keys()."""
+    text, count = re.subn(r"/\*KEYS\*/.*?/\*END KEYS\*/",
+                          lambda _: json.dumps(embed_keys(), separators=(",", ":")), template,
+                          count=1, flags=re.S)
+    if count != 1:
+        sys.exit("build: site/embed.js lacks its /*KEYS*/ ... /*END KEYS*/ placeholder")
+    return text.encode()
 
 
 def prerender(template: str, configs: dict[str, Any]) -> str:
@@ -461,6 +483,7 @@ def prerender(template: str, configs: dict[str, Any]) -> str:
     state = view.default_state(DEFAULT_MODEL)
     vm = view.compute(configs[DEFAULT_MODEL], state, None,
                       model_label=f"{DEFAULT_MODEL} (bundled copy of its config.json)")
+    template = _site_module("controls").expand(template)  # the option controls (schema)
     return view.render_static(template, vm, state, model_ids=sorted(configs))
 
 
@@ -640,10 +663,11 @@ def add_static_files(out: Output) -> None:
     """Step: files copied verbatim when present. [offline/embed] sw.js is added after the
     manifest (it embeds it); staticwebapp.config.json is read by the host, never fetched
     by the page."""
-    for extra in ("embed.js", "manifest.webmanifest", "404.html"):
+    for extra in ("manifest.webmanifest", "404.html"):
         path = SITE / extra
         if path.exists():
             out.add(extra, extra, path.read_bytes())
+    out.add("embed.js", "embed.js", render_embed_js((SITE / "embed.js").read_text("utf-8")))
     if (SITE / "staticwebapp.config.json").exists():
         out.add("staticwebapp.config.json", "staticwebapp.config.json",
                 (SITE / "staticwebapp.config.json").read_bytes(), manifest=False)

@@ -17,11 +17,9 @@ import json
 import os.path
 import sys
 from collections.abc import Callable, Sequence
-from typing import IO, NoReturn, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 from . import (
-    ENGINES,
-    KV_DTYPES,
     PRECISIONS,
     EstimateOptions,
     EstimatorError,
@@ -32,16 +30,13 @@ from . import (
 from .document import Loaded, build_document
 from .engines import ENGINE_PROFILES
 from .jsonsafe import MAX_JSON_BYTES, load_config_text
-from .options import LLAMA_BACKENDS, OFFLOAD_MODES
 from .report import catalog_lines, render
+from .schema import OPTIONS, SAME, Option
 from .units import parse_bandwidth, parse_size
 
 __all__ = ["EXIT_ESTIMATE", "EXIT_HUB", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 PROG = "llm-mem"
-#: The engine an answer assumes unless --engine says otherwise: one whose allocation is
-#: modelled and validated (tests/validation/launch_records.json), not "generic".
-DEFAULT_ENGINE = "vllm"
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_HUB = 3
@@ -155,6 +150,13 @@ def canonical_precision(text: str) -> str | None:
     return None if found is None else str(found.key)
 
 
+#: How each estimator.schema ``cli_type`` reads a flag's text.
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "count": _count, "tokens": _tokens, "layers": _layers, "size": _size,
+    "bandwidth": _bandwidth, "fraction": _fraction, "precision": _precision,
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``llm-mem`` argument parser (flag names follow the team convention)."""
     p = _Parser(
@@ -175,157 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME|QUANT",
         help="GGUF file of the repo (or folder) to size exactly, e.g. Q4_K_M",
     )
-    m = p.add_argument_group("model and workload")
-    m.add_argument(
-        "--precision",
-        type=_precision,
-        default="auto",
-        help=f"weight precision: auto (as published) or one of {', '.join(PRECISIONS)}",
-    )
-    m.add_argument("--kv-dtype", choices=KV_DTYPES, default="auto", help="KV cache element type")
-    m.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default=None,
-        help=f"serving engine (default {DEFAULT_ENGINE}: `vllm serve`, its allocation modelled and "
-        "validated; generic: the whole prompt in one forward, no engine)",
-    )
-    m.add_argument(
-        "--batch",
-        "--batch-size",
-        dest="batch",
-        type=_count,
-        default=1,
-        help="concurrent sequences (default 1)",
-    )
-    m.add_argument(
-        "--context",
-        "--seq-len",
-        "--sequence-length",
-        dest="context",
-        type=_tokens,
-        help="tokens per sequence, prompt + output (default min(model max, 4096))",
-    )
-    m.add_argument("--generated-tokens", type=_tokens, help="of the context, tokens generated")
-    m.add_argument(
-        "--flash-attention",
-        "--flash",
-        dest="flash_attention",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="attention without materialised scores (default on)",
-    )
-    m.add_argument(
-        "--swa-full",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="llama.cpp: sliding-window layers cache the whole context (default off)",
-    )
-    m.add_argument(
-        "--paged-attention",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="paged KV cache (default: the engine's own)",
-    )
-    m.add_argument("--block-size", type=_count, help="paged KV block size in tokens")
-    m.add_argument(
-        "--layers", "--num-layers", dest="layers", type=_count, help="run only the first N layers"
-    )
-    m.add_argument("--kv-heads", type=_count, help="override the KV head count (GQA)")
-    h = p.add_argument_group("hardware")
-    h.add_argument(
-        "--gpu",
-        help="GPU(s) to fit, as people write them: rtx4090, \"RTX 4090\", \"A100 80GB PCIe\", "
-        "\"M2 Ultra 192GB\"; a comma list for mixed GPUs (rtx3090,rtx4060; 2x rtx3090); "
-        "'custom' for the --gpu-memory one (see --list-gpus)",
-    )
-    h.add_argument(
-        "--gpu-memory",
-        type=_size,
-        metavar="SIZE",
-        help="a GPU the catalog lacks: the memory a process can use (12GiB)",
-    )
-    h.add_argument(
-        "--gpu-bandwidth",
-        type=_bandwidth,
-        metavar="GB/s",
-        help="memory bandwidth of the --gpu-memory GPU, for the speed estimate (360)",
-    )
-    h.add_argument(
-        "--ram", type=_size, metavar="SIZE", help="system RAM for CPU offload (64GiB)"
-    )
-    h.add_argument(
-        "--offload",
-        choices=OFFLOAD_MODES,
-        default="auto",
-        help="llama.cpp/Ollama: move what does not fit the GPUs to system RAM (default auto)",
-    )
-    h.add_argument(
-        "--tensor-split",
-        "-ts",
-        dest="tensor_split",
-        metavar="A,B",
-        help="llama.cpp: proportions of layers per GPU (default: by free memory)",
-    )
-    h.add_argument(
-        "--ram-bandwidth",
-        type=_bandwidth,
-        metavar="GB/s",
-        help="system RAM bandwidth for offloaded layers (default 89.6: dual-channel DDR5-5600)",
-    )
-    h.add_argument(
-        "--wired-limit-mb",
-        type=_count,
-        metavar="MB",
-        help="Mac: the sysctl iogpu.wired_limit_mb you set (replaces Metal's working-set cap)",
-    )
-    h.add_argument(
-        "--n-gpu-layers",
-        "-ngl",
-        dest="n_gpu_layers",
-        type=_layers,
-        metavar="N",
-        help="llama.cpp: layers on the GPUs, as you would pass it (default: what fits)",
-    )
-    h.add_argument(
-        "--n-cpu-moe",
-        dest="n_cpu_moe",
-        type=_layers,
-        metavar="N",
-        help="llama.cpp: keep the MoE experts of the first N layers in system RAM",
-    )
-    h.add_argument(
-        "--backend",
-        choices=LLAMA_BACKENDS,
-        help="llama.cpp build for the speed estimate (default: CUDA, ROCm, Metal, SYCL by GPU)",
-    )
-    h.add_argument("--gpus", type=_count, default=1, help="number of GPUs (default 1)")
-    h.add_argument("--tp", type=_count, help="tensor-parallel degree (default gpus / pp)")
-    h.add_argument("--pp", type=_count, default=1, help="pipeline-parallel degree (default 1)")
-    h.add_argument(
-        "--headroom",
-        type=_fraction,
-        default=0.10,
-        help="share of GPU memory kept free when judging a fit (default 0.10)",
-    )
-    h.add_argument(
-        "--gpu-memory-utilization",
-        type=_fraction,
-        default=0.90,
-        help="vLLM/SGLang memory fraction (default 0.90)",
-    )
-    h.add_argument(
-        "--max-num-batched-tokens",
-        type=_tokens,
-        help="vLLM: tokens per forward step, the profiled prefill (default: the engine's)",
-    )
-    h.add_argument(
-        "--max-num-seqs",
-        "--max-running-requests",
-        dest="max_num_seqs",
-        type=_count,
-        help="vLLM/SGLang: sequences scheduled at once (default 256)",
-    )
+    groups = {name: p.add_argument_group(name) for name in ("model and workload", "hardware")}
+    for option in OPTIONS:
+        if option.flags:
+            _add_option(groups[option.group], option)
     mode = p.add_argument_group("what to compute").add_mutually_exclusive_group()
     mode.add_argument("--compare-precisions", action="store_true", help="one line per precision")
     mode.add_argument("--max-batch", action="store_true", help="largest batch that fits --gpu")
@@ -371,40 +226,36 @@ def _version() -> str:
     return str(__version__)
 
 
+def _add_option(group: argparse._ArgumentGroup, option: Option) -> None:
+    """One estimate option's flag(s), as estimator.schema declares them."""
+    kwargs: dict[str, Any] = {"help": option.help}
+    if option.dest is not None or len(option.flags) > 1:
+        kwargs["dest"] = option.cli_dest
+    if option.kind == "bool":
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif option.choices:
+        kwargs["choices"] = option.choices
+    elif option.cli_type != "text":
+        kwargs["type"] = _CONVERTERS[option.cli_type]
+    if option.metavar:
+        kwargs["metavar"] = option.metavar
+    default = option.default if option.cli_default is SAME else option.cli_default
+    if default is not None or option.kind == "bool":
+        kwargs["default"] = default
+    group.add_argument(*option.flags, **kwargs)
+
+
 def options_from_args(args: argparse.Namespace) -> EstimateOptions:
     """The EstimateOptions the flags describe (raises OptionError when out of range)."""
-    return EstimateOptions(
-        precision=args.precision,
-        kv_dtype=args.kv_dtype,
-        engine=args.engine or DEFAULT_ENGINE,
-        batch=args.batch,
-        context=args.context,
-        generated_tokens=args.generated_tokens,
-        flash_attention=args.flash_attention,
-        swa_full=args.swa_full,
-        paged_attention=args.paged_attention,
-        block_size=args.block_size,
-        layers=args.layers,
-        kv_heads=args.kv_heads,
-        gpu=args.gpu,
-        gpus=args.gpus,
-        tensor_parallel=args.tp,
-        pipeline_parallel=args.pp,
-        headroom=args.headroom,
-        gpu_memory_utilization=args.gpu_memory_utilization,
-        max_num_batched_tokens=args.max_num_batched_tokens,
-        max_num_seqs=args.max_num_seqs,
-        gpu_memory_bytes=args.gpu_memory,
-        gpu_bandwidth_gbs=args.gpu_bandwidth,
-        ram_bytes=args.ram,
-        offload=args.offload,
-        tensor_split=args.tensor_split,
-        wired_limit_mb=args.wired_limit_mb,
-        ram_bandwidth_gbs=args.ram_bandwidth,
-        n_gpu_layers=args.n_gpu_layers,
-        n_cpu_moe=args.n_cpu_moe,
-        backend=args.backend,
-    )
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        if not option.flags:
+            continue
+        value = getattr(args, option.cli_dest)
+        if value is None and option.app_default is not SAME:
+            value = option.app_default
+        values[option.name] = value
+    return EstimateOptions(**values)
 
 
 # -- loading the model -------------------------------------------------------------------

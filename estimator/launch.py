@@ -169,7 +169,7 @@ def launch_verdict(
         options,
         model_id,
         gpu_memory_bytes,
-        enforce_eager,
+        enforce_eager or options.enforce_eager,
         allow_long_context,
         engine_version,
         revision,

@@ -1,4 +1,5 @@
-"""What a user can ask of an estimate, with defaults and range checks.
+"""What a user can ask of an estimate: the typed options, checked against their ranges and
+choices as estimator/schema.py declares them (the messages name the field at fault).
 
 One frozen dataclass is shared by the library, the CLI and the page so that an
 estimate is fully described by (config, metadata, options) and can be echoed
@@ -10,28 +11,31 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .engines import ENGINE_PROFILES
 from .errors import OptionError
+from .schema import (
+    KV_DTYPES,
+    LLAMA_BACKENDS,
+    MAX_BATCH,
+    MAX_CONTEXT,
+    OFFLOAD_MODES,
+    OPTION,
+    OPTIONS,
+    Option,
+)
 
-__all__ = ["ENGINES", "KV_DTYPES", "MAX_BATCH", "OFFLOAD_MODES", "EstimateOptions"]
+__all__ = [
+    "ENGINES", "KV_DTYPES", "LLAMA_BACKENDS", "MAX_BATCH", "MAX_CONTEXT", "OFFLOAD_MODES",
+    "EstimateOptions",
+]
 
-#: Engines whose allocation rules are modelled: the keys of :data:`ENGINE_PROFILES`, the
-#: one list of engines (an engine is one profile in :mod:`estimator.engines`).
-ENGINES = tuple(ENGINE_PROFILES)
+#: Engines whose allocation rules are modelled: the keys of ENGINE_PROFILES, the one list of
+#: engines (an engine is one profile in :mod:`estimator.engines`).
+ENGINES = tuple(OPTION["engine"].choices)
 
-#: KV cache element types. ``auto`` follows the activation dtype (bf16/fp16).
-KV_DTYPES = ("auto", "fp32", "fp16", "bf16", "fp8", "q8_0", "q4_0")
 
-#: --offload: place what does not fit the GPUs in system RAM (llama.cpp/Ollama), or never.
-OFFLOAD_MODES = ("auto", "none")
-
-#: llama.cpp backends the speed estimate is fitted for (estimator.speed).
-LLAMA_BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")
-
-#: Batch upper bound the issue asks for; beyond it the arithmetic is meaningless.
-MAX_BATCH = 100_000
-#: A context far past any published model (10M tokens) is surely a typo.
-MAX_CONTEXT = 10_000_000
+def _default(name: str) -> Any:
+    """The field's default, as estimator.schema declares it."""
+    return OPTION[name].default
 
 
 @dataclass(frozen=True)
@@ -45,116 +49,54 @@ class EstimateOptions:
     its dtype with fp32 served as fp16 (vLLM's ``dtype=auto`` rule).
     """
 
-    precision: str = "auto"
-    kv_dtype: str = "auto"
-    engine: str = "generic"
-    batch: int = 1
-    context: int | None = None
-    generated_tokens: int | None = None
-    flash_attention: bool = True
-    # llama.cpp --swa-full: sliding-window layers cache the whole context, as every layer
-    # did before llama.cpp's iSWA cache (May 2025) and as ik_llama.cpp still may.
-    swa_full: bool = False
-    paged_attention: bool | None = None  # None: the engine's own default
-    block_size: int | None = None  # None: the engine's default (vLLM 16)
-    group_size: int = 128  # GPTQ/AWQ quantization group size
-    layers: int | None = None  # "number of layers to run"; None: all of them
-    kv_heads: int | None = None  # override of the detected KV head count (GQA)
-    gpu: str | None = None  # catalog key, see estimator.gpus
-    gpus: int = 1
-    tensor_parallel: int | None = None  # None: equals gpus // pipeline_parallel
-    pipeline_parallel: int = 1
-    headroom: float = 0.10  # fraction of GPU memory kept free when judging a fit
-    gpu_memory_utilization: float = 0.90  # vLLM/SGLang-style reservation fraction
-    max_num_batched_tokens: int | None = None  # vLLM chunked-prefill budget
-    # vLLM --max-num-seqs (SGLang --max-running-requests): sequences scheduled at once, and
-    # the rows of logits vLLM's profile run samples; None: the engine's default (256).
-    max_num_seqs: int | None = None
+    # Types here, everything else (default, range, help, flags, URL key, page control) in
+    # estimator.schema; tests/unit/test_schema.py checks that the two list the same fields.
+    precision: str = _default("precision")
+    kv_dtype: str = _default("kv_dtype")
+    engine: str = _default("engine")
+    batch: int = _default("batch")
+    context: int | None = _default("context")
+    generated_tokens: int | None = _default("generated_tokens")
+    flash_attention: bool = _default("flash_attention")
+    swa_full: bool = _default("swa_full")
+    paged_attention: bool | None = _default("paged_attention")  # None: the engine's default
+    block_size: int | None = _default("block_size")  # None: the engine's default (vLLM 16)
+    group_size: int = _default("group_size")
+    layers: int | None = _default("layers")  # None: all of them
+    kv_heads: int | None = _default("kv_heads")  # None: the config's
+    gpu: str | None = _default("gpu")  # catalog key(s), see estimator.devices
+    gpus: int = _default("gpus")
+    tensor_parallel: int | None = _default("tensor_parallel")  # None: gpus // pp
+    pipeline_parallel: int = _default("pipeline_parallel")
+    headroom: float = _default("headroom")
+    gpu_memory_utilization: float = _default("gpu_memory_utilization")
+    max_num_batched_tokens: int | None = _default("max_num_batched_tokens")
+    max_num_seqs: int | None = _default("max_num_seqs")  # None: the engine's default
     # Own hardware (issue 14): a custom GPU, system RAM for CPU offload, the split of layers
     # over several GPUs (llama.cpp --tensor-split "3,1"), Apple's iogpu.wired_limit_mb, and
     # the RAM's bandwidth (default: the catalog's dual-channel DDR5-5600, 89.6 GB/s).
-    gpu_memory_bytes: int | None = None
-    gpu_bandwidth_gbs: float | None = None
-    ram_bytes: int | None = None
-    offload: str = "auto"
-    tensor_split: str | None = None
-    wired_limit_mb: int | None = None
-    ram_bandwidth_gbs: float | None = None
-    # llama.cpp -ngl: layers on the GPUs (the output layer counts as one); None lets the
-    # engine decide (llama.cpp --fit, Ollama's estimate).
-    n_gpu_layers: int | None = None
-    # llama.cpp --n-cpu-moe N: the routed experts of the first N layers stay in system RAM.
-    n_cpu_moe: int | None = None
-    # llama.cpp backend for the speed estimate: cuda, rocm, vulkan, metal, sycl, cpu
-    # (None: the device vendor's own; Vulkan runs on any GPU).
-    backend: str | None = None
+    gpu_memory_bytes: int | None = _default("gpu_memory_bytes")
+    gpu_bandwidth_gbs: float | None = _default("gpu_bandwidth_gbs")
+    ram_bytes: int | None = _default("ram_bytes")
+    offload: str = _default("offload")
+    tensor_split: str | None = _default("tensor_split")
+    wired_limit_mb: int | None = _default("wired_limit_mb")
+    ram_bandwidth_gbs: float | None = _default("ram_bandwidth_gbs")
+    n_gpu_layers: int | None = _default("n_gpu_layers")  # None: the engine decides
+    n_cpu_moe: int | None = _default("n_cpu_moe")
+    backend: str | None = _default("backend")  # None: the device vendor's own
+    enforce_eager: bool = _default("enforce_eager")  # no CUDA graphs (vLLM --enforce-eager)
 
     def __post_init__(self) -> None:
-        _check_int("batch", self.batch, 1, MAX_BATCH)
-        if self.context is not None:
-            _check_int("context", self.context, 1, MAX_CONTEXT)
-        if self.generated_tokens is not None:
-            _check_int("generated_tokens", self.generated_tokens, 0, MAX_CONTEXT)
-        if self.engine not in ENGINE_PROFILES:
-            raise OptionError(
-                f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINE_PROFILES)}"
-            )
-        if self.kv_dtype not in KV_DTYPES:
-            raise OptionError(
-                f"unknown KV cache dtype {self.kv_dtype!r}; choose one of {', '.join(KV_DTYPES)}"
-            )
-        if self.block_size is not None:
-            _check_int("block_size", self.block_size, 1, 4096)
-        _check_int("group_size", self.group_size, 1, 1 << 20)
-        if self.layers is not None:
-            _check_int("layers", self.layers, 1, 10_000)
-        if self.kv_heads is not None:
-            _check_int("kv_heads", self.kv_heads, 1, 10_000)
-        _check_int("gpus", self.gpus, 1, 4096)
-        if self.gpu_memory_bytes is not None:
-            _check_int("gpu_memory_bytes", self.gpu_memory_bytes, 1, 1 << 50)
-        if self.ram_bytes is not None:
-            _check_int("ram_bytes", self.ram_bytes, 1, 1 << 52)
-        if self.wired_limit_mb is not None:
-            _check_int("wired_limit_mb", self.wired_limit_mb, 1, 1 << 30)
-        for name in ("gpu_bandwidth_gbs", "ram_bandwidth_gbs"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not 0 < value < 1e6):
-                raise OptionError(f"{name} must be a positive number of GB/s, got {value!r}")
-        if self.n_gpu_layers is not None:
-            _check_int("n_gpu_layers", self.n_gpu_layers, 0, 100_000)
-        if self.n_cpu_moe is not None:
-            _check_int("n_cpu_moe", self.n_cpu_moe, 0, 100_000)
-        if self.backend is not None and self.backend not in LLAMA_BACKENDS:
-            raise OptionError(
-                f"unknown backend {self.backend!r}; choose one of {', '.join(LLAMA_BACKENDS)}"
-            )
-        if self.offload not in OFFLOAD_MODES:
-            raise OptionError(
-                f"unknown offload mode {self.offload!r}; choose one of {', '.join(OFFLOAD_MODES)}"
-            )
+        for option in OPTIONS:
+            _check(option, getattr(self, option.name))
         if self.tensor_split is not None:
             parse_tensor_split(self.tensor_split)
-        _check_int("pipeline_parallel", self.pipeline_parallel, 1, 4096)
-        if self.tensor_parallel is not None:
-            _check_int("tensor_parallel", self.tensor_parallel, 1, 4096)
         if self.tp * self.pipeline_parallel > self.gpu_count:
             raise OptionError(
                 f"tensor_parallel ({self.tp}) x pipeline_parallel ({self.pipeline_parallel}) "
                 f"needs {self.tp * self.pipeline_parallel} GPUs but gpus is {self.gpu_count}"
             )
-        if not 0.0 <= self.headroom < 1.0:
-            raise OptionError(f"headroom must be in [0, 1), got {self.headroom}")
-        if not 0.0 < self.gpu_memory_utilization <= 1.0:
-            raise OptionError(
-                f"gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}"
-            )
-        if self.max_num_batched_tokens is not None:
-            _check_int("max_num_batched_tokens", self.max_num_batched_tokens, 1, MAX_CONTEXT)
-        if self.max_num_seqs is not None:
-            _check_int("max_num_seqs", self.max_num_seqs, 1, MAX_BATCH)
-        if not isinstance(self.precision, str) or not self.precision:
-            raise OptionError("precision must be a non-empty string")
 
     @property
     def device_count(self) -> int:
@@ -196,6 +138,31 @@ def parse_tensor_split(text: str) -> tuple[float, ...]:
     if not values or any(v < 0 for v in values) or not any(v > 0 for v in values):
         raise OptionError(f"tensor_split needs non-negative proportions, not all zero: {text!r}")
     return values
+
+
+def _check(option: Option, value: Any) -> None:
+    """Raise OptionError when ``value`` is outside what estimator.schema allows."""
+    name = option.name
+    if value is None and option.optional:
+        return
+    if option.choices:
+        if value not in option.choices:
+            raise OptionError(
+                f"unknown {option.noun} {value!r}; choose one of {', '.join(option.choices)}"
+            )
+    elif option.kind in ("int", "float"):
+        low, high = option.bounds
+        if option.kind == "int":
+            _check_int(name, value, int(low), int(high))
+        elif option.unit == "GB/s":
+            if isinstance(value, bool) or not low < value < high:
+                raise OptionError(f"{name} must be a positive number of GB/s, got {value!r}")
+        elif not ((low < value) if option.open_low else (low <= value)) or not (
+            (value < high) if option.open_high else (value <= high)
+        ):
+            raise OptionError(f"{name} must be in {option.range_text()}, got {value}")
+    elif option.kind == "str" and not option.optional and (not isinstance(value, str) or not value):
+        raise OptionError(f"{name} must be a non-empty string")
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:

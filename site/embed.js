@@ -6,7 +6,8 @@
  * Turns every [data-llm-memory] element into an iframe of embed.html (served next to
  * this script), sized to its content and following the page's light/dark scheme.
  * Attributes (all optional; also accepted with a data- prefix):
- *   model revision precision kv_dtype engine context batch gpu gpus ...  estimator settings
+ *   model revision precision kv_dtype engine context batch gpu gpus ...  estimator settings:
+ *                                      the page's URL keys (KEYS, from estimator/schema.py)
  *   gpus="rtx3090,rtx4060" ram="64GiB"  own hardware: a list of GPUs (mixed), system RAM;
  *                                      gpu_memory="12" gpu_bandwidth="360" a card not listed
  *   controls="precision,context,gpu"   visible controls ("none" for a read-only card)
@@ -21,6 +22,9 @@
   var base = new URL("./", (script && script.src) || location.href);
   var origin = base.origin;
   var SKIP = { "data-llm-memory": 1, "class": 1, "id": 1, "style": 1, "title": 1, "height": 1, "theme": 1 };
+  // The attributes passed on to the widget (build.py embed_keys: the page's URL keys, from
+  // estimator/schema.py); null in the unbuilt source: every attribute but SKIP.
+  var KEYS = /*KEYS*/null/*END KEYS*/;
   var frames = [];
 
   function hostTheme() {
@@ -45,7 +49,8 @@
       if (SKIP[a.name] || SKIP[name] || name === "llm_memory_loaded" || a.value === "") continue;
       // gpus="rtx3090,rtx4060": a list of devices (the gpu setting); gpus="2": a count
       if (name === "gpus" && /[a-z]/i.test(a.value)) name = "gpu";
-      query.set(name === "kv_dtype" ? "kv_dtype" : name, a.value);
+      if (KEYS && KEYS.indexOf(name) < 0) continue;
+      query.set(name, a.value);
     }
     var theme = el.getAttribute("theme") || el.getAttribute("data-theme") || "auto";
     var follow = theme === "auto";

@@ -19,15 +19,12 @@ from viewmodel import ViewModel  # site/viewmodel.py
 from estimator import EstimatorError, OptionError
 from estimator.devices import CUSTOM_KEY, DEVICES, device_list, resolve_devices
 from estimator.report import fmt_gib
+from estimator.schema import OPTIONS
 from estimator.units import parse_bandwidth, parse_size
 
 #: Page keys (form and URL) that stand for an option in other units, as the CLI names its
 #: flags (--ram 64GiB, --gpu-memory 12GiB, --gpu-bandwidth 360): key -> option field.
-PAGE_KEYS: dict[str, str] = {
-    "ram": "ram_bytes",
-    "gpu_memory": "gpu_memory_bytes",
-    "gpu_bandwidth": "gpu_bandwidth_gbs",
-}
+PAGE_KEYS: dict[str, str] = {o.page_key: o.name for o in OPTIONS if o.page_key}
 
 #: Engines whose placement flags the page offers to copy (their own flag names).
 FLAG_ENGINES = {"llama.cpp": "llama.cpp (llama-server / llama-cli)",

@@ -49,14 +49,23 @@ from estimator.report import (
     precision_label,
 )
 from estimator.result import Estimate
+from estimator.schema import OPTION, OPTIONS, SAME, Option
 
 # ---------------------------------------------------------------------------
 # state <-> options
 
-#: EstimateOptions fields, their annotation (as a string) and default.
-OPTION_FIELDS: dict[str, tuple[str, Any]] = {
-    f.name: (str(f.type), f.default) for f in dataclasses.fields(EstimateOptions)
+#: EstimateOptions fields in their order (the URL's), each with its declaration.
+OPTION_FIELDS: dict[str, Option] = {
+    f.name: OPTION[f.name] for f in dataclasses.fields(EstimateOptions)
 }
+
+
+def to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _default_gpu() -> str:
@@ -71,8 +80,9 @@ def _default_gpu() -> str:
 
 #: The page picks a GPU by default so that fit answers show at first sight, and an engine
 #: whose allocation is modelled and validated (tests/validation/launch_records.json), as
-#: the CLI does (estimator.cli DEFAULT_ENGINE); "generic" stays a labelled choice.
-UI_DEFAULTS: dict[str, str] = {"gpu": _default_gpu(), "engine": "vllm"}
+#: the CLI does (estimator.schema DEFAULT_ENGINE); "generic" stays a labelled choice.
+UI_DEFAULTS: dict[str, str] = {"gpu": _default_gpu()} | {
+    o.name: to_text(o.app_default) for o in OPTIONS if o.app_default is not SAME}
 
 #: Keys besides the options that live in the URL.
 MODEL_KEYS = ("model", "revision")
@@ -92,15 +102,7 @@ def option_default(name: str) -> str:
         return UI_DEFAULTS[name]
     if name in hardware_view.PAGE_KEYS:
         return ""
-    return to_text(OPTION_FIELDS[name][1])
-
-
-def to_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return to_text(OPTION_FIELDS[name].default)
 
 
 def default_state(model: str) -> dict[str, str]:
@@ -140,20 +142,20 @@ def query_from_state(state: dict[str, str], default_model: str) -> str:
 
 
 def _parse_value(name: str, text: str) -> Any:
-    annotation, default = OPTION_FIELDS[name]
+    """A form/URL string -> the option's value ('' and, for numbers and switches that may be
+    None, 'auto'/'default' mean None)."""
+    option = OPTION_FIELDS[name]
     text = text.strip()
-    optional = "None" in annotation
-    if text == "" or (text.lower() in ("auto", "default") and optional and "str" not in annotation):
-        if optional:
-            return None
-        return default
-    if annotation.startswith("bool"):
+    if text == "" or (text.lower() in ("auto", "default") and option.optional
+                      and option.kind != "str"):
+        return None if option.optional else option.default
+    if option.kind == "bool":
         if text.lower() in ("true", "1", "on", "yes"):
             return True
         if text.lower() in ("false", "0", "off", "no"):
             return False
         raise FieldError(f"{name} must be true or false, got {text!r}", [name])
-    if annotation.startswith("int"):
+    if option.kind == "int":
         try:
             return int(text.replace("_", "").replace(",", ""))
         except ValueError:
@@ -164,7 +166,7 @@ def _parse_value(name: str, text: str) -> Any:
             if not number.is_integer():
                 raise FieldError(f"{name} must be a whole number, got {text!r}", [name]) from None
             return int(number)
-    if annotation.startswith("float"):
+    if option.kind == "float":
         try:
             return float(text)
         except ValueError:

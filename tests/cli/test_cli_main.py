@@ -227,6 +227,7 @@ FLAG_CASES = [
     (["--gpu-memory-utilization", "0.8"], {"gpu_memory_utilization": 0.8}, ["--engine", "vllm"]),
     (["--max-num-batched-tokens", "4k"], {"max_num_batched_tokens": 4096}, ["--engine", "vllm"]),
     (["--max-running-requests", "16"], {"max_num_seqs": 16}, ["--engine", "vllm"]),
+    (["--enforce-eager"], {"enforce_eager": True}, ["--engine", "vllm"]),
 ]
 FLAG_BASE = {"engine": "generic", "context": 4096, "gpu": "h100-80gb"}
 
@@ -337,10 +338,12 @@ def test_every_option_has_a_flag_case() -> None:
     from dataclasses import fields
 
     from estimator import EstimateOptions
+    from estimator.schema import OPTIONS
 
     covered = {name for _, case, _ in FLAG_CASES for name in case}
     covered |= {name for _, case, _, _ in HARDWARE_CASES for name in case}
-    assert covered == {f.name for f in fields(EstimateOptions)} - {"group_size"}
+    with_flags = {o.name for o in OPTIONS if o.flags}  # group_size has none
+    assert covered == with_flags == {f.name for f in fields(EstimateOptions)} - {"group_size"}
 
 
 @pytest.mark.parametrize(

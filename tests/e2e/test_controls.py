@@ -54,6 +54,8 @@ STEPS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("max_num_batched_tokens", "fill", "512", {"max_num_batched_tokens": 512}, "activations",
      "down"),
     ("max_num_seqs", "fill", "16", {"max_num_seqs": 16}, "activations", "down"),
+    # eager mode: vLLM captures no CUDA graphs, 0.85 GiB less on every GPU
+    ("enforce_eager", "check", "", {"enforce_eager": True}, "per_gpu", "down"),
     # My hardware: the default GPU removed, another added by its catalog name
     ("hw-add", "device", GPUS[OTHER_GPU].name, {"gpu": OTHER_GPU}, "usable", "down"),
 ]

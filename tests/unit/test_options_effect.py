@@ -396,6 +396,43 @@ def test_max_num_seqs_sets_vllm_sampler_rows() -> None:
     assert after["activations"] == 1024 * VOCAB * 15 + 2048 * 4096 * 2 == 1_986_789_376
 
 
+def test_enforce_eager_drops_only_the_cuda_graphs() -> None:
+    """vLLM --enforce-eager captures no CUDA graphs (GPUModelRunner.capture_model returns 0):
+    the overhead and the per-GPU need lose vLLM's 0.85 GiB of graphs, and so does the share
+    vLLM holds outside gpu_memory_utilization; the KV pool, sized before graph capture,
+    keeps every token. The flag is vLLM's: SGLang and TGI (whose launch commands do not
+    carry it) keep their graphs, llama.cpp has none."""
+    base = VLLM.with_(gpu="h100-80gb")
+    changed, before, after = effect(base, enforce_eager=True)
+    assert changed == {"overhead", "per_gpu", "usable"}
+    assert before["overhead"] == CONTEXT_BYTES + GRAPH_BYTES + NON_TORCH
+    assert after["overhead"] == CONTEXT_BYTES + NON_TORCH == 805_306_368
+    assert before["per_gpu"] - after["per_gpu"] == GRAPH_BYTES == 912_680_550
+    assert before["usable"] - after["usable"] == GRAPH_BYTES
+    for engine in ("sglang", "tgi", "llama.cpp"):
+        assert effect(base.with_(engine=engine), enforce_eager=True)[0] == set(), engine
+
+
+def test_enforce_eager_reaches_the_launch_verdict_and_command() -> None:
+    """At gpu_memory_utilization 0.99 an H100 keeps 0.79 GiB outside vLLM's budget: less than
+    the CUDA context and graphs (1.36 GiB), warned about; in eager mode the context alone
+    (0.51 GiB) fits, and the command carries --enforce-eager."""
+    from estimator.estimate import prepare
+    from estimator.launch import launch_verdict
+
+    base = VLLM.with_(gpu="h100-80gb", gpu_memory_utilization=0.99)
+    verdicts = {}
+    for eager in (False, True):
+        options = base.with_(enforce_eager=eager)
+        spec, counts = prepare(LLAMA, options)
+        verdicts[eager] = launch_verdict(spec, counts, options, model_id="m")
+    graphs, eager = verdicts[False], verdicts[True]
+    assert graphs is not None and eager is not None
+    assert any("CUDA graphs (0.85 GiB)" in w for w in graphs.warnings)
+    assert not any("CUDA graphs" in w for w in eager.warnings)
+    assert "--enforce-eager" not in graphs.command and eager.command.endswith("--enforce-eager")
+
+
 def test_every_option_has_an_effect_test() -> None:
     """A new EstimateOptions field needs its own test here."""
     from dataclasses import fields

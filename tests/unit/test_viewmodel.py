@@ -13,6 +13,7 @@ from tests.conftest import ROOT, load_config
 
 sys.path.insert(0, str(ROOT / "site"))
 
+import controls  # site/controls.py: the option controls build.py draws into the page
 import view
 from viewmodel import ViewModel
 
@@ -52,7 +53,7 @@ def test_add_merges_parts_and_later_parts_win() -> None:
 def test_every_id_the_view_model_addresses_is_on_the_page(state: dict[str, str]) -> None:
     """app.js writes by element id and skips ids the page lacks: a misspelt id would be a
     figure silently never shown. Every text slot of the template is filled, too."""
-    page = (ROOT / "site" / "index.html").read_text(encoding="utf-8")
+    page = controls.expand((ROOT / "site" / "index.html").read_text(encoding="utf-8"))
     ids = set(re.findall(r'\bid="([^"]+)"', page))
     full = view.default_state("m/x") | state
     vm = view.compute(load_config("Qwen__Qwen3-8B"), full, model_id="m/x")
