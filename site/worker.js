@@ -3,7 +3,8 @@
 // One file for both kinds of worker: a dedicated Worker (the full page) or a SharedWorker
 // (embed widgets: every widget frame of one host page talks to the same runtime). Each
 // client talks through a port:
-//   client -> worker  {type: "call", id, op, args}     op: load, local, compute, copy, suggest
+//   client -> worker  {type: "go"}   the page has painted: start downloading the runtime
+//                     {type: "call", id, op, args}     op: load, local, compute, copy, suggest
 //   worker -> client  {type: "reply", id, result} | {type: "reply", id, error}
 //                     {type: "status", stage, progress, message}   while booting
 //                     {type: "ready", ms} | {type: "failed", message}
@@ -64,7 +65,14 @@ function storedZip(bytes) {
   return entries;
 }
 
+// The page creates this worker before its first paint, so that the worker's own start
+// (a thread, this module and pyodide.mjs: ~9 kB) overlaps it, and says "go" once it has
+// painted: the runtime's megabytes download after the first paint, never competing with it.
+let go;
+const painted = new Promise((resolve) => { go = resolve; });
+
 async function boot() {
+  await painted;
   const started = performance.now();
   // our files download while Pyodide starts
   const files = Object.fromEntries(Object.keys(FILES).map((name) => [name, fetchBytes(name)]));
@@ -110,6 +118,7 @@ booted.then(() => { self.fetch = realFetch; }, (error) => {
 });
 
 async function handle(port, data) {
+  if (data && data.type === "go") go();
   if (!data || data.type !== "call") return;
   let reply;
   try {
