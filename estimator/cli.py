@@ -497,6 +497,15 @@ def _one_line(err: BaseException) -> str:
     return text
 
 
+def _no_command(engine: str) -> str:
+    """Why --command has nothing to print for ``engine``, naming the engines that have one
+    (the profiles whose launch has a command form, estimator.engines.LaunchFlags)."""
+    keys = [k for k, p in ENGINE_PROFILES.items() if p.launch.command != "none"]
+    names = ", ".join(keys[:-1]) + f" or {keys[-1]}" if len(keys) > 1 else "".join(keys)
+    label = ENGINE_PROFILES[engine].label
+    return f"--command needs an engine with a launch command ({label} has none): --engine {names}"
+
+
 def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -525,11 +534,8 @@ def _main(argv: list[str]) -> int:
             return EXIT_USAGE
     options = options_from_args(args)  # reject bad options before any network access
     if args.command:
-        if not ENGINE_PROFILES[options.engine].serving_engine:
-            raise UsageError(
-                "--command needs a serving engine: --engine vllm, sglang, llama.cpp, tgi or "
-                "transformers"
-            )
+        if ENGINE_PROFILES[options.engine].launch.command == "none":
+            raise UsageError(_no_command(options.engine))
         if args.compare_precisions or args.sweep or args.max_batch or args.max_context:
             raise UsageError("--command prints the command of one estimate; drop the mode flag")
     loaded = load_model(args)

@@ -57,14 +57,21 @@ def test_command_prints_only_the_launch_command(
     assert code == 0 and out.startswith("llama-server -m ") and "-c 16384 -ngl 99" in out
 
 
-def test_command_needs_a_serving_engine(
-    llama_config: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("engine", "label"), [("generic", "Generic"), ("ollama", "Ollama")])
+def test_command_needs_an_engine_with_a_command(
+    engine: str, label: str, llama_config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Generic and Ollama have no launch command (Ollama takes num_ctx as a model parameter):
+    --command is a one-line usage error (exit 2) naming the engines that have one, never a
+    crash (it printed "internal error: unsupported operand type(s) ... 'NoneType'")."""
     code, out, err = run(
-        ["--config", str(llama_config), "--engine", "generic", "--command"], capsys
+        ["--config", str(llama_config), "--engine", engine, "--command"], capsys
     )
     assert code == 2 and out == ""
-    assert "--command needs a serving engine" in err and len(err.splitlines()) == 1
+    assert err == (
+        f"llm-mem: error: --command needs an engine with a launch command ({label} has none): "
+        "--engine transformers, vllm, sglang, tgi or llama.cpp\n"
+    )
 
 
 def test_json_launch_object(llama_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
