@@ -56,8 +56,11 @@ CommandForm: TypeAlias = Literal["none", "server", "docker-launcher", "llama-ser
 #: What decides the start (estimator.launch_checks): everything allocated at start, it fits or
 #: it fails (llama.cpp, transformers); vLLM's profile run, then the KV pool from what is left
 #: (vllm_v1); a pool sized before any forward (SGLang mem_fraction_static); a warm-up forward at
-#: the prefill budget (TGI).
-StartupCheck: TypeAlias = Literal["allocate-all", "profiled-pool", "static-pool", "prefill-warmup"]
+#: the prefill budget (TGI); layers placed by the engine's own estimate, what does not fit the
+#: GPUs loaded into system RAM, refused only when RAM is short too (Ollama, llm/server.go).
+StartupCheck: TypeAlias = Literal[
+    "allocate-all", "profiled-pool", "static-pool", "prefill-warmup", "offload-estimate"
+]
 #: How the engine refuses a context beyond the model's derived limit: it does not check, vLLM's
 #: `_get_and_verify_max_len` (max_model_len), SGLang's `_derive_context_length` (context_length).
 MaxLenCheck: TypeAlias = Literal["none", "max_model_len", "context_length"]
@@ -65,9 +68,10 @@ MaxLenCheck: TypeAlias = Literal["none", "max_model_len", "context_length"]
 #: ModelConfig.verify_with_parallel_config, the `divide` assert of QKVParallelLinear (SGLang),
 #: TGI's custom modeling ("`num_heads` must be divisible by `num_shards`").
 TpHeadsCheck: TypeAlias = Literal["verify-parallel-config", "divide-assert", "num-shards"]
-#: What a context past the model's positions draws: a plain warning, or llama.cpp's
-#: "n_ctx_per_seq > n_ctx_train" (llama-context.cpp).
-ContextWarning: TypeAlias = Literal["positions", "n_ctx_train"]
+#: What a context past the model's positions draws: a plain warning, llama.cpp's
+#: "n_ctx_per_seq > n_ctx_train" (llama-context.cpp), or Ollama's clamp of num_ctx to the
+#: trained context ("requested context size too large for model", llm/server.go).
+ContextWarning: TypeAlias = Literal["positions", "n_ctx_train", "num_ctx_clamp"]
 #: How an allocation that does not fit is reported: torch's CUDA out of memory, or ggml-cuda's
 #: failed buffer allocation (ggml_backend_cuda_buffer_type_alloc_buffer).
 OomReport: TypeAlias = Literal["torch", "ggml-cuda"]
@@ -403,15 +407,27 @@ _LLAMA_CPP = EngineProfile(
 
 # Ollama runs GGUF models through llama.cpp (its llama runner, or its own engine on ggml),
 # so its allocations are llama.cpp's; where the layers go follows its own estimate
-# (llm/memory.go, see estimator.placement).
+# (llm/memory.go EstimateGPULayers, see estimator.placement). It does not refuse a model
+# that is too big for the GPUs: NewLlamaServer (llm/server.go) passes the layers that fit as
+# --n-gpu-layers and loads the rest into system RAM, and refuses only when that part is more
+# than the free RAM and swap: "model requires more system memory (%s) than is available (%s)"
+# (the same words in the newer runner's verifyLayout).
 _OLLAMA = replace(
     _LLAMA_CPP,
     key="ollama",
     label="Ollama",
     layer_placement="ollama-estimate",
-    launch=LaunchFlags(),  # num_ctx in a Modelfile: no start-up fixes suggested, no command
-    # Its start is judged by the plain out-of-memory check, not llama.cpp's wording.
-    startup=StartupRules(),
+    # No launch command: num_ctx and num_gpu are model parameters (a Modelfile PARAMETER or
+    # the API's options, docs/modelfile.md), which is how a context fix is spelled.
+    launch=LaunchFlags(context="num_ctx"),
+    startup=StartupRules(
+        check="offload-estimate",
+        context_warning="num_ctx_clamp",
+        oom="ggml-cuda",
+        context_step=256,
+        assumption="Ollama: layers on the GPU(s) as its own memory estimate places them "
+        "(llm/memory.go EstimateGPULayers), the rest loaded into system RAM",
+    ),
 )
 
 ENGINE_PROFILES: dict[str, EngineProfile] = {

@@ -50,6 +50,7 @@ class LaunchVerdict:
     memory_checked: bool  # False when no GPU was chosen: only the static checks ran
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = field(default_factory=tuple)
+    detail: str = ""  # how it starts, said in the summary (Ollama: where the layers go)
 
     @property
     def summary(self) -> str:
@@ -58,6 +59,8 @@ class LaunchVerdict:
             return f"{self.label} will refuse to start: {self.problems[0].message}"
         if not self.memory_checked:
             return f"{self.label} passes its start-up checks (choose a GPU to check memory)"
+        if self.detail:
+            return f"{self.label} will start: {self.detail}"
         if self.concurrency is not None:
             return (
                 f"{self.label} will start: {self.concurrency:.2f} requests of the chosen "
@@ -138,6 +141,7 @@ def _verdict(
         memory_checked=j.memory_checked,
         warnings=tuple(j.warnings),
         assumptions=tuple(j.assumptions),
+        detail=j.detail if not j.problems else "",
     )
 
 
@@ -193,6 +197,11 @@ def fit_with_launch(fit_text: str, fits: bool, launch: dict[str, Any] | None, ba
         return f"the memory fits, but {label} will refuse to start" if fits else fit_text
     if fits:
         return fit_text
+    if ENGINE_PROFILES[launch["engine"]].startup.check == "offload-estimate":
+        return (
+            f"does NOT fit on the GPU alone; {label} starts with the layers its own estimate "
+            "places there, the rest in system RAM"
+        )
     n = launch.get("concurrency")
     if n is not None and n < batch:
         return (

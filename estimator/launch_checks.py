@@ -88,6 +88,7 @@ class Judgement:
     concurrency: float | None
     memory_checked: bool
     assumptions: list[str]
+    detail: str = ""  # how it starts, when the concurrency alone does not say (Ollama's offload)
 
 
 def gib(value: int) -> float:

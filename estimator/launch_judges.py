@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import vllm_v1
-from .breakdown import breakdown
+from .breakdown import breakdown, hardware_devices
 from .engines import EngineProfile, StartupCheck
 from .errors import EstimatorError
 from .estimate import estimate_spec
@@ -252,21 +252,33 @@ def _largest(fits: Callable[[int], bool], low: int, high: int, step: int) -> int
     return lo * step
 
 
+def _context_warnings(c: _Case) -> list[str]:
+    """What a context past the model's trained length draws, in the engine's words."""
+    limit = c.spec.engine_max_context or c.spec.max_context
+    context, rule = c.est.context, c.setup.profile.startup.context_warning
+    if not limit or context <= limit:
+        return []
+    if rule == "n_ctx_train":  # llama-context.cpp
+        return [
+            f"n_ctx_per_seq ({context}) > n_ctx_train ({limit}) -- possible training "
+            "context overflow"
+        ]
+    if rule == "num_ctx_clamp":  # Ollama llm/server.go: opts.NumCtx = trainCtx
+        return [
+            f"requested context size too large for model (num_ctx={context}, "
+            f"n_ctx_train={limit}): Ollama clamps num_ctx to {limit:,}"
+        ]
+    return [f"context {context:,} is beyond the model's {limit:,} positions"]
+
+
 def _allocate_all(c: _Case) -> Judgement:
     """Everything is allocated at start (llama.cpp, transformers): it fits or it fails."""
     spec, setup, est, problems = c.spec, c.setup, c.est, list(c.problems)
     o, profile = setup.options, setup.profile
     rules = profile.startup
-    warnings: list[str] = []
+    warnings = _context_warnings(c)
     assumptions = [rules.assumption]
     limit = spec.engine_max_context or spec.max_context
-    if limit and est.context > limit:
-        warnings.append(
-            f"n_ctx_per_seq ({est.context}) > n_ctx_train ({limit}) -- possible training "
-            "context overflow"
-            if rules.context_warning == "n_ctx_train"
-            else f"context {est.context:,} is beyond the model's {limit:,} positions"
-        )
     if (
         profile.layer_placement == "llama-fit"
         and _layer_placed(o)
@@ -292,11 +304,73 @@ def _allocate_all(c: _Case) -> Judgement:
     return Judgement(problems, warnings, max_context, concurrency, True, assumptions)
 
 
+def human_bytes2(n: int) -> str:
+    """Ollama's format.HumanBytes2 (format/bytes.go): one decimal, binary units."""
+    for unit, size in (("GiB", 1024**3), ("MiB", MIB), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def _offload_estimate(c: _Case) -> Judgement:
+    """Ollama: the layers its estimate fits go on the GPU(s), the rest into system RAM
+    (llm/memory.go EstimateGPULayers, estimator.placement); NewLlamaServer (llm/server.go)
+    refuses only when the RAM part exceeds the free RAM: "model requires more system memory
+    (X) than is available (Y)". On macOS it skips that check (dynamic swap)."""
+    o, profile = c.setup.options, c.setup.profile
+    warnings = _context_warnings(c)
+    assumptions = [profile.startup.assumption]
+    problems = list(c.problems)
+    placed = estimate_spec(c.spec, c.counts, o, c.meta).placement
+    if placed is None:  # no GPU chosen: nothing to place
+        limit = c.spec.engine_max_context or c.spec.max_context
+        return Judgement(problems, warnings, limit, None, False, assumptions)
+    cpu = placed.cpu
+    ram_part = cpu.used_bytes if cpu is not None else 0
+    apple = any(d.unified for d in hardware_devices(o))  # a Mac: macOS
+    spill = not placed.on_gpus
+    if placed.fits is False and o.offload == "none":
+        problems.append(Problem("buffer_alloc", f"placement: {placed.verdict}"))
+    elif placed.fits is False and apple:
+        warnings.append(
+            f"{placed.verdict}: on macOS Ollama does not check free memory (llm/server.go), so "
+            "it loads the model anyway and the system swaps"
+        )
+    elif placed.fits is False:
+        ram = cpu.memory_bytes if cpu is not None else 0
+        problems.append(
+            Problem(
+                "system_memory",
+                f"model requires more system memory ({human_bytes2(ram_part)}) than is "
+                f"available ({human_bytes2(ram)})",
+            )
+        )
+    gpus = "GPUs" if len(placed.devices) > 1 else "GPU"
+    if not spill:
+        detail = f"all {placed.total_layers} layers on the {gpus}"
+    else:
+        where = (
+            f"no layer on the {gpus} (it runs on the CPU)"
+            if placed.gpu_layers == 0
+            else f"{placed.gpu_layers}/{placed.total_layers} layers on the {gpus}"
+        )
+        detail = f"{where}, {human_bytes2(ram_part)} in system RAM (slower)"
+        if placed.fits is None:
+            warnings.append(
+                f"Ollama loads {human_bytes2(ram_part)} into system RAM: give the RAM "
+                "(--ram) to check that it is free"
+            )
+    best = placed.max_context if placed.fits is False else None
+    concurrency = float(o.batch) if not problems else 0.0
+    return Judgement(problems, warnings, best, concurrency, True, assumptions, detail)
+
+
 _CHECKS: dict[StartupCheck, Callable[[_Case], Judgement]] = {
     "profiled-pool": _profiled_pool,
     "static-pool": _static_pool,
     "prefill-warmup": _prefill_warmup,
     "allocate-all": _allocate_all,
+    "offload-estimate": _offload_estimate,
 }
 
 

@@ -236,6 +236,7 @@ function setStale(kind, reason = "") {
                       "max-context", "model-label", "recommendation-node", "launch-verdict",
                       "launch-engine", "launch-facts", "launch-command"]) setText(id, "");
     setAttr("launch", "data-starts", "none");
+    setAttr("launch", "data-command", "none");
     showLaunch({ fixes: [] });
     setText("fit-text", "No estimate: " + reason);
     setAttr("fit", "data-fit", "none");

@@ -28,6 +28,11 @@ GENERIC_NOTE = ("Assumes no engine (generic): the whole prompt of every request 
                 "forward pass and no engine pool, an upper bound for serving. Choose vLLM, "
                 "SGLang, llama.cpp, TGI or transformers for a launch verdict and its command.")
 
+#: Where an engine without a launch command takes the settings (Ollama: num_ctx and num_gpu
+#: are model parameters, docs/modelfile.md PARAMETER, or the API's "options").
+NO_COMMAND = {"ollama": "set num_ctx (and num_gpu) as a Modelfile PARAMETER or in the API's "
+                        "options"}
+
 
 def _text(value: Any) -> str:
     """A setting as the form and the URL write it (site/view.py to_text)."""
@@ -79,7 +84,8 @@ def launch_vm(config: dict[str, Any], options: EstimateOptions, metadata: Any,
         return LaunchPart(ViewModel(
             texts={"launch-verdict": text, "launch-facts": "", "launch-command": "",
                    "launch-engine": ""},
-            attrs={"launch": {"data-starts": "none"}}, launch=payload), None)
+            attrs={"launch": {"data-starts": "none", "data-command": "none"}},
+            launch=payload), None)
     summary = v.summary
     if len(v.problems) > 1:
         summary += ("" if summary.endswith(".") else ".") + " Also: " + "; ".join(
@@ -94,6 +100,11 @@ def launch_vm(config: dict[str, Any], options: EstimateOptions, metadata: Any,
               "apply": fix_state(dict(f.options))} for f in v.fixes]
     payload = {"engine": v.engine, "label": v.label, "starts": v.starts, "verdict": summary,
                "fixes": fixes, "command": v.command or ""}
+    if not v.command:
+        # No launch command (Ollama takes its settings as model parameters): the box and its
+        # Copy button are hidden (data-command="none") and the facts say where they go.
+        where = NO_COMMAND.get(v.engine, "none is written")
+        facts.append(f"{label} has no launch command: {where}")
     said = "; ".join(facts)
     texts = {
         "launch-verdict": summary,
@@ -102,7 +113,8 @@ def launch_vm(config: dict[str, Any], options: EstimateOptions, metadata: Any,
         "launch-engine": "Assumes " + "; ".join(v.assumptions) + "." if v.assumptions else "",
     }
     return LaunchPart(ViewModel(texts=texts,
-                                attrs={"launch": {"data-starts": "yes" if v.starts else "no"}},
+                                attrs={"launch": {"data-starts": "yes" if v.starts else "no",
+                                                  "data-command": "yes" if v.command else "none"}},
                                 launch=payload), v.to_dict())
 
 

@@ -214,3 +214,23 @@ def test_launch_default_engine_and_generic_choice() -> None:
     phi = call("local", text=json.dumps(load_config("microsoft__phi-1")), source="pasted")
     local = call("compute", key=phi["key"], state=state(), step="main")
     assert local["texts"]["launch-command"].startswith("vllm serve MODEL ")
+
+
+def test_ollama_launch_block_has_no_command_box() -> None:
+    """Ollama has no launch command: the page hides the command box and its Copy button
+    (data-command="none"), never shows "None", says where num_ctx goes, and its verdict is
+    Ollama's placement (layers in system RAM), not transformers' out-of-memory."""
+    key = call("load", model=LLAMA)["key"]
+    ollama = state(engine="ollama", precision="Q4_K_M", context="8192", gpu="rtx2060")
+    main = call("compute", key=key, state=ollama, step="main")
+    want = _library_verdict(view.options_from_state(ollama))
+    assert want.command is None and want.starts
+    assert main["texts"]["launch-command"] == "" and main["launch"]["command"] == ""
+    assert main["attrs"]["launch"] == {"data-starts": "yes", "data-command": "none"}
+    assert main["texts"]["launch-verdict"] == want.summary == (
+        "Ollama will start: 27/33 layers on the GPU, 1.4 GiB in system RAM (slower)")
+    assert "Ollama has no launch command: set num_ctx" in main["texts"]["launch-facts"]
+    assert "transformers" not in main["texts"]["launch-engine"]
+    assert all("None" not in str(t) for t in main["texts"].values())
+    vllm = call("compute", key=key, state=state(), step="main")
+    assert vllm["attrs"]["launch"]["data-command"] == "yes"
