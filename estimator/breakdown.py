@@ -93,7 +93,8 @@ def breakdown(
     """Weights, KV cache, activations, overhead, per-GPU split and GPU fit (no recommendation)."""
     warnings = list(spec.warnings)
     profile = ENGINE_PROFILES[options.engine]
-    if options.enforce_eager and profile.launch.enforce_eager:  # vLLM: no CUDA graphs
+    if options.enforce_eager and profile.launch.enforce_eager and profile.cuda_graph_bytes:
+        # The engine's own flag skips the CUDA graphs it captures (LaunchFlags.enforce_eager).
         profile = dataclasses.replace(profile, cuda_graph_bytes=0)
     stored = estimate_weights(spec, counts, options.precision, options.group_size, metadata)
     warnings.extend(stored.notes)

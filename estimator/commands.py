@@ -39,7 +39,6 @@ class _Request:
     precision: str
     kv_dtype: str
     checkpoint_dtype: str | None
-    enforce_eager: bool
     allow_long_context: bool
     gguf_file: str | None
     revision: str | None  # None when it is main
@@ -54,7 +53,6 @@ def launch_command(
     precision: str,
     kv_dtype: str,
     checkpoint_dtype: str | None = None,
-    enforce_eager: bool = False,
     allow_long_context: bool = False,
     gguf_file: str | None = None,
     revision: str | None = None,
@@ -74,7 +72,6 @@ def launch_command(
         precision,
         kv_dtype,
         checkpoint_dtype,
-        enforce_eager,
         allow_long_context,
         gguf_file,
         revision if revision not in (None, "", "main") else None,
@@ -99,6 +96,12 @@ def _model(r: _Request) -> list[str]:
     if r.revision and f.revision:
         parts += [f.revision, _q(r.revision)]
     return parts
+
+
+def _eager(r: _Request) -> list[str]:
+    """The engine's flag that skips CUDA graphs, when the options ask for eager mode."""
+    flag = r.flags.enforce_eager
+    return flag.split() if r.options.enforce_eager and flag else []
 
 
 def _server(r: _Request) -> str:
@@ -130,8 +133,7 @@ def _server(r: _Request) -> str:
         parts += [f.max_seqs, str(o.max_num_seqs)]
     if o.max_num_batched_tokens and f.batched_tokens:
         parts += [f.batched_tokens, str(o.max_num_batched_tokens)]
-    if r.enforce_eager and f.enforce_eager:
-        parts.append("--enforce-eager")
+    parts += _eager(r)
     command = " ".join(parts)
     if r.allow_long_context and f.long_context_env:
         return f"{f.long_context_env}=1 {command}"
@@ -147,6 +149,7 @@ def _docker_launcher(r: _Request) -> str:
     parts += ["--max-input-tokens", str(max(1, r.context - 1)), f.context, str(r.context)]
     if o.max_num_batched_tokens and f.batched_tokens:
         parts += [f.batched_tokens, str(o.max_num_batched_tokens)]
+    parts += _eager(r)
     return " ".join(parts)
 
 

@@ -114,7 +114,9 @@ class LaunchFlags:
     kv_fp8: str | None = None  # the --kv-cache-dtype value for FP8
     kv_q8_0: bool = False  # llama.cpp -ctk q8_0 -ctv q8_0
     memory_fraction: str | None = None  # the flag of the reserved fraction of GPU memory
-    enforce_eager: bool = False  # vLLM --enforce-eager skips CUDA graphs
+    # The flag (with its value) that skips CUDA graph capture: vLLM --enforce-eager, SGLang
+    # --disable-cuda-graph, TGI --cuda-graphs 0; None where the engine captures none.
+    enforce_eager: str | None = None
     tensor_parallel: str | None = None  # the flag of the tensor-parallel size
     pipeline_parallel: str | None = None  # the flag of the pipeline-parallel size
     kv_cache_dtype: str = "--kv-cache-dtype"  # the flag that takes kv_fp8
@@ -272,7 +274,8 @@ _VLLM = EngineProfile(
         memory_fraction="--gpu-memory-utilization",
         memory_fraction_default=0.9,
         serve_dtype=True,
-        enforce_eager=True,
+        # --enforce-eager: "Always use eager-mode PyTorch", no CUDA graphs (arg_utils.py).
+        enforce_eager="--enforce-eager",
         tensor_parallel="--tensor-parallel-size",
         pipeline_parallel="--pipeline-parallel-size",
         max_seqs="--max-num-seqs",
@@ -307,6 +310,9 @@ _SGLANG = replace(
         context="--context-length",
         kv_fp8="fp8_e4m3",
         memory_fraction="--mem-fraction-static",
+        # --disable-cuda-graph: "Disable cuda graph" (server_args.py; CudaGraphRunner is not
+        # built, model_runner.py init_device_graphs).
+        enforce_eager="--disable-cuda-graph",
         tensor_parallel="--tp",
         pipeline_parallel="--pp-size",
         max_seqs="--max-running-requests",
@@ -346,6 +352,9 @@ _TGI = replace(
         context="--max-total-tokens",
         tensor_parallel="--num-shard",
         batched_tokens="--max-batch-prefill-tokens",
+        # --cuda-graphs: "Specify the batch sizes to compute cuda graphs for. Use \"0\" to
+        # disable. Default = \"1,2,4,8,16,32\"" (launcher/src/main.rs Args.cuda_graphs).
+        enforce_eager="--cuda-graphs 0",
         four_bit="awq-int4",
         four_bit_flags=("--quantization", "awq"),
     ),

@@ -124,7 +124,6 @@ def _verdict(
         precision=est.precision,
         kv_dtype=est.kv_dtype,
         checkpoint_dtype=spec.checkpoint_dtype,
-        enforce_eager=setup.enforce_eager,
         allow_long_context=setup.allow_long_context,
         revision=setup.revision,
     )
@@ -169,14 +168,15 @@ def launch_verdict(
     generic engine."""
     if not ENGINE_PROFILES[options.engine].serving_engine:
         return None
+    if enforce_eager:
+        options = options.with_(enforce_eager=True)
     setup = Setup(
         options,
         model_id,
         gpu_memory_bytes,
-        enforce_eager or options.enforce_eager,
-        allow_long_context,
-        engine_version,
-        revision,
+        allow_long_context=allow_long_context,
+        engine_version=engine_version,
+        revision=revision,
     )
     return _verdict(spec, counts, setup, metadata, with_fixes)
 

@@ -70,7 +70,6 @@ class Setup:
     options: EstimateOptions
     model_id: str
     gpu_memory_bytes: int | None
-    enforce_eager: bool = False
     allow_long_context: bool = False
     engine_version: str | None = None  # an older engine release to model (validation)
     revision: str | None = None  # the Hub revision the model was read at (the command)

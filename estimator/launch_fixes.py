@@ -30,8 +30,8 @@ class Fix:
     change: str
     flags: tuple[str, ...]
     result: str
-    #: The estimator settings the change sets (EstimateOptions fields, plus ``enforce_eager``),
-    #: so that a page can apply it; empty when the change is a flag only (``auto``).
+    #: The estimator settings the change sets (EstimateOptions fields), so that a page can
+    #: apply it; empty when the change is a flag only (``auto``).
     options: tuple[tuple[str, Any], ...] = ()
 
 
@@ -140,10 +140,11 @@ def _reservation(c: _Case) -> list[list[_Try]]:
 
 def _eager(c: _Case) -> list[list[_Try]]:
     graphs = any("CUDA graphs" in w for w in c.judgement.warnings)
-    if not (c.flags.enforce_eager and not c.setup.enforce_eager and graphs):
+    flag = c.flags.enforce_eager
+    if not (flag and not c.setup.options.enforce_eager and graphs):
         return []
     change = "skip CUDA graphs (eager mode)"
-    return [[_Try(change, ("--enforce-eager",), (("enforce_eager", True),))]]
+    return [[_Try(change, tuple(flag.split()), (("enforce_eager", True),))]]
 
 
 def _tensor_parallel(c: _Case) -> list[list[_Try]]:
@@ -203,17 +204,11 @@ def _attempt(
     candidate: _Try,
 ) -> Fix | None:
     """The fix if the changed setup starts, else None."""
-    settings = dict(candidate.settings)
-    changes = {k: v for k, v in settings.items() if k != "enforce_eager"}
     try:
-        options = setup.options.with_(**changes) if changes else setup.options
+        options = setup.options.with_(**dict(candidate.settings))
     except EstimatorError:
         return None
-    trial = dataclasses.replace(
-        setup,
-        options=options,
-        enforce_eager=bool(settings.get("enforce_eager", setup.enforce_eager)),
-    )
+    trial = dataclasses.replace(setup, options=options)
     try:
         outcome = rejudge(trial)
     except EstimatorError:

@@ -100,7 +100,7 @@ def _profiled_pool(c: _Case) -> Judgement:
             )
         )
     headroom = total - start.budget
-    graphs = 0 if setup.enforce_eager else vllm_v1.CUDA_GRAPH_BYTES
+    graphs = 0 if o.enforce_eager else vllm_v1.CUDA_GRAPH_BYTES
     if headroom < vllm_v1.CUDA_CONTEXT_BYTES + graphs:
         warnings.append(
             f"only {gib(headroom)} GiB stays outside gpu_memory_utilization "

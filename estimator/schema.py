@@ -341,16 +341,19 @@ OPTIONS: tuple[Option, ...] = (
     ),
     # vLLM --enforce-eager turns off torch.compile and CUDA graphs (vLLM
     # docs/design/debug_vllm_compile.md); GPUModelRunner.capture_model then returns 0 bytes
-    # ("Skipping CUDA graph capture", vllm/v1/worker/gpu_model_runner.py): the profile's
-    # cuda_graph_bytes drop out of the overhead and of the share outside the reservation.
-    # Applied to the engines whose launch has the flag (LaunchFlags.enforce_eager: vLLM).
+    # ("Skipping CUDA graph capture", vllm/v1/worker/gpu_model_runner.py); SGLang
+    # --disable-cuda-graph and TGI --cuda-graphs 0 skip theirs (LaunchFlags.enforce_eager,
+    # with sources): the profile's cuda_graph_bytes drop out of the overhead (and for vLLM of
+    # the share outside the reservation). llama.cpp and Ollama capture none: no effect.
     Option(
         "enforce_eager", "bool", False,
-        "vLLM --enforce-eager: no CUDA graphs, so no memory for them (default off)",
+        "no CUDA graphs, so no memory for them (vLLM --enforce-eager, SGLang "
+        "--disable-cuda-graph, TGI --cuda-graphs 0; default off)",
         group=_HW, flags=("--enforce-eager",), control="checkbox", advanced=True,
         label="Eager mode (no CUDA graphs)",
-        page_help="vLLM `--enforce-eager`: no CUDA graphs are captured, which saves their "
-        "memory (about 0.85 GiB) and costs decode speed.",
+        page_help="vLLM `--enforce-eager` (SGLang `--disable-cuda-graph`, TGI `--cuda-graphs "
+        "0`): no CUDA graphs are captured, which saves their memory (vLLM about 0.85 GiB, "
+        "SGLang and TGI 0.5 GiB) and costs decode speed.",
     ),
 )
 

@@ -43,7 +43,7 @@ def _text(value: Any) -> str:
 
 def fix_state(options: dict[str, Any]) -> dict[str, str] | None:
     """The form values a fix sets, or None when the form cannot express it (a flag only,
-    such as ``--enforce-eager`` or ``--max-model-len auto``)."""
+    such as ``--max-model-len auto``)."""
     if not options or any(k not in _FIELDS for k in options):
         return None
     return {k: _text(v) for k, v in options.items()}

@@ -400,8 +400,9 @@ def test_enforce_eager_drops_only_the_cuda_graphs() -> None:
     """vLLM --enforce-eager captures no CUDA graphs (GPUModelRunner.capture_model returns 0):
     the overhead and the per-GPU need lose vLLM's 0.85 GiB of graphs, and so does the share
     vLLM holds outside gpu_memory_utilization; the KV pool, sized before graph capture,
-    keeps every token. The flag is vLLM's: SGLang and TGI (whose launch commands do not
-    carry it) keep their graphs, llama.cpp has none."""
+    keeps every token. SGLang (--disable-cuda-graph) and TGI (--cuda-graphs 0) lose their
+    512 MiB of graphs (their pools, sized before capture, keep every token); llama.cpp and
+    Ollama capture none, so the option changes nothing there."""
     base = VLLM.with_(gpu="h100-80gb")
     changed, before, after = effect(base, enforce_eager=True)
     assert changed == {"overhead", "per_gpu", "usable"}
@@ -409,14 +410,23 @@ def test_enforce_eager_drops_only_the_cuda_graphs() -> None:
     assert after["overhead"] == CONTEXT_BYTES + NON_TORCH == 805_306_368
     assert before["per_gpu"] - after["per_gpu"] == GRAPH_BYTES == 912_680_550
     assert before["usable"] - after["usable"] == GRAPH_BYTES
-    for engine in ("sglang", "tgi", "llama.cpp"):
+    for engine in ("sglang", "tgi"):
+        changed, before, after = effect(base.with_(engine=engine), enforce_eager=True)
+        assert changed == {"overhead", "per_gpu"}, engine
+        assert before["overhead"] - after["overhead"] == 512 * MIB, engine
+        assert after["overhead"] == CONTEXT_BYTES, engine
+        assert before["per_gpu"] - after["per_gpu"] == 512 * MIB, engine
+    for engine in ("llama.cpp", "ollama"):
         assert effect(base.with_(engine=engine), enforce_eager=True)[0] == set(), engine
 
 
 def test_enforce_eager_reaches_the_launch_verdict_and_command() -> None:
     """At gpu_memory_utilization 0.99 an H100 keeps 0.79 GiB outside vLLM's budget: less than
     the CUDA context and graphs (1.36 GiB), warned about; in eager mode the context alone
-    (0.51 GiB) fits, and the command carries --enforce-eager."""
+    (0.51 GiB) fits, and the command carries --enforce-eager. The fix that proposes it sets
+    the option itself (the page's "Eager mode" control), and each engine writes its own flag:
+    SGLang --disable-cuda-graph (server_args.py), TGI --cuda-graphs 0 (launcher/src/main.rs);
+    llama.cpp has none to write."""
     from estimator.estimate import prepare
     from estimator.launch import launch_verdict
 
@@ -431,6 +441,46 @@ def test_enforce_eager_reaches_the_launch_verdict_and_command() -> None:
     assert any("CUDA graphs (0.85 GiB)" in w for w in graphs.warnings)
     assert not any("CUDA graphs" in w for w in eager.warnings)
     assert "--enforce-eager" not in graphs.command and eager.command.endswith("--enforce-eager")
+    commands = {}
+    for engine in ("sglang", "tgi", "llama.cpp"):
+        for on in (False, True):
+            options = base.with_(engine=engine, enforce_eager=on)
+            spec, counts = prepare(LLAMA, options)
+            v = launch_verdict(spec, counts, options, model_id="m")
+            assert v is not None and v.command is not None
+            commands[engine, on] = v.command
+    assert commands["sglang", True] == commands["sglang", False] + " --disable-cuda-graph"
+    assert commands["tgi", True] == commands["tgi", False] + " --cuda-graphs 0"
+    assert commands["llama.cpp", True] == commands["llama.cpp", False]
+
+
+def test_eager_fix_sets_the_option() -> None:
+    """A launch whose only problem is the CUDA graphs' room: the fix is the eager option (a
+    control the page has), flagged as the engine spells it, and it re-judges as starting."""
+    from estimator.breakdown import breakdown
+    from estimator.estimate import prepare
+    from estimator.launch import launch_verdict
+    from estimator.launch_checks import Judgement, Problem, Setup
+    from estimator.launch_fixes import fixes
+
+    options = VLLM.with_(gpu="h100-80gb", gpu_memory_utilization=0.99)
+    spec, counts = prepare(LLAMA, options)
+    v = launch_verdict(spec, counts, options, model_id="m")
+    assert v is not None and v.starts  # a warning, not a refusal: no fix offered
+    est = breakdown(spec, counts, options, None)
+    judged = Judgement([Problem("cuda_oom", "x")], list(v.warnings), None, None, True, [])
+    seen: list[bool] = []
+
+    def rejudge(trial: Setup) -> Any:
+        seen.append(trial.options.enforce_eager)
+        return launch_verdict(spec, counts, trial.options, model_id="m")
+
+    found = [f for f in fixes(spec, counts, Setup(options, "m", None), est, judged, None,
+                              rejudge) if f.change.startswith("skip CUDA graphs")]
+    assert [(f.flags, f.options) for f in found] == [
+        (("--enforce-eager",), (("enforce_eager", True),))
+    ]
+    assert True in seen
 
 
 def test_every_option_has_an_effect_test() -> None:
