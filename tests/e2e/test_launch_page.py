@@ -154,6 +154,30 @@ def test_starting_launch_copy_and_stale(browser: Any, base_url: str) -> None:
         page.context.close()
 
 
+def test_ollama_verdict_has_no_command_box(browser: Any, base_url: str) -> None:
+    """Ollama has no launch command: no empty box claiming one, no "None"; its verdict is
+    where its own estimate puts the layers (part in system RAM), not an out-of-memory."""
+    query = "?engine=ollama&precision=Q4_K_M&context=8192&gpu=rtx2060"
+    session = open_page(browser, base_url, query)
+    page = session.page
+    try:
+        want = library(query)
+        assert want.starts and want.command is None
+        assert session.text("#launch-verdict") == want.summary == (
+            "Ollama will start: 27/33 layers on the GPU, 1.4 GiB in system RAM (slower)")
+        assert "llm/memory.go" in session.text("#launch-engine")
+        assert "Ollama has no launch command: set num_ctx" in session.text("#launch-facts")
+        assert page.get_attribute("#launch", "data-command") == "none"
+        assert page.locator(".launch-command").is_hidden()
+        assert "None" not in page.inner_text("#launch")
+        session.change(lambda: page.select_option("#engine", "vllm"))
+        assert page.locator(".launch-command").is_visible()
+        assert session.text("#launch-command").startswith(f"vllm serve {LLAMA} ")
+        session.check_clean()
+    finally:
+        page.context.close()
+
+
 @pytest.mark.parametrize("query", [REFUSING, "?gpu=rtx4090&context=32768"],
                          ids=["refuses", "starts"])
 def test_embed_shows_the_verdict_and_the_copy_button(browser: Any, base_url: str,
