@@ -330,7 +330,15 @@ def _offload_estimate(c: _Case) -> Judgement:
     apple = any(d.unified for d in hardware_devices(o))  # a Mac: macOS
     spill = not placed.on_gpus
     if placed.fits is False and o.offload == "none":
-        problems.append(Problem("buffer_alloc", f"placement: {placed.verdict}"))
+        # every layer forced onto the GPUs (num_gpu): llama.cpp's runner fails to allocate
+        problems.append(
+            Problem(
+                "buffer_alloc",
+                f"num_gpu {placed.total_layers} (--offload none) but Ollama's estimate fits "
+                f"{placed.gpu_layers} layers on the GPU: the runner's allocation fails "
+                "(cudaMalloc failed: out of memory)",
+            )
+        )
     elif placed.fits is False and apple:
         warnings.append(
             f"{placed.verdict}: on macOS Ollama does not check free memory (llm/server.go), so "

@@ -114,3 +114,15 @@ def test_a_context_past_the_trained_one_is_clamped(context: int, warned: bool) -
             "requested context size too large for model (num_ctx=65536, n_ctx_train=40960): "
             "Ollama clamps num_ctx to 40,960"
         )
+
+
+def test_offload_none_forces_every_layer_onto_the_gpu() -> None:
+    """--offload none (num_gpu = every layer) where Ollama's estimate fits 27 of 33: the
+    runner cannot allocate the rest on the GPU, a refusal rather than a spill to RAM."""
+    v, placed = _run("meta-llama__Llama-3.1-8B", gpu="rtx2060", offload="none")
+    assert placed.fits is False and placed.gpu_layers == 27
+    assert not v.starts and [p.code for p in v.problems] == ["buffer_alloc"]
+    assert v.problems[0].message == (
+        "num_gpu 33 (--offload none) but Ollama's estimate fits 27 layers on the GPU: the "
+        "runner's allocation fails (cudaMalloc failed: out of memory)"
+    )
