@@ -11,6 +11,7 @@ from .breakdown import breakdown, hardware_devices
 from .engines import EngineProfile, StartupCheck
 from .errors import EstimatorError
 from .estimate import estimate_spec
+from .hardware import plan_hardware
 from .launch_checks import (
     Judgement,
     Problem,
@@ -321,13 +322,14 @@ def _offload_estimate(c: _Case) -> Judgement:
     warnings = _context_warnings(c)
     assumptions = [profile.startup.assumption]
     problems = list(c.problems)
-    placed = estimate_spec(c.spec, c.counts, o, c.meta).placement
-    if placed is None:  # no GPU chosen: nothing to place
+    devices = hardware_devices(o)
+    if not devices:  # no GPU chosen: nothing to place
         limit = c.spec.engine_max_context or c.spec.max_context
         return Judgement(problems, warnings, limit, None, False, assumptions)
+    placed, _ = plan_hardware(c.spec, c.counts, o, c.meta, c.est, devices)
     cpu = placed.cpu
     ram_part = cpu.used_bytes if cpu is not None else 0
-    apple = any(d.unified for d in hardware_devices(o))  # a Mac: macOS
+    apple = any(d.unified for d in devices)  # a Mac: macOS
     spill = not placed.on_gpus
     if placed.fits is False and o.offload == "none":
         # every layer forced onto the GPUs (num_gpu): llama.cpp's runner fails to allocate
