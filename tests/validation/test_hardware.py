@@ -343,7 +343,7 @@ def test_ollama_graph_and_kv_formulas_match_its_log() -> None:
     """ollama#5913 (Qwen2-72B shapes, num_ctx 2048): graph full 313.0 MiB, partial 1.3 GiB,
     KV 640.0 MiB - fs/ggml GraphSize and memory.go's KV, as ported."""
     from estimator.estimate import prepare
-    from estimator.placement import _ollama_graph, _ollama_kv_per_layer
+    from estimator.placement.ollama_graph import ollama_graph, ollama_kv_per_layer
 
     record = OFFLOAD["ollama"][1]
     h = record["hparams"]
@@ -353,8 +353,8 @@ def test_ollama_graph_and_kv_formulas_match_its_log() -> None:
               h["num_attention_heads"], "num_key_value_heads": h["num_key_value_heads"],
               "num_hidden_layers": h["num_hidden_layers"], "vocab_size": h["vocab_size"]}
     spec, _ = prepare(config, EstimateOptions(engine="ollama", context=record["context"]))
-    kv = _ollama_kv_per_layer(spec, record["context"], "auto")
-    partial, full = _ollama_graph(spec, record["context"], 512, sum(kv))
+    kv = ollama_kv_per_layer(spec, record["context"], "auto")
+    partial, full = ollama_graph(spec, record["context"], 512, sum(kv))
     logged = record["logged"]
     assert round(sum(kv) / MIB, 1) == logged["kv_mib"]
     assert round(full / MIB, 1) == logged["graph_full_mib"]
@@ -374,17 +374,17 @@ def _logged_placement(record: dict[str, Any]) -> dict[str, Any]:
     estimator places (estimator/hardware.py _place)."""
     from estimator.breakdown import breakdown, prepare
     from estimator.layout import model_layout
-    from estimator.placement import _cpu_side, _default_split, _device_placement, _Slot
+    from estimator.placement.llama_split import Slot, cpu_side, default_split, device_placement
 
     options = EstimateOptions(engine="llama.cpp", precision=record["precision"],
                               context=record["context"])
     spec, counts = prepare(_config(record["config"]), options)
     layout = model_layout(spec, counts, breakdown(spec, counts, options, None))
-    slots = [_Slot(DEVICES.get(key, DEVICES["rtx4090"]), 0) for key in record["devices"]]
-    cpu_layers = _default_split(layout, slots, (1.0,) * len(slots), record["n_gpu_layers"],
+    slots = [Slot(DEVICES.get(key, DEVICES["rtx4090"]), 0) for key in record["devices"]]
+    cpu_layers = default_split(layout, slots, (1.0,) * len(slots), record["n_gpu_layers"],
                                 output_first=record["output_first"])
-    gpus = [_device_placement(layout, s, bool(cpu_layers), 0, 0) for s in slots]
-    cpu = _cpu_side(layout, cpu_layers, [], not any(s.output for s in slots), None)
+    gpus = [device_placement(layout, s, bool(cpu_layers), 0, 0) for s in slots]
+    cpu = cpu_side(layout, cpu_layers, [], not any(s.output for s in slots), None)
     return {
         "gpus": gpus,
         "cpu": cpu,
