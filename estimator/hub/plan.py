@@ -26,7 +26,6 @@ from ..errors import (
     UnsupportedModelError,
 )
 from ..result import WeightMetadata
-from .gguf_header import HEADER_BYTES, config_from_gguf, read_gguf_header
 from .http import OFFLINE_MISS, Request, Response
 from .info import ApiModelInfo, GgufFile, HubModelInfo
 from .parse import (
@@ -39,6 +38,7 @@ from .parse import (
     select_gguf,
     weight_metadata,
 )
+from .plan_gguf import from_gguf_header, gguf_notes
 from .status import not_found_error, raise_for_status
 from .suggest import closest_ids, search_queries
 from .urls import InvalidModelIdError, ModelRef, parse_model_ref, validate_repo_id
@@ -94,6 +94,30 @@ def search_url(endpoint: str, search: str, author: str | None = None, limit: int
     return f"{endpoint}/api/models?{who}search={quote(search, safe='')}&limit={limit}"
 
 
+@dataclass(frozen=True)
+class _Repo:
+    """What the model API established: the repo's current name, its info and file list."""
+
+    endpoint: str
+    ref: ModelRef
+    repo_id: str
+    api: ApiModelInfo | None
+    names: set[str] | None  # None: the API did not list the files (offline)
+    gguf_files: tuple[GgufFile, ...]
+
+    @property
+    def gated(self) -> str | None:
+        return self.api.gated if self.api is not None else None
+
+    def file_req(self, name: str, **kw: Any) -> Request:
+        url = file_url(self.endpoint, self.repo_id, self.ref.revision, name)
+        return Request(url, self.repo_id, self.ref.revision, name, **kw)
+
+    def lists(self, name: str) -> bool:
+        """Whether ``name`` may be in the repo: listed, or the list is unknown."""
+        return self.names is None or name in self.names
+
+
 def model_plan(ctx: Context, ref: ModelRef, gguf_choice: str | None = None, depth: int = 0) -> Plan:
     """Fetch config, weight metadata and GGUF choices for ``ref`` (see module doc)."""
     notes: list[str] = []
@@ -101,6 +125,66 @@ def model_plan(ctx: Context, ref: ModelRef, gguf_choice: str | None = None, dept
         gguf_choice = ref.filename
 
     # 1. The model API: file list with sizes, per-dtype parameter counts, gating.
+    repo = yield from _model_api(ctx, ref, depth, notes)
+
+    # 2. config.json, or the base model's when this repo is an adapter or GGUF-only.
+    config, config_failed = yield from _config(ctx, repo)
+    base: str | None = None
+    relation: str | None = None
+    base_info: HubModelInfo | None = None
+    if config is None:
+        base, relation = yield from _base_model(ctx, repo, config_failed)
+        try:
+            base_info = yield from _follow(ctx, repo.repo_id, base, relation or "derivative", depth)
+        except (GatedRepoError, RepoNotFoundError, ForbiddenError, UnsupportedModelError) as err:
+            api = repo.api
+            own_file = any(not g.projector for g in repo.gguf_files)
+            if relation != "gguf" or api is None or not own_file:
+                raise
+            # The GGUF repo is open even when its base is not: size it from its own file.
+            return (
+                yield from from_gguf_header(ref, repo.repo_id, api, repo.gguf_files, gguf_choice,
+                                            base, err, repo.file_req)
+            )
+        config = base_info.config
+        notes.append(_base_note(repo.repo_id, base, relation, base_info))
+
+    # 3. GGUF files: list them, and size the chosen one exactly.
+    chosen = _chosen_gguf(repo, gguf_choice, notes)
+
+    # 4. Weight totals: the API's per-dtype counts, else an index file, else a file size.
+    if base_info is not None:
+        weights = _base_weights(base_info, chosen)
+        index_total = base_info.index_total_size
+        notes = [*notes, *base_info.notes]
+    else:
+        index_total, index_source = yield from _index_total(repo)
+        weights = weight_metadata(
+            repo.api, index_total=index_total, index_source=index_source, gguf=chosen
+        )
+    return HubModelInfo(
+        repo_id=repo.repo_id,
+        revision=ref.revision,
+        config=config,
+        weights=weights,
+        config_repo_id=base_info.config_repo_id if base_info is not None else repo.repo_id,
+        sha=repo.api.sha if repo.api is not None else None,
+        base_model=base,
+        relation=relation,
+        api=repo.api,
+        gguf_files=repo.gguf_files,
+        gguf_file=chosen,
+        index_total_size=index_total,
+        notes=tuple(notes),
+        requested_id=ref.repo_id,
+    )
+
+
+def _model_api(
+    ctx: Context, ref: ModelRef, depth: int, notes: list[str]
+) -> Generator[Request, Response, _Repo]:
+    """The model API's answer; offline without it, the plan goes on from the files alone.
+    A repo that is not found gets close ids from the Hub's search in its error."""
     api_req = Request(api_url(ctx.endpoint, ref.repo_id, ref.revision), ref.repo_id, ref.revision)
     api_resp = yield api_req
     api: ApiModelInfo | None = None
@@ -125,124 +209,111 @@ def model_plan(ctx: Context, ref: ModelRef, gguf_choice: str | None = None, dept
         api = parse_model_api(load_json(api_resp.body, api_req.what), ref.repo_id)
         repo_id = _renamed(ref.repo_id, api.repo_id, notes)
     names = api.file_names() if api is not None and api.siblings is not None else None
-    gated = api.gated if api is not None else None
-
-    def file_req(name: str, **kw: Any) -> Request:
-        return Request(file_url(ctx.endpoint, repo_id, ref.revision, name), repo_id, ref.revision,
-                       name, **kw)
-
-    # 2. config.json, or the base model's when this repo is an adapter or GGUF-only.
-    config: dict[str, Any] | None = None
-    config_req = file_req("config.json")
-    config_resp: Response | None = None
-    if names is None or "config.json" in names:
-        config_resp = yield config_req
-        if config_resp.ok:
-            config = _json_config(config_resp, config_req)
-        elif names is not None or config_resp.status not in (404, OFFLINE_MISS):
-            ctx.check(config_req, config_resp, gated)
-
     gguf_files = parse_gguf_files(api.siblings) if api is not None and api.siblings else ()
+    return _Repo(ctx.endpoint, ref, repo_id, api, names, gguf_files)
+
+
+def _config(
+    ctx: Context, repo: _Repo
+) -> Generator[Request, Response, tuple[dict[str, Any] | None, tuple[Request, Response] | None]]:
+    """The repo's config.json, or None and the failed answer, which may still need
+    reporting if no base model is found."""
+    config_req = repo.file_req("config.json")
+    if not repo.lists("config.json"):
+        return None, None
+    config_resp = yield config_req
+    if config_resp.ok:
+        return _json_config(config_resp, config_req), None
+    if repo.names is not None or config_resp.status not in (404, OFFLINE_MISS):
+        ctx.check(config_req, config_resp, repo.gated)
+    return None, (config_req, config_resp)
+
+
+def _base_model(
+    ctx: Context, repo: _Repo, config_failed: tuple[Request, Response] | None
+) -> Generator[Request, Response, tuple[str, str | None]]:
+    """(base model id, relation) of a repo without config.json: an adapter's base, else the
+    model card's first base model; without either, the repo cannot be estimated."""
     base: str | None = None
     relation: str | None = None
-    base_info: HubModelInfo | None = None
-    if config is None:
-        if names is None or "adapter_config.json" in names:
-            adapter_req = file_req("adapter_config.json")
-            adapter_resp = yield adapter_req
-            if adapter_resp.ok:
-                base = adapter_base_model(_json_object(adapter_resp, adapter_req))
-                relation = "adapter" if base else None
-            elif names is not None:
-                ctx.check(adapter_req, adapter_resp, gated)
-        if base is None and api is not None and api.base_models:
-            base = api.base_models[0]
-            relation = "gguf" if gguf_files else "derivative"
-        if base is None:
-            if config_resp is not None and not config_resp.ok:
-                ctx.check(config_req, config_resp, gated)  # e.g. offline cache miss: say that
-            raise UnsupportedModelError(
-                f"{repo_id} has no config.json, and no adapter_config.json or base_model "
-                "to follow; estimate it from a local config.json with --config"
-            )
-        try:
-            base_info = yield from _follow(ctx, repo_id, base, relation or "derivative", depth)
-        except (GatedRepoError, RepoNotFoundError, ForbiddenError, UnsupportedModelError) as err:
-            if relation != "gguf" or api is None or not any(not g.projector for g in gguf_files):
-                raise
-            # The GGUF repo is open even when its base is not: size it from its own file.
-            return (
-                yield from _from_gguf_header(ctx, ref, repo_id, api, gguf_files, gguf_choice,
-                                             base, err, file_req)
-            )
-        config = base_info.config
-        kind = {"adapter": "an adapter (LoRA/PEFT)", "gguf": "a GGUF repo"}.get(
-            relation or "", "derived"
+    if repo.lists("adapter_config.json"):
+        adapter_req = repo.file_req("adapter_config.json")
+        adapter_resp = yield adapter_req
+        if adapter_resp.ok:
+            base = adapter_base_model(_json_object(adapter_resp, adapter_req))
+            relation = "adapter" if base else None
+        elif repo.names is not None:
+            ctx.check(adapter_req, adapter_resp, repo.gated)
+    if base is None and repo.api is not None and repo.api.base_models:
+        base = repo.api.base_models[0]
+        relation = "gguf" if repo.gguf_files else "derivative"
+    if base is None:
+        if config_failed is not None:
+            ctx.check(*config_failed, repo.gated)  # e.g. offline cache miss: say that
+        raise UnsupportedModelError(
+            f"{repo.repo_id} has no config.json, and no adapter_config.json or base_model "
+            "to follow; estimate it from a local config.json with --config"
         )
-        notes.append(
-            f"{repo_id} is {kind} of {base}: using {base_info.config_repo_id}'s config.json"
-        )
+    return base, relation
 
-    # 3. GGUF files: list them, and size the chosen one exactly.
-    chosen: GgufFile | None = None
+
+def _base_note(repo_id: str, base: str, relation: str | None, base_info: HubModelInfo) -> str:
+    kind = {"adapter": "an adapter (LoRA/PEFT)", "gguf": "a GGUF repo"}.get(
+        relation or "", "derived"
+    )
+    return f"{repo_id} is {kind} of {base}: using {base_info.config_repo_id}'s config.json"
+
+
+def _chosen_gguf(repo: _Repo, gguf_choice: str | None, notes: list[str]) -> GgufFile | None:
+    """The GGUF file asked for (sized exactly), or a note listing the ones there are."""
+    gguf_files = repo.gguf_files
     if gguf_choice is not None:
         if not gguf_files:
-            raise OptionError(f"{repo_id} has no GGUF files to choose {gguf_choice!r} from")
+            raise OptionError(f"{repo.repo_id} has no GGUF files to choose {gguf_choice!r} from")
         chosen = select_gguf(gguf_files, gguf_choice)
-        notes.extend(_gguf_notes(chosen))
-    elif any(not g.projector for g in gguf_files):
+        notes.extend(gguf_notes(chosen))
+        return chosen
+    if any(not g.projector for g in gguf_files):
         quants = ", ".join(sorted({g.quant or g.filename for g in gguf_files if not g.projector}))
         notes.append(f"GGUF files available ({quants}); pick one with --gguf-file for exact bytes")
+    return None
 
-    # 4. Weight totals: the API's per-dtype counts, else an index file, else a file size.
+
+def _index_total(repo: _Repo) -> Generator[Request, Response, tuple[int | None, str]]:
+    """(weight bytes, where from) when the API gives no per-dtype counts: an index file's
+    ``metadata.total_size``, else the size of a single ``model.safetensors``."""
+    api, names = repo.api, repo.names
     index_total: int | None = None
     index_source = ""
-    if base_info is None and (api is None or not api.safetensors_parameters):
-        for index_name in INDEX_FILES:
-            if names is not None and index_name not in names:
-                continue
-            index_req = file_req(index_name)
-            index_resp = yield index_req
-            if index_resp.ok:
-                index_total = index_total_size(_json_object(index_resp, index_req))
-                if index_total is not None:
-                    index_source = index_name
-                    break
-            if names is None:
-                break  # offline guesswork: one try is enough
-        if index_total is None and api is not None and "model.safetensors" in (names or ()):
-            index_total = api.size_of("model.safetensors")
-            index_source = "model.safetensors size" if index_total is not None else ""
+    if api is not None and api.safetensors_parameters:
+        return index_total, index_source
+    for index_name in INDEX_FILES:
+        if names is not None and index_name not in names:
+            continue
+        index_req = repo.file_req(index_name)
+        index_resp = yield index_req
+        if index_resp.ok:
+            index_total = index_total_size(_json_object(index_resp, index_req))
+            if index_total is not None:
+                index_source = index_name
+                break
+        if names is None:
+            break  # offline guesswork: one try is enough
+    if index_total is None and api is not None and "model.safetensors" in (names or ()):
+        index_total = api.size_of("model.safetensors")
+        index_source = "model.safetensors size" if index_total is not None else ""
+    return index_total, index_source
 
-    if base_info is not None:
-        weights = base_info.weights
-        if chosen is not None:
-            source = "+".join(s for s in (weights.source, "gguf-file") if s)
-            weights = replace(
-                weights, gguf_file_bytes=chosen.size, gguf_quant=chosen.quant, source=source
-            )
-        index_total = base_info.index_total_size
-        notes = [*notes, *base_info.notes]
-    else:
-        weights = weight_metadata(
-            api, index_total=index_total, index_source=index_source, gguf=chosen
+
+def _base_weights(base_info: HubModelInfo, chosen: GgufFile | None) -> WeightMetadata:
+    """The base model's weights, with this repo's chosen GGUF file's size when there is one."""
+    weights = base_info.weights
+    if chosen is not None:
+        source = "+".join(s for s in (weights.source, "gguf-file") if s)
+        weights = replace(
+            weights, gguf_file_bytes=chosen.size, gguf_quant=chosen.quant, source=source
         )
-    return HubModelInfo(
-        repo_id=repo_id,
-        revision=ref.revision,
-        config=config,
-        weights=weights,
-        config_repo_id=base_info.config_repo_id if base_info is not None else repo_id,
-        sha=api.sha if api is not None else None,
-        base_model=base,
-        relation=relation,
-        api=api,
-        gguf_files=gguf_files,
-        gguf_file=chosen,
-        index_total_size=index_total,
-        notes=tuple(notes),
-        requested_id=ref.repo_id,
-    )
+    return weights
 
 
 def _renamed(asked: str, answered: str, notes: list[str]) -> str:
@@ -303,119 +374,6 @@ def _follow(ctx: Context, repo_id: str, base: str, relation: str, depth: int) ->
     if base_ref.repo_id == repo_id:
         raise UnsupportedModelError(f"{repo_id} names itself as its base model")
     return (yield from model_plan(ctx, base_ref, None, depth + 1))
-
-
-def _default_gguf(files: tuple[GgufFile, ...]) -> GgufFile:
-    """Q4_K_M when the repo has it (the most downloaded type), else its smallest file."""
-    models = [g for g in files if not g.projector and g.complete and g.size]
-    models = models or [g for g in files if not g.projector]
-    for g in models:
-        if g.quant == "Q4_K_M":
-            return g
-    return models[0]
-
-
-def _gguf_notes(chosen: GgufFile) -> list[str]:
-    if chosen.size is None:
-        return [f"the Hub did not give the size of {chosen.filename}"]
-    if not chosen.complete:
-        return [
-            f"{chosen.filename}: only {len(chosen.parts)} of {chosen.expected_parts} parts "
-            "are in the repo"
-        ]
-    return []
-
-
-def _from_gguf_header(
-    ctx: Context,
-    ref: ModelRef,
-    repo_id: str,
-    api: ApiModelInfo,
-    gguf_files: tuple[GgufFile, ...],
-    gguf_choice: str | None,
-    base: str,
-    base_error: Exception,
-    file_req: Any,
-) -> Plan:
-    """Estimate a GGUF repo from its own file when its base model cannot be read: the
-    structure from the file's header, the weights from its size, and a note saying so.
-    If the header cannot be read either, the base model's error stands."""
-    chosen = select_gguf(gguf_files, gguf_choice) if gguf_choice else _default_gguf(gguf_files)
-    if not chosen.size:
-        raise base_error  # without its size the file says nothing about the weights
-    req = file_req(
-        chosen.parts[0],
-        headers=(("Range", f"bytes=0-{HEADER_BYTES - 1}"),),
-        cacheable=False,
-        max_bytes=HEADER_BYTES,
-        partial=True,
-        label=f"header of {chosen.parts[0]}",
-    )
-    resp = yield req
-    if not resp.ok:
-        log.debug("GGUF header of %s: HTTP %s", chosen.filename, resp.status)
-        raise base_error
-    try:
-        header = read_gguf_header(resp.body)
-        config = config_from_gguf(header)
-    except (ValueError, UnsupportedModelError) as why:
-        log.debug("GGUF header of %s not usable: %s", chosen.filename, why)
-        raise base_error from None
-    reason = {
-        GatedRepoError: "is gated",
-        ForbiddenError: "refuses access",
-        UnsupportedModelError: "has no usable config.json",
-    }.get(type(base_error), "cannot be read (not found, or private)")
-    size = f"{chosen.size / 2**30:.2f} GiB"
-    notes = [
-        f"{base} {reason} without access: {repo_id} is estimated from its own file "
-        f"{chosen.filename}, the structure from its GGUF header ({config['architectures'][0]}, "
-        f"{config['num_hidden_layers']} layers) and the weights from its size ({size})",
-        *_gguf_notes(chosen),
-    ]
-    if not gguf_choice:
-        notes.append("pick another GGUF file with --gguf-file")
-    total = api.gguf.get("total") if api.gguf else None
-    if isinstance(total, int) and not isinstance(total, bool) and total > 0:
-        notes.append(f"the Hub's GGUF summary gives {total:,} parameters")
-        config = _match_tied(config, total)
-    context = api.gguf.get("context_length") if api.gguf else None
-    if isinstance(context, int) and not isinstance(context, bool) and 0 < context <= 10**9:
-        config.setdefault("max_position_embeddings", context)
-    return HubModelInfo(
-        repo_id=repo_id,
-        revision=ref.revision,
-        config=config,
-        weights=WeightMetadata(
-            gguf_file_bytes=chosen.size, gguf_quant=chosen.quant, source="gguf-file"
-        ),
-        config_repo_id=repo_id,
-        sha=api.sha,
-        base_model=base,
-        relation="gguf",
-        api=api,
-        gguf_files=gguf_files,
-        gguf_file=chosen,
-        notes=tuple(notes),
-        config_source="gguf-header",
-        requested_id=ref.repo_id,
-    )
-
-
-def _match_tied(config: dict[str, Any], total: int) -> dict[str, Any]:
-    """GGUF metadata does not say whether the output matrix is the embedding: pick the
-    reading whose parameter count is nearer the Hub's count of the file's tensors."""
-    from ..params import count_params
-    from ..spec import parse_config
-
-    try:
-        untied = count_params(parse_config(config)).total
-    except ConfigError:
-        return config
-    tied = untied - config["vocab_size"] * config["hidden_size"]
-    if abs(tied - total) < abs(untied - total):
-        return {**config, "tie_word_embeddings": True}
-    return config
 
 
 def _json_object(resp: Response, req: Request) -> dict[str, Any]:

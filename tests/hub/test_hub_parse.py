@@ -250,14 +250,14 @@ def test_search_ids_keep_hub_length_ids_only() -> None:
 def test_default_gguf_skips_projectors_and_incomplete_sets() -> None:
     """The default GGUF is a complete model file with a size; when there is none, the first
     model file (never the multimodal projector, which is loaded beside a model)."""
-    from estimator.hub.plan import _default_gguf
+    from estimator.hub.plan_gguf import default_gguf
 
     mmproj = GgufFile("mmproj-model-f16.gguf", "F16", 624_434_368, ("mmproj-model-f16.gguf",),
                       projector=True)
     split = GgufFile("m-Q8_0-00001-of-00002.gguf", "Q8_0", None,
                      ("m-Q8_0-00001-of-00002.gguf",), expected_parts=2)
-    assert _default_gguf((mmproj, split)) is split
+    assert default_gguf((mmproj, split)) is split
     q4 = GgufFile("m-Q4_K_M.gguf", "Q4_K_M", 4_920_734_016, ("m-Q4_K_M.gguf",))
     q8 = GgufFile("m-Q8_0.gguf", "Q8_0", 8_540_770_560, ("m-Q8_0.gguf",))
-    assert _default_gguf((mmproj, q8, q4)) is q4
-    assert _default_gguf((mmproj, split, q8)) is q8
+    assert default_gguf((mmproj, q8, q4)) is q4
+    assert default_gguf((mmproj, split, q8)) is q8
