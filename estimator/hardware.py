@@ -110,68 +110,10 @@ def speed_inputs(
     layout: ModelLayout | None,
 ) -> SpeedInputs:
     """What the speed model reads from a placement."""
-    kv_total = est.kv_cache_bytes or 1
-    per_token = est.kv_bytes_per_token
-    shares: list[DeviceShare] = []
-    output_params = counts.lm_head or counts.embedding
-    n = spec.num_layers
     if layout is not None:
-        expert_frac = [
-            layout.experts[i] / max(layout.dense[i] + layout.experts[i], 1) for i in range(n)
-        ]
-        per_layer_params = [_active_params(counts, i) for i in range(n)]
-        avg_params = sum(per_layer_params) / max(n, 1)
-        for row in placement.devices:
-            layers = row.layers
-            experts = int(sum(layout.experts) / max(n, 1) * row.expert_layers)
-            params = int(avg_params * layers) + (output_params if row.output else 0)
-            shares.append(
-                DeviceShare(
-                    device=_device(row.key, row.name, placement, options),
-                    weights_bytes=row.weights_bytes,
-                    expert_bytes=experts,
-                    kv_bytes_per_token=int(per_token * row.kv_bytes / kv_total),
-                    layers=layers,
-                    params=params,
-                )
-            )
-        cpu = placement.cpu
-        if cpu is not None and (cpu.layers or cpu.expert_layers or cpu.output):
-            experts = int(sum(layout.experts) / max(n, 1) * (cpu.layers + cpu.expert_layers))
-            params = int(avg_params * cpu.layers) + (output_params if cpu.output else 0)
-            params += int(
-                sum(counts.layers[i].experts for i in range(n))
-                / max(n, 1)
-                * cpu.expert_layers
-                * (counts.experts_per_token / counts.num_experts if counts.num_experts else 1)
-            )
-            shares.append(
-                DeviceShare(
-                    device=None,
-                    weights_bytes=cpu.weights_bytes - layout.input_cpu,
-                    expert_bytes=experts,
-                    kv_bytes_per_token=int(per_token * cpu.kv_bytes / kv_total),
-                    layers=cpu.layers,
-                    params=params,
-                )
-            )
-        del expert_frac
+        shares = _layer_shares(spec, counts, options, est, placement, layout)
     else:
-        # Tensor parallel: every rank reads its shard at once; one rank times the step.
-        par = est.parallel
-        device = min(hardware_devices(options), key=lambda d: d.usable_bytes)
-        active = counts.active // max(par.tensor_parallel * par.pipeline_parallel, 1)
-        experts = int(counts.experts / max(counts.total, 1) * par.weights_per_gpu_bytes)
-        shares.append(
-            DeviceShare(
-                device=device,
-                weights_bytes=par.weights_per_gpu_bytes,
-                expert_bytes=experts,
-                kv_bytes_per_token=int(per_token * par.kv_share),
-                layers=n // max(par.pipeline_parallel, 1),
-                params=active,
-            )
-        )
+        shares = [_shard_share(spec, counts, options, est)]
     a = spec.attention
     gpus = [s.device for s in shares if s.device is not None]
     links = [d.pcie_gbs for d in gpus if d.pcie_gbs]
@@ -189,11 +131,82 @@ def speed_inputs(
         generated_tokens=generated,
         batch=options.batch,
         attention_flops_per_token_per_ctx=4.0 * spec.attention_layers * a.num_heads * a.head_dim,
-        total_layers=n,
+        total_layers=spec.num_layers,
         ram_bandwidth_gbs=_ram_bandwidth(options, gpus),
         cpu_tflops=_cpu_tflops(gpus),
         pcie_gbs=min(links) if links else None,
         backend=options.backend,
+    )
+
+
+def _layer_shares(
+    spec: ModelSpec,
+    counts: ParamCounts,
+    options: EstimateOptions,
+    est: Estimate,
+    placement: Placement,
+    layout: ModelLayout,
+) -> list[DeviceShare]:
+    """Whole layers: each GPU reads its layers in turn, then the CPU its own."""
+    kv_total = est.kv_cache_bytes or 1
+    per_token = est.kv_bytes_per_token
+    output_params = counts.lm_head or counts.embedding
+    n = spec.num_layers
+    per_layer_params = [_active_params(counts, i) for i in range(n)]
+    avg_params = sum(per_layer_params) / max(n, 1)
+    shares: list[DeviceShare] = []
+    for row in placement.devices:
+        layers = row.layers
+        experts = int(sum(layout.experts) / max(n, 1) * row.expert_layers)
+        params = int(avg_params * layers) + (output_params if row.output else 0)
+        shares.append(
+            DeviceShare(
+                device=_device(row.key, row.name, placement, options),
+                weights_bytes=row.weights_bytes,
+                expert_bytes=experts,
+                kv_bytes_per_token=int(per_token * row.kv_bytes / kv_total),
+                layers=layers,
+                params=params,
+            )
+        )
+    cpu = placement.cpu
+    if cpu is not None and (cpu.layers or cpu.expert_layers or cpu.output):
+        experts = int(sum(layout.experts) / max(n, 1) * (cpu.layers + cpu.expert_layers))
+        params = int(avg_params * cpu.layers) + (output_params if cpu.output else 0)
+        params += int(
+            sum(counts.layers[i].experts for i in range(n))
+            / max(n, 1)
+            * cpu.expert_layers
+            * (counts.experts_per_token / counts.num_experts if counts.num_experts else 1)
+        )
+        shares.append(
+            DeviceShare(
+                device=None,
+                weights_bytes=cpu.weights_bytes - layout.input_cpu,
+                expert_bytes=experts,
+                kv_bytes_per_token=int(per_token * cpu.kv_bytes / kv_total),
+                layers=cpu.layers,
+                params=params,
+            )
+        )
+    return shares
+
+
+def _shard_share(
+    spec: ModelSpec, counts: ParamCounts, options: EstimateOptions, est: Estimate
+) -> DeviceShare:
+    """Tensor parallel: every rank reads its shard at once; one rank times the step."""
+    par = est.parallel
+    device = min(hardware_devices(options), key=lambda d: d.usable_bytes)
+    active = counts.active // max(par.tensor_parallel * par.pipeline_parallel, 1)
+    experts = int(counts.experts / max(counts.total, 1) * par.weights_per_gpu_bytes)
+    return DeviceShare(
+        device=device,
+        weights_bytes=par.weights_per_gpu_bytes,
+        expert_bytes=experts,
+        kv_bytes_per_token=int(est.kv_bytes_per_token * par.kv_share),
+        layers=spec.num_layers // max(par.pipeline_parallel, 1),
+        params=active,
     )
 
 
