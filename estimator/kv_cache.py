@@ -145,77 +145,27 @@ class KVRequest:
 
 def estimate_kv(spec: ModelSpec, profile: EngineProfile, request: KVRequest) -> KVEstimate:
     """KV cache bytes for ``batch`` sequences of ``context`` tokens each."""
-    batch, context, element_bytes = request.batch, request.context, request.element_bytes
-    block_size, paged, chunk, kv_heads = (
-        request.block_size,
-        request.paged,
-        request.chunk,
-        request.kv_heads,
-    )
+    batch, element_bytes = request.batch, request.element_bytes
+    tokens = round_up(request.context, request.block_size) if request.paged else request.context
     per_token_values = 0
     attention_bytes = 0.0
     sliding_bytes = 0.0
-    tokens = round_up(context, block_size) if paged else context
     sliding_kept: int | None = None
     terms: dict[tuple[int, int, int, str, int | None, int], int] = {}
-    if profile.window_keep == "cells":
-        # One KV stream per sequence (kv_unified false, llama-server's default), each of
-        # n_ctx_seq cells padded to 256 with flash attention, else 32
-        # (llama_kv_cache::get_padding); SWA layers keep min(n_ctx_seq, pad(n_swa + n_ubatch))
-        # cells per stream (llama-kv-cache-iswa.cpp), or n_ctx_seq cells with --swa-full
-        # (cparams.swa_full: "use full-size SWA cache"). Matches logged caches exactly:
-        # gpt-oss-120b 2 x 131072 / 2 x 1280 cells (ubatch 1024), 2016 / 640 cells without FA.
-        pad = profile.kv_pad if request.flash_attention else 32
-        cells = round_up(context, pad)
     for layer, count in spec.layer_groups:
-        values = kv_values_per_token(spec, layer, profile.mla_latent, kv_heads) * count
+        values = kv_values_per_token(spec, layer, profile.mla_latent, request.kv_heads) * count
         if not values:
             continue
         per_token_values += values
-        shape = _term_shape(spec, layer, profile.mla_latent, kv_heads)
-        if profile.window_keep == "cells":
-            layer_cells = cells
-            if layer.window and not request.swa_full:
-                layer_cells = min(cells, round_up(layer.window + chunk, pad))
-                sliding_kept = layer_cells
-                sliding_bytes += values * element_bytes * layer_cells * batch
-            attention_bytes += values * element_bytes * layer_cells * batch
-            key = (*shape, layer.window, layer_cells)
-            terms[key] = terms.get(key, 0) + count
-            continue
-        kept = tokens
-        if layer.window:
-            kept = _sliding_tokens(layer.window, context, profile, chunk)
-            if paged:
-                kept = round_up(kept, block_size)
+        kept, windowed = _kept_tokens(layer, profile, request, tokens)
+        if windowed:
             sliding_kept = kept
             sliding_bytes += values * element_bytes * kept * batch
         attention_bytes += values * element_bytes * kept * batch
+        shape = _term_shape(spec, layer, profile.mla_latent, request.kv_heads)
         key = (*shape, layer.window, kept)
         terms[key] = terms.get(key, 0) + count
-    state_bytes = 0
-    state: StateTerm | None = None
-    if spec.ssm is not None and spec.ssm_layers:
-        width = spec.ssm.d_conv - 1 if profile.ssm_conv_width == "d_conv-1" else spec.ssm.d_conv
-        width = max(width, 0)
-        conv_element = 4 if profile.ssm_state_fp32 else request.activation_bytes
-        recurrent_fp32 = profile.ssm_recurrent_fp32 and not spec.ssm.state_in_model_dtype
-        fp32 = profile.ssm_state_fp32 or recurrent_fp32 or spec.ssm.state_fp32
-        state_element = 4 if fp32 else request.activation_bytes
-        per_layer = (
-            spec.ssm.conv_dim * width * conv_element + spec.ssm.ssm_state_elements * state_element
-        )
-        state_bytes = per_layer * spec.ssm_layers * batch
-        state = StateTerm(
-            layers=spec.ssm_layers,
-            kind=_SSM_KINDS.get(spec.ssm.version, "SSM"),
-            conv_channels=spec.ssm.conv_dim,
-            conv_width=width,
-            conv_element_bytes=conv_element,
-            state_values=spec.ssm.ssm_state_elements,
-            state_element_bytes=state_element,
-            sequences=batch,
-        )
+    state_bytes, state = _ssm_state(spec, profile, request)
     total = int(attention_bytes) + state_bytes
     return KVEstimate(
         bytes=total,
@@ -232,3 +182,57 @@ def estimate_kv(spec: ModelSpec, profile: EngineProfile, request: KVRequest) -> 
         ),
         state=state,
     )
+
+
+def _kept_tokens(
+    layer: LayerSpec, profile: EngineProfile, request: KVRequest, tokens: int
+) -> tuple[int, bool]:
+    """Tokens (or cells) one sequence keeps in ``layer``'s cache, and whether the layer's
+    sliding window cut them."""
+    if profile.window_keep == "cells":
+        # One KV stream per sequence (kv_unified false, llama-server's default), each of
+        # n_ctx_seq cells padded to 256 with flash attention, else 32
+        # (llama_kv_cache::get_padding); SWA layers keep min(n_ctx_seq, pad(n_swa + n_ubatch))
+        # cells per stream (llama-kv-cache-iswa.cpp), or n_ctx_seq cells with --swa-full
+        # (cparams.swa_full: "use full-size SWA cache"). Matches logged caches exactly:
+        # gpt-oss-120b 2 x 131072 / 2 x 1280 cells (ubatch 1024), 2016 / 640 cells without FA.
+        pad = profile.kv_pad if request.flash_attention else 32
+        cells = round_up(request.context, pad)
+        if layer.window and not request.swa_full:
+            return min(cells, round_up(layer.window + request.chunk, pad)), True
+        return cells, False
+    if not layer.window:
+        return tokens, False
+    kept = _sliding_tokens(layer.window, request.context, profile, request.chunk)
+    if request.paged:
+        kept = round_up(kept, request.block_size)
+    return kept, True
+
+
+def _ssm_state(
+    spec: ModelSpec, profile: EngineProfile, request: KVRequest
+) -> tuple[int, StateTerm | None]:
+    """The SSM layers' conv and recurrent state per sequence (no tokens: fixed size)."""
+    if spec.ssm is None or not spec.ssm_layers:
+        return 0, None
+    batch = request.batch
+    width = spec.ssm.d_conv - 1 if profile.ssm_conv_width == "d_conv-1" else spec.ssm.d_conv
+    width = max(width, 0)
+    conv_element = 4 if profile.ssm_state_fp32 else request.activation_bytes
+    recurrent_fp32 = profile.ssm_recurrent_fp32 and not spec.ssm.state_in_model_dtype
+    fp32 = profile.ssm_state_fp32 or recurrent_fp32 or spec.ssm.state_fp32
+    state_element = 4 if fp32 else request.activation_bytes
+    per_layer = (
+        spec.ssm.conv_dim * width * conv_element + spec.ssm.ssm_state_elements * state_element
+    )
+    state = StateTerm(
+        layers=spec.ssm_layers,
+        kind=_SSM_KINDS.get(spec.ssm.version, "SSM"),
+        conv_channels=spec.ssm.conv_dim,
+        conv_width=width,
+        conv_element_bytes=conv_element,
+        state_values=spec.ssm.ssm_state_elements,
+        state_element_bytes=state_element,
+        sequences=batch,
+    )
+    return per_layer * spec.ssm_layers * batch, state
