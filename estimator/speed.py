@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from .devices import Device
@@ -45,7 +45,12 @@ DEFAULT_RAM_BANDWIDTH_GBS = 89.6
 @lru_cache(maxsize=1)
 def speed_fit() -> dict[str, Any]:
     """The fitted efficiencies per backend (``data/speed_fit.json``)."""
-    text = resources.files("estimator").joinpath("data/speed_fit.json").read_text("utf-8")
+    try:  # a plain file (pip install, the page's worker): importlib.resources costs more to import
+        text = (Path(__file__).with_name("data") / "speed_fit.json").read_text("utf-8")
+    except OSError:  # pragma: no cover - a zipped install
+        from importlib import resources
+
+        text = resources.files("estimator").joinpath("data/speed_fit.json").read_text("utf-8")
     doc: dict[str, Any] = json.loads(text)
     return doc
 

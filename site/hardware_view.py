@@ -10,7 +10,6 @@ are kept as people type them (``ram=64``, ``64GiB``); sizes are read the CLI's w
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
@@ -111,7 +110,10 @@ def device_choices() -> list[tuple[str, str]]:
 
 
 def datalist_html() -> str:
-    """<option>s of the device search (the catalog's names, each with its key)."""
+    """<option>s of the device search (the catalog's names, each with its key); build time
+    only, so the worker never imports ``html``."""
+    import html
+
     return "".join(f'<option value="{html.escape(name)}" data-key="{html.escape(key)}">'
                    "</option>" for key, name in device_choices())
 

@@ -9,7 +9,6 @@ figures beside it, so the verdict and the figures always answer the same inputs.
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -125,7 +124,10 @@ def fit_words(word: str, fits: bool, launch: dict[str, Any] | None, batch: int) 
 
 
 def fixes_html(launch: dict[str, Any] | None) -> str:
-    """The fix list, pre-rendered (escaped) exactly as app.js draws it."""
+    """The fix list, pre-rendered (escaped) exactly as app.js draws it (build time only, so
+    the worker never imports ``html``)."""
+    import html
+
     out = []
     for i, fix in enumerate((launch or {}).get("fixes") or []):
         change = html.escape(fix["change"][:1].upper() + fix["change"][1:])

@@ -234,3 +234,36 @@ def test_ollama_launch_block_has_no_command_box() -> None:
     assert all("None" not in str(t) for t in main["texts"].values())
     vllm = call("compute", key=key, state=state(), step="main")
     assert vllm["attrs"]["launch"]["data-command"] == "yes"
+
+
+# Modules the worker must not import before its first estimate: each costs Pyodide tens of
+# milliseconds at start (measured in Node with the vendored Pyodide: html.entities 80 ms,
+# urllib.parse + ipaddress 148 ms, importlib.resources 25 ms), and none is needed for a
+# bundled model: the Hub client loads only for a Hub id, html only at build time.
+STARTUP_UNUSED = ("html", "html.entities", "urllib.parse", "ipaddress", "importlib.resources",
+                  "estimator.hub.plan", "estimator.hub.browser")
+
+
+def test_first_estimate_imports_nothing_it_does_not_need() -> None:
+    import subprocess
+    import textwrap
+
+    fixture = ROOT / "tests" / "fixtures" / "configs" / "meta-llama__Llama-3.1-8B.json"
+    code = textwrap.dedent(f"""
+        import asyncio, json, sys
+        unused = {STARTUP_UNUSED!r}
+        already = [name for name in unused if name in sys.modules]
+        sys.path.insert(0, {str(ROOT / "site")!r})
+        import runtime, view
+        runtime.BUNDLED = {{{LLAMA!r}: json.load(open({str(fixture)!r}))}}
+        loaded = json.loads(asyncio.run(runtime.handle("load", json.dumps({{"model": {LLAMA!r}}}))))
+        state = view.default_state({LLAMA!r})
+        main = json.loads(asyncio.run(runtime.handle(
+            "compute", json.dumps({{"key": loaded["key"], "state": state, "step": "main"}}))))
+        assert "error" not in main and main, main
+        print(json.dumps([n for n in unused if n in sys.modules and n not in already]))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == []
