@@ -72,9 +72,13 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
   });
   const register = () => navigator.serviceWorker.register("./sw.js", { scope: "./" })
     .catch((err) => { root.dataset.swError = String(err && err.message || err); });
-  // Register early (the precache is small), fill the big runtime files once Python is up:
-  // by then the page itself has downloaded them and the SW copies them from the HTTP cache.
-  register();
+  // Register once Python has drawn its first estimate, never during the boot: a service
+  // worker that starts, precaches and claims the page meanwhile competes with Pyodide for
+  // the CPU and intercepts the runtime's own downloads (hashing and storing ~14 MB), which
+  // made the first estimate ~0.2 s later (tests/benchmarks/bench_page.py). Then it precaches
+  // the small files and fills the big runtime files, which the page has downloaded by now,
+  // from the HTTP cache. (A returning visitor's service worker controls the page from the
+  // start anyway: registering is then only the update check.)
   let pythonUp = false;
   const askFill = (worker) => { if (worker) worker.postMessage({ type: "fill" }); };
   // a new deploy's SW takes over while (or after) the page starts: ask it too
@@ -83,6 +87,7 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
   });
   pageReady.then(() => {
     pythonUp = true;
+    register();
     navigator.serviceWorker.ready.then((registration) => askFill(registration.active));
   });
 }
