@@ -20,6 +20,8 @@ __all__ = ["ActivationEstimate", "block_values_per_token", "estimate_activations
 
 @dataclass(frozen=True)
 class ActivationEstimate:
+    """Peak activation bytes of one forward pass, by part."""
+
     bytes: int
     tokens: int  # tokens in the peak forward
     block_bytes: int

@@ -218,7 +218,9 @@ def _load() -> dict[str, Device]:
 #: Every catalog device by key, in catalog order (the original 17 keys first).
 DEVICES: dict[str, Device] = _load()
 
-_DROP = re.compile(
+# a pattern, not a compiled one: re compiles (and caches) it at the first name looked up,
+# not at import (the page's worker imports this module at start-up)
+_DROP = (
     r"\b(nvidia|geforce|amd|radeon|intel|apple|tesla|instinct|generation|graphics|gpu|"
     r"unified|the|with|card)\b"
 )
@@ -226,7 +228,7 @@ _DROP = re.compile(
 
 def _norm(text: str) -> str:
     """Lower-case alphanumerics, vendor words dropped: "NVIDIA GeForce RTX 4090" -> rtx4090."""
-    lowered = _DROP.sub(" ", text.lower().replace("(tm)", " ").replace("(r)", " "))
+    lowered = re.sub(_DROP, " ", text.lower().replace("(tm)", " ").replace("(r)", " "))
     return "".join(ch for ch in lowered if ch.isalnum())
 
 

@@ -130,6 +130,8 @@ class LaunchFlags:
 
 @dataclass(frozen=True)
 class EngineProfile:
+    """One engine's allocation rules, launch flags and start-up checks, each with its source."""
+
     key: str
     label: str
     # KV cache layout

@@ -77,6 +77,8 @@ _SSM_KINDS = {1: "Mamba", 2: "Mamba-2", 3: "gated DeltaNet", 4: "lightning atten
 
 @dataclass(frozen=True)
 class KVEstimate:
+    """KV-cache (and SSM state) bytes for the whole batch, with the per-token rate."""
+
     bytes: int
     bytes_per_token: int  # all attention layers, one token, before windows cap anything
     attention_bytes: int

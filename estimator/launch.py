@@ -38,6 +38,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LaunchVerdict:
+    """Whether the launch starts, why not if it does not, and the fixes that would make it."""
+
     engine: str
     label: str
     starts: bool

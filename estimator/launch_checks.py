@@ -81,6 +81,8 @@ class Setup:
 
 @dataclass
 class Judgement:
+    """What the engine's start-up checks found for one setup, before it becomes a verdict."""
+
     problems: list[Problem]
     warnings: list[str]
     max_context: int | None

@@ -70,6 +70,8 @@ class _Try:
 
 @dataclass(frozen=True)
 class _Case:
+    """One setup under review: what a fix rule reads to decide whether it applies."""
+
     spec: ModelSpec
     setup: Setup
     est: Estimate

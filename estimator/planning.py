@@ -37,6 +37,8 @@ MAX_RECOMMENDED_GPUS = 64
 
 @dataclass(frozen=True)
 class SweepPoint:
+    """One point of a context or batch sweep: totals and whether they fit."""
+
     x: int
     total_bytes: int
     per_gpu_bytes: int

@@ -18,6 +18,8 @@ __all__ = ["GGUF_TYPE_BITS", "KV_BYTES", "PRECISIONS", "Precision", "resolve_pre
 
 @dataclass(frozen=True)
 class Precision:
+    """A weight precision: bits per weight (scales included) and its kind."""
+
     key: str
     label: str
     bits_per_weight: float  # of the quantized tensors, scales included (group 128 where relevant)

@@ -138,6 +138,8 @@ class GpuFit:
 
 @dataclass(frozen=True)
 class Recommendation:
+    """The smallest count of one GPU model that holds the estimate, and how to split it."""
+
     gpu: str
     gpu_name: str
     count: int | None  # None: no count up to the search limit fits

@@ -127,6 +127,8 @@ class SpeedInputs:
 
 @dataclass(frozen=True)
 class SpeedEstimate:
+    """Decode and prefill tokens per second for one setup, and what bounds each."""
+
     decode_tokens_per_s: float | None  # one sequence
     decode_tokens_per_s_batch: float | None  # all sequences of the batch together
     prefill_tokens_per_s: float | None

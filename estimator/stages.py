@@ -77,12 +77,16 @@ class Setup:
 
 @dataclass(frozen=True)
 class ActivationsPart:
+    """The activation stage's result, with vLLM's profiled-peak parts when the engine profiles."""
+
     estimate: ActivationEstimate
     vllm_profile: vllm_v1.ProfilePeak | None  # vLLM: the parts of its profiled peak
 
 
 @dataclass(frozen=True)
 class OverheadPart:
+    """The overhead stage's result: bytes per GPU, and the part outside torch's allocator."""
+
     bytes: int
     non_torch: int  # vLLM V1: communication buffers outside torch's allocator
 

@@ -58,6 +58,8 @@ CUDA_CONTEXT_BYTES = int(0.51 * GIB)
 
 @dataclass(frozen=True)
 class ServeDefaults:
+    """The batch limits ``vllm serve`` picks when none are given."""
+
     max_num_batched_tokens: int
     max_num_seqs: int
 

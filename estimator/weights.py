@@ -63,6 +63,8 @@ class WeightTerm:
 
 @dataclass(frozen=True)
 class WeightsEstimate:
+    """Weight bytes and parameters, with where each number came from."""
+
     bytes: int
     params: int
     param_source: str

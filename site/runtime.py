@@ -57,6 +57,8 @@ BUNDLED: dict[str, Any] = (json.loads(_MODELS_JSON.read_text(encoding="utf-8"))
 
 @dataclass
 class Model:
+    """A loaded config and what the page says about it."""
+
     config: dict[str, Any]
     metadata: Any
     label: str

@@ -510,7 +510,8 @@ def compute(config: dict[str, Any], state: dict[str, str], metadata: Any = None,
 # ---------------------------------------------------------------------------
 # build-time rendering into the HTML template
 
-_SLOT_RE = re.compile(r"\{\{(text|attr|rows|list|options|checked|evidence):([^}]+)\}\}")
+# a pattern, compiled by re.sub at build time: the worker never renders a template
+_SLOT = r"\{\{(text|attr|rows|list|options|checked|evidence):([^}]+)\}\}"
 
 
 def _option_html(values: list[tuple[str, str]], selected: str) -> str:
@@ -578,7 +579,7 @@ def render_static(template: str, vm: ViewModel, state: dict[str, str],
             return " checked" if state.get(key, "") == "true" else ""
         raise KeyError(match.group(0))
 
-    out = _SLOT_RE.sub(fill, template)
+    out = re.sub(_SLOT, fill, template)
     left = re.findall(r"\{\{[^}]*\}\}", out)
     if left:
         raise ValueError(f"unfilled template placeholders: {left[:5]}")

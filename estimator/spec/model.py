@@ -41,6 +41,8 @@ class MLASpec:
 
 @dataclass(frozen=True)
 class AttentionSpec:
+    """A layer's attention: head counts and sizes, biases, norms."""
+
     num_heads: int
     num_kv_heads: int
     head_dim: int
@@ -66,6 +68,8 @@ class AttentionSpec:
 
 @dataclass(frozen=True)
 class MLPSpec:
+    """A dense feed-forward block."""
+
     intermediate_size: int
     gated: bool  # SwiGLU/GeGLU: three matrices instead of two
     bias: bool = False
@@ -73,6 +77,8 @@ class MLPSpec:
 
 @dataclass(frozen=True)
 class MoESpec:
+    """A mixture-of-experts feed-forward block: routed and shared experts."""
+
     num_experts: int
     experts_per_token: int
     expert_intermediate: int
@@ -132,6 +138,8 @@ class QuantSpec:
 
 @dataclass(frozen=True)
 class LayerSpec:
+    """One decoder layer: its mixer, window and feed-forward kind."""
+
     mixer: str  # attention | ssm | cross_attention | none (an FFN-only block, Nemotron-H)
     window: int | None = None  # sliding-window size; None: sees the whole context
     moe: bool = False

@@ -19,6 +19,8 @@ __all__ = ["VisionSpec", "parse_vision"]
 
 @dataclass(frozen=True)
 class VisionSpec:
+    """A vision tower (and projector) by its parameter count."""
+
     model_type: str
     params: int  # tower + projector
 

@@ -307,3 +307,20 @@ def test_fit_wording_follows_the_launch_verdict() -> None:
     assert found == "does NOT fit with the headroom kept free; llama.cpp starts with less to spare"
     # no verdict (generic engine) or no GPU: the fit words stay as they are
     assert fit_with_launch("fits", True, None, 1) == "fits"
+
+
+def test_command_quoting_is_shlex_quote() -> None:
+    """commands._q is shlex.quote written out (the page's worker skips importing shlex):
+    the same text for any string, ASCII or not, empty, or with quotes."""
+    import random
+    import shlex
+
+    from estimator.commands import _q
+
+    rng = random.Random(11)
+    alphabet = "azAZ09_@%+=:,./- '\"$`\\!*?;&|<>()[]{}#~\t\né漢\x00"
+    samples = ["", "'", "''", "a b", "Qwen/Qwen2.5-7B", "--max-model-len=8192", "it's"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+                for _ in range(5000)]
+    for text in samples:
+        assert _q(text) == shlex.quote(text), text
