@@ -2,7 +2,7 @@
 main thread's requests (site/app.js) with plain JSON. No DOM here, no state about the
 form: every request carries the inputs it is about.
 
-Requests (``handle(op, args_json)``):
+Requests (``handle(op, args_json)``; ``handle_now`` answers those that need no waiting):
   load     {model, revision, token}  -> {key, model, revision, label, notes} or {error}
   local    {text, source}            -> the same, for an uploaded or pasted config.json
   compute  {key, state, step}        -> a view model (site/view.py), step main|compare|
@@ -73,27 +73,49 @@ _memo: dict[str, view.MainView] = {}
 _hub_cache: Any = None  # answers fetched without a token only
 
 
+#: Requests that may wait on the network (a Hub model, a Hub search): ``handle`` only.
+WAITING_OPS = ("load", "suggest")
+
+
 async def handle(op: str, args_json: str) -> str:
     """One request; every failure becomes an answer, never a dead runtime."""
+    if op not in WAITING_OPS:
+        return _answer_now(op, args_json)
     try:
         args = json.loads(args_json)
-        if op == "load":
-            result = await load(args)
-        elif op == "local":
+        result = await (load(args) if op == "load" else suggest(args))
+    except Exception as exc:  # a bug must show as a message, not freeze the page
+        result = _failure(exc)
+    return json.dumps(result)
+
+
+def handle_now(op: str, args_json: str) -> str | None:
+    """A request that needs no waiting (all but WAITING_OPS), answered in this call: the
+    worker skips the trip through Pyodide's event loop (a coroutine, a task, a promise) on
+    every estimate. None for the others: they go through ``handle``."""
+    return None if op in WAITING_OPS else _answer_now(op, args_json)
+
+
+def _answer_now(op: str, args_json: str) -> str:
+    try:
+        args = json.loads(args_json)
+        if op == "local":
             result = local(args)
         elif op == "compute":
             result = compute(args)
         elif op == "copy":
             result = copy(args)
-        elif op == "suggest":
-            result = await suggest(args)
         else:
             result = {"error": {"message": f"unknown request {op!r}"}}
-    except RecursionError:
-        result = {"error": {"message": "this input is nested too deeply to read"}}
     except Exception as exc:  # a bug must show as a message, not freeze the page
-        result = {"error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}
+        result = _failure(exc)
     return json.dumps(result)
+
+
+def _failure(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, RecursionError):
+        return {"error": {"message": "this input is nested too deeply to read"}}
+    return {"error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}
 
 
 def _check(model: Model) -> str | None:

@@ -123,7 +123,9 @@ async function handle(port, data) {
   let reply;
   try {
     const runtime = await booted;
-    const text = await runtime.handle(data.op, JSON.stringify(data.args || {}));
+    const args = JSON.stringify(data.args || {});
+    // an estimate is answered in this call; a Hub load or search goes through asyncio
+    const text = runtime.handle_now(data.op, args) ?? await runtime.handle(data.op, args);
     reply = { type: "reply", id: data.id, result: JSON.parse(text) };
   } catch (error) {
     reply = { type: "reply", id: data.id, error: String((error && error.message) || error) };

@@ -69,6 +69,21 @@ def test_load_and_compute_every_step() -> None:
         f"fits up to {max_context(config, options):,} tokens"
 
 
+def test_handle_now_answers_estimates_as_handle_does() -> None:
+    """The worker asks handle_now first: every request but a Hub load or search gets the
+    same answer there as through handle, and those two get None (they must wait)."""
+    loaded = call("load", model=LLAMA)
+    args = json.dumps({"key": loaded["key"], "state": state(batch="3"), "step": "main"})
+    now = runtime.handle_now("compute", args)
+    assert now is not None and json.loads(now) == call("compute", **json.loads(args))
+    assert json.loads(now)["texts"]["total-gib"] != call(
+        "compute", key=loaded["key"], state=state(batch="30"), step="main")["texts"]["total-gib"]
+    assert runtime.handle_now("load", json.dumps({"model": LLAMA})) is None
+    assert runtime.handle_now("suggest", json.dumps({"query": "llama"})) is None
+    assert json.loads(runtime.handle_now("nope", "{}") or "") == {
+        "error": {"message": "unknown request 'nope'"}}
+
+
 @pytest.mark.parametrize(("field", "value"), [("batch", "0"), ("context", "0"),
                                               ("headroom", "2"), ("batch", "many"),
                                               ("layers", "999")])
