@@ -24,8 +24,6 @@ from ..layout import ModelLayout
 from ..options import EstimateOptions
 from ..result import Estimate
 from ..spec import ModelSpec
-from .llama import place_llama
-from .ollama import place_ollama
 from .records import CONTEXT_ALIGN, FIT_MARGIN_BYTES, DevicePlacement, Placement
 from .shards import place_shards
 
@@ -56,9 +54,15 @@ def place(
     if apple:
         ram = apple[0].memory_bytes  # the Mac's RAM is the system RAM
     rule = ENGINE_PROFILES[options.engine].layer_placement
+    # the layer placers are imported on first use: the page's worker starts without them
+    # (~5 ms of its start-up), and most estimates never place layers
     if rule != "shards" and layout is not None:
         if rule == "ollama-estimate":
+            from .ollama import place_ollama
+
             return place_ollama(spec, layout, est, devices, ram, options)
+        from .llama import place_llama
+
         return place_llama(spec, layout, est, devices, ram, options)
     return place_shards(est, devices, options)
 

@@ -254,10 +254,12 @@ def test_ollama_launch_block_has_no_command_box() -> None:
 # Modules the worker must not import before its first estimate: each costs Pyodide tens of
 # milliseconds at start (measured in Node with the vendored Pyodide: html.entities 80 ms,
 # urllib.parse + ipaddress 148 ms, importlib.resources 25 ms, shlex 9 ms), and none is
-# needed for a bundled model: the Hub client loads only for a Hub id, html only at build
-# time, shlex only for a launch command.
+# needed for a bundled model on the page's default engine: the Hub client loads only for a
+# Hub id, html only at build time, llama.cpp's and Ollama's layer placers (~5 ms) only when
+# one of them places layers; shlex is not used at all (commands._q).
 STARTUP_UNUSED = ("html", "html.entities", "urllib.parse", "ipaddress", "importlib.resources",
-                  "shlex", "estimator.hub.plan", "estimator.hub.browser")
+                  "shlex", "estimator.hub.plan", "estimator.hub.browser",
+                  "estimator.placement.llama", "estimator.placement.ollama")
 
 
 def test_first_estimate_imports_nothing_it_does_not_need() -> None:
