@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import marshal
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -113,3 +114,51 @@ def test_missing_or_broken_file_changes_nothing(tmp_path: Path,
     (tmp_path / "bad.marshal").write_bytes(b"not marshal")
     runtime._use_compiled_dataclass_methods(tmp_path / "bad.marshal")
     assert dataclasses.exec is exec  # type: ignore[attr-defined]
+
+
+def _deflated_zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+STDLIB_SAMPLE = {
+    "mod.py": b'"""module text"""\ndef f():\n    """function text"""\n    return 1\n'
+              b'class C:\n    """class text"""\n',
+    "pkg/__init__.py": b"from mod import f\n",
+    "pkg/data.txt": b"kept as it is",
+}
+
+
+@pytest.mark.skipif(not shutil.which("node") or not (build.NODE / "pyodide").exists(),
+                    reason="needs Node and node_modules/pyodide (npm ci)")
+def test_stdlib_is_shipped_as_pyodide_bytecode() -> None:
+    data = build.compiled_stdlib(_deflated_zip(STDLIB_SAMPLE))
+    assert data is not None
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        assert set(infos) == {"mod.pyc", "pkg/__init__.pyc", "pkg/data.txt"}
+        assert {i.compress_type for i in infos.values()} == {zipfile.ZIP_STORED}
+        assert zf.read("pkg/data.txt") == b"kept as it is"
+        pyc = zf.read("mod.pyc")
+        bundled = build.compile_for_pyodide({"x.py": b"y = 1\n"})
+        assert bundled is not None
+        assert pyc[:4] == bundled["x.pyc"][:4]  # the vendored Pyodide's bytecode magic
+        assert pyc[4:16] == bytes(12)  # sourceless: no timestamp or hash to check
+        # tracebacks name the file where Pyodide mounts the stdlib zip
+        assert b".zip/mod.py" in pyc and b"/lib/python3" in pyc
+        # module and function docstrings dropped, a class's kept (as for the page's modules)
+        assert b"class text" in pyc
+        assert b"module text" not in pyc and b"function text" not in pyc
+
+
+def test_without_node_the_stdlib_sources_are_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build, "compile_for_pyodide", lambda *a, **k: None)
+    assert build.compiled_stdlib(_deflated_zip(STDLIB_SAMPLE)) is None
+    if (build.NODE / "pyodide").exists():
+        files, _ = build.pyodide_files()
+        with zipfile.ZipFile(io.BytesIO(files["python_stdlib.zip"])) as zf:
+            names = zf.namelist()
+        assert "json/__init__.py" in names and not any(n.endswith(".pyc") for n in names)
