@@ -140,29 +140,18 @@ def expected_version(name: str) -> str:
     return str(json.loads((ROOT / "package.json").read_text())["dependencies"][name])
 
 
-def stored_zip(entries: dict[str, bytes]) -> bytes:
-    """An uncompressed zip whose bytes depend only on the entries (served .br/.gz)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in sorted(entries.items()):
-            info = zipfile.ZipInfo(name, ZIP_DATE)
-            info.compress_type = zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            zf.writestr(info, data)
-    return buf.getvalue()
-
-
-def deterministic_zip(entries: list[tuple[str, bytes]], compresslevel: int = 9) -> bytes:
-    """A zip whose bytes depend only on the (sorted) entries."""
+def deterministic_zip(entries: list[tuple[str, bytes]], compresslevel: int = 9, *,
+                      stored: bool = False) -> bytes:
+    """A zip whose bytes depend only on the (sorted) entries; stored: uncompressed (the
+    HTTP layer serves it .br/.gz, and Python reads it without inflating)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, data in sorted(entries):
             info = zipfile.ZipInfo(name, ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            zf.writestr(info, data, compresslevel=compresslevel)
+            zf.writestr(info, data, compresslevel=None if stored else compresslevel)
     return buf.getvalue()
 
 
@@ -177,8 +166,9 @@ def estimator_version() -> str:
 
 
 #: Compiles Python sources with the vendored Pyodide (its Python, its bytecode magic) in Node:
-#: reads {"out": dir, "files": {name: source}, "prefix": dir, "record": bool} as JSON on
-#: stdin, writes <out>/<name>c (co_filename <prefix><name>); with record, also imports the
+#: reads {"out": dir, "files": {name: source}, "prefix": dir or null, "record": bool} as JSON
+#: on stdin, writes <out>/<name>c (co_filename <prefix><name>; null: the stdlib zip's
+#: mount point); with record, also imports the
 #: modules to write <out>/dataclasses.marshal.
 COMPILE_MJS = """import { loadPyodide } from %(pyodide)s;
 import fs from "node:fs";
@@ -190,7 +180,7 @@ for (const [name, text] of Object.entries(job.files)) {
   py.FS.writeFile(path, text);
 }
 py.globals.set("names", py.toPy(Object.keys(job.files)));
-py.globals.set("prefix", job.prefix);
+py.globals.set("prefix", job.prefix ?? undefined); // JS null would arrive as jsnull, not None
 py.globals.set("record_dataclasses", job.record);
 py.runPython(`
 import ast, builtins, dataclasses, marshal, sys
@@ -217,7 +207,8 @@ for name in sorted(names):
                 del body[0]
     ast.fix_missing_locations(tree)
     # co_filename: where the file lives in the browser (tracebacks name it)
-    code = compile(tree, (prefix or stdlib) + name, "exec", dont_inherit=True, optimize=0)
+    code = compile(tree, (stdlib if prefix is None else prefix) + name, "exec", dont_inherit=True,
+                   optimize=0)
     out[name + "c"] = MAGIC_NUMBER + (0).to_bytes(4, "little") + bytes(8) + marshal.dumps(code)
 # the methods @dataclass generates (one exec of generated source per class), compiled here
 if record_dataclasses:
@@ -297,10 +288,11 @@ def python_sources() -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-def compile_for_pyodide(files: dict[str, bytes], *, prefix: str = "/home/pyodide/",
+def compile_for_pyodide(files: dict[str, bytes], *, prefix: str | None = "/home/pyodide/",
                         record: bool = True) -> dict[str, bytes] | None:
     """name.py -> name.pyc: bytecode of the vendored Pyodide's Python (sourceless .pyc, no
-    timestamp to check, module and function docstrings dropped; co_filename prefix+name);
+    timestamp to check, module and function docstrings dropped; co_filename prefix+name,
+    prefix None: where Pyodide mounts its stdlib zip, /lib/pythonXY.zip/);
     with record, plus dataclasses.marshal: the code of the methods @dataclass generates for
     every class of these modules (site/runtime.py hands it to dataclasses), so that the
     worker's start-up compiles nothing. None when Node cannot run Pyodide."""
@@ -343,7 +335,7 @@ def python_bundle() -> tuple[bytes, bool]:
         entries = files
     else:
         entries = {**{n: d for n, d in files.items() if not n.endswith(".py")}, **compiled}
-    return stored_zip(entries), compiled is not None
+    return deterministic_zip(list(entries.items()), stored=True), compiled is not None
 
 
 def compiled_stdlib(data: bytes) -> bytes | None:
@@ -355,10 +347,11 @@ def compiled_stdlib(data: bytes) -> bytes | None:
     src = zipfile.ZipFile(io.BytesIO(data))
     entries = {i.filename: src.read(i) for i in src.infolist() if not i.is_dir()}
     sources = {name: text for name, text in entries.items() if name.endswith(".py")}
-    compiled = compile_for_pyodide(sources, prefix="", record=False)
+    compiled = compile_for_pyodide(sources, prefix=None, record=False)
     if compiled is None:
         return None
-    return stored_zip({**{n: d for n, d in entries.items() if n not in sources}, **compiled})
+    kept = {n: d for n, d in entries.items() if n not in sources}
+    return deterministic_zip(list({**kept, **compiled}.items()), stored=True)
 
 
 def _module_level_imports(source: bytes) -> set[str]:
